@@ -1,0 +1,129 @@
+// A DEVELOPMENT authorization server that speaks the Pauldron wire format.
+// For demos and tests of Hearth only: tokens live in memory, anyone who can reach
+// /dev/tokens can mint one. NEVER expose it or use it in production.
+//
+//   node server.js [--port N] [--host 127.0.0.1]
+//   env DEV_AUTH_API_KEY   protection API key (default "dev-protection-key")
+//       DEV_AUTH_REALM     realm (default "hearth-dev")
+//
+// Endpoints
+//   POST /dev/tokens            {"permissions": [...], "expires_in": 3600, "shape": "permissions"|"scope",
+//                                "time_unit": "ms"|"s"}  -> 201 {"access_token", "exp"}
+//   POST /dev/revoke            {"token": "..."} -> 200
+//   GET  /dev/stats             {"introspections": N, "registrations": N}
+//   POST /dev/reset-stats
+//   POST /protection/introspection   form token=..., Authorization: Bearer <api key>
+//   POST /protection/permissions     JSON array of permissions, Authorization: Bearer <api key>
+//                                    -> 201 {"ticket": "..."}
+//
+// Prints one JSON line {"listening": "<base url>"} on stdout once it accepts connections.
+'use strict';
+
+const http = require('node:http');
+const crypto = require('node:crypto');
+
+function arg(name, fallback) {
+  const i = process.argv.indexOf(name);
+  return i >= 0 && i + 1 < process.argv.length ? process.argv[i + 1] : fallback;
+}
+
+const port = Number(arg('--port', process.env.PORT ?? '8090'));
+const host = arg('--host', process.env.HOST ?? '127.0.0.1');
+const apiKey = process.env.DEV_AUTH_API_KEY ?? 'dev-protection-key';
+const realm = process.env.DEV_AUTH_REALM ?? 'hearth-dev';
+
+const tokens = new Map();
+const tickets = new Map();
+const stats = { introspections: 0, registrations: 0 };
+
+function send(res, status, body) {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text) });
+  res.end(text);
+}
+
+function hasApiKey(req) {
+  return req.headers.authorization === `Bearer ${apiKey}`;
+}
+
+function parseJson(raw) {
+  try {
+    return [JSON.parse(raw)];
+  } catch {
+    return [undefined, 'body is not JSON'];
+  }
+}
+
+function handle(req, res, raw) {
+  const path = (req.url ?? '/').split('?')[0];
+  if (req.method === 'POST' && path === '/dev/tokens') {
+    const [body, err] = parseJson(raw || '{}');
+    if (err || typeof body !== 'object' || body === null) return send(res, 400, { error: 'invalid_request' });
+    const permissions = Array.isArray(body.permissions) ? body.permissions : [];
+    const expiresIn = Number(body.expires_in ?? 3600);
+    const now = Date.now();
+    const token = crypto.randomBytes(32).toString('base64url');
+    tokens.set(token, {
+      permissions,
+      iat: now,
+      exp: now + expiresIn * 1000,
+      shape: body.shape === 'scope' ? 'scope' : 'permissions',
+      unit: body.time_unit === 's' ? 's' : 'ms',
+    });
+    return send(res, 201, { access_token: token, token_type: 'Bearer', exp: now + expiresIn * 1000 });
+  }
+  if (req.method === 'POST' && path === '/dev/revoke') {
+    const [body] = parseJson(raw || '{}');
+    tokens.delete(body?.token);
+    return send(res, 200, {});
+  }
+  if (req.method === 'GET' && path === '/dev/stats') return send(res, 200, stats);
+  if (req.method === 'POST' && path === '/dev/reset-stats') {
+    stats.introspections = 0;
+    stats.registrations = 0;
+    return send(res, 200, stats);
+  }
+  if (req.method === 'POST' && path === '/protection/introspection') {
+    if (!hasApiKey(req)) return send(res, 401, { error: 'unauthorized' });
+    stats.introspections++;
+    const token = new URLSearchParams(raw).get('token');
+    const t = token ? tokens.get(token) : undefined;
+    if (!t || t.exp <= Date.now()) return send(res, 200, { active: false });
+    const time = (ms) => (t.unit === 's' ? Math.floor(ms / 1000) : ms);
+    const answer = { active: true, iat: time(t.iat), exp: time(t.exp), realm };
+    if (t.shape === 'scope') answer.scope = JSON.stringify(t.permissions);
+    else answer.permissions = t.permissions;
+    return send(res, 200, answer);
+  }
+  if (req.method === 'POST' && path === '/protection/permissions') {
+    if (!hasApiKey(req)) return send(res, 401, { error: 'unauthorized' });
+    const [body, err] = parseJson(raw);
+    if (err || !Array.isArray(body)) return send(res, 400, { error: 'invalid_request' });
+    stats.registrations++;
+    const ticket = crypto.randomUUID();
+    tickets.set(ticket, body);
+    return send(res, 201, { ticket });
+  }
+  return send(res, 404, { error: 'not_found' });
+}
+
+const server = http.createServer((req, res) => {
+  const chunks = [];
+  req.on('data', (c) => chunks.push(c));
+  req.on('end', () => {
+    try {
+      handle(req, res, Buffer.concat(chunks).toString('utf8'));
+    } catch (e) {
+      console.error(e);
+      send(res, 500, { error: 'server_error' });
+    }
+  });
+});
+
+server.listen(port, host, () => {
+  console.log(JSON.stringify({ listening: `http://${host}:${server.address().port}` }));
+});
+
+for (const sig of ['SIGINT', 'SIGTERM']) {
+  process.on(sig, () => server.close(() => process.exit(0)));
+}

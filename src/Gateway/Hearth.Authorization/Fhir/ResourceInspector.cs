@@ -1,0 +1,191 @@
+using System.Text.Json.Nodes;
+using Hearth.Authorization.Configuration;
+
+namespace Hearth.Authorization.Fhir;
+
+/// <summary>Reads the facts authorization needs (type, labels, patients) from a FHIR JSON resource.</summary>
+public sealed class ResourceInspector(HearthSettings settings)
+{
+    private readonly SecurityLabel _defaultLabel = new(HearthSettings.ConfidentialitySystem, settings.DefaultConfidentialityCode);
+
+    /// <summary>Null when the node is not a FHIR resource (no known resourceType).</summary>
+    public ResourceFacts? Inspect(JsonNode? node)
+    {
+        if (node is not JsonObject resource
+            || !TryGetString(resource, "resourceType", out var type)
+            || !FhirModel.R4.IsResourceType(type))
+        {
+            return null;
+        }
+
+        var labels = Labels(resource);
+        if (type == "Patient")
+        {
+            return new ResourceFacts(type, labels, PatientLinkKind.Self, [], Identifiers(resource));
+        }
+
+        var paths = FhirModel.R4.PatientCompartmentPaths(type);
+        if (paths is null)
+        {
+            return new ResourceFacts(type, labels, PatientLinkKind.OutsideCompartment, [], []);
+        }
+
+        var patients = new List<string>();
+        var unresolvable = false;
+        foreach (var path in paths)
+        {
+            foreach (var reference in Follow(resource, path, 0))
+            {
+                switch (ClassifyReference(resource, reference, out var patient))
+                {
+                    case ReferenceKind.Patient when !patients.Contains(patient!):
+                        patients.Add(patient!);
+                        break;
+                    case ReferenceKind.Unresolvable:
+                        unresolvable = true;
+                        break;
+                }
+            }
+        }
+
+        var kind = unresolvable ? PatientLinkKind.Unresolvable
+            : patients.Count > 0 ? PatientLinkKind.References
+            : PatientLinkKind.OutsideCompartment;
+        return new ResourceFacts(type, labels, kind, patients, []);
+    }
+
+    /// <summary>
+    /// meta.security, or the default confidentiality label when the resource has none at all,
+    /// filtered to DESIGNATED_SECURITY_LABEL_SYSTEMS.
+    /// </summary>
+    private List<SecurityLabel> Labels(JsonObject resource)
+    {
+        var all = new List<SecurityLabel>();
+        if (resource["meta"] is JsonObject meta && meta["security"] is JsonArray security)
+        {
+            foreach (var coding in security.OfType<JsonObject>())
+            {
+                TryGetString(coding, "system", out var system);
+                TryGetString(coding, "code", out var code);
+                all.Add(new SecurityLabel(system, code));
+            }
+        }
+
+        if (all.Count == 0)
+        {
+            all.Add(_defaultLabel);
+        }
+
+        return all.Where(l => l.System is not null && settings.DesignatedSecurityLabelSystems.Contains(l.System)).Distinct().ToList();
+    }
+
+    private static List<PatientIdentifier> Identifiers(JsonObject patient)
+    {
+        var result = new List<PatientIdentifier>();
+        if (patient["identifier"] is JsonArray identifiers)
+        {
+            foreach (var identifier in identifiers.OfType<JsonObject>())
+            {
+                if (TryGetString(identifier, "value", out var value) && value.Length > 0)
+                {
+                    TryGetString(identifier, "system", out var system);
+                    result.Add(new PatientIdentifier(system, value));
+                }
+            }
+        }
+
+        return result;
+    }
+
+    /// <summary>The Reference objects found along <paramref name="path"/> (arrays are flattened).</summary>
+    private static IEnumerable<JsonObject> Follow(JsonNode? node, string[] path, int index)
+    {
+        if (node is JsonArray array)
+        {
+            foreach (var item in array)
+            {
+                foreach (var found in Follow(item, path, index))
+                {
+                    yield return found;
+                }
+            }
+
+            yield break;
+        }
+
+        if (node is not JsonObject obj)
+        {
+            yield break;
+        }
+
+        if (index == path.Length)
+        {
+            yield return obj;
+            yield break;
+        }
+
+        foreach (var found in Follow(obj[path[index]], path, index + 1))
+        {
+            yield return found;
+        }
+    }
+
+    private ReferenceKind ClassifyReference(JsonObject resource, JsonObject reference, out string? patient)
+    {
+        patient = null;
+        TryGetString(reference, "type", out var declaredType);
+        if (TryGetString(reference, "reference", out var text))
+        {
+            if (text.StartsWith('#'))
+            {
+                // A contained resource: only a contained Patient would be a patient, and Hearth cannot identify it reliably.
+                var containedType = ContainedType(resource, text[1..]);
+                return containedType is null or "Patient" ? ReferenceKind.Unresolvable : ReferenceKind.NotPatient;
+            }
+
+            var kind = PatientReference.Classify(text, settings.FhirServerBase, out patient);
+            if (kind == ReferenceKind.NotPatient && declaredType == "Patient")
+            {
+                return ReferenceKind.Unresolvable;
+            }
+
+            return kind;
+        }
+
+        // A logical reference (identifier only): may name a patient Hearth cannot look up.
+        if (reference["identifier"] is not null)
+        {
+            return declaredType is null or "Patient" ? ReferenceKind.Unresolvable : ReferenceKind.NotPatient;
+        }
+
+        return ReferenceKind.NotPatient;
+    }
+
+    private static string? ContainedType(JsonObject resource, string id)
+    {
+        if (resource["contained"] is JsonArray contained)
+        {
+            foreach (var item in contained.OfType<JsonObject>())
+            {
+                if (TryGetString(item, "id", out var cid) && cid == id && TryGetString(item, "resourceType", out var type))
+                {
+                    return type;
+                }
+            }
+        }
+
+        return null;
+    }
+
+    internal static bool TryGetString(JsonObject obj, string name, out string value)
+    {
+        if (obj[name] is JsonValue v && v.TryGetValue<string>(out var s))
+        {
+            value = s;
+            return true;
+        }
+
+        value = "";
+        return false;
+    }
+}

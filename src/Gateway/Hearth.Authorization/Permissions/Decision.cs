@@ -1,0 +1,13 @@
+namespace Hearth.Authorization.Permissions;
+
+public enum Decision
+{
+    /// <summary>Granted and not denied.</summary>
+    Permit,
+
+    /// <summary>No granted permission covers it.</summary>
+    NotGranted,
+
+    /// <summary>A deny permission overlaps it.</summary>
+    ExplicitlyDenied,
+}

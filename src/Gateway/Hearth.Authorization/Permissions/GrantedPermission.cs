@@ -1,0 +1,182 @@
+using System.Text.Json;
+using Hearth.Authorization.Fhir;
+
+namespace Hearth.Authorization.Permissions;
+
+/// <summary>
+/// One Pauldron permission about FHIR (a <c>resource_set_id</c> object with patientId,
+/// resourceType and optional securityLabel, and <c>scopes</c> of either shape), granted or denied.
+/// </summary>
+internal sealed class GrantedPermission
+{
+    private GrantedPermission(bool deny, ValueMatcher<PatientIdentifier> patient, ValueMatcher<string> resourceType, IReadOnlyList<ScopeGrant> scopes)
+    {
+        Deny = deny;
+        Patient = patient;
+        ResourceType = resourceType;
+        Scopes = scopes;
+    }
+
+    public bool Deny { get; }
+    public ValueMatcher<PatientIdentifier> Patient { get; }
+    public ValueMatcher<string> ResourceType { get; }
+    public IReadOnlyList<ScopeGrant> Scopes { get; }
+
+    internal sealed record ScopeGrant(ValueMatcher<string> Action, ValueMatcher<SecurityLabel> Labels);
+
+    /// <summary>Null when the element is not a permission about FHIR (it is then ignored).</summary>
+    public static GrantedPermission? TryParse(JsonElement element)
+    {
+        if (element.ValueKind != JsonValueKind.Object
+            || !element.TryGetProperty("resource_set_id", out var rsid)
+            || rsid.ValueKind != JsonValueKind.Object)
+        {
+            return null;
+        }
+
+        var deny = element.TryGetProperty("deny", out var d) && d.ValueKind == JsonValueKind.True;
+        var patient = ValueMatcher<PatientIdentifier>.Parse(Property(rsid, "patientId"), ReadPatient);
+        var type = ValueMatcher<string>.Parse(Property(rsid, "resourceType"), ReadString);
+        var rsidLabels = ValueMatcher<SecurityLabel>.Parse(Property(rsid, "securityLabel") ?? Property(rsid, "securityLabels"), ReadLabel);
+
+        var scopes = new List<ScopeGrant>();
+        var scopesElement = Property(element, "scopes");
+        if (scopesElement is { ValueKind: JsonValueKind.Array } array)
+        {
+            foreach (var scope in array.EnumerateArray())
+            {
+                if (scope.ValueKind == JsonValueKind.String)
+                {
+                    scopes.Add(new ScopeGrant(ValueMatcher<string>.Parse(scope, ReadString), rsidLabels));
+                }
+                else if (scope.ValueKind == JsonValueKind.Object)
+                {
+                    var labels = Property(scope, "securityLabels") ?? Property(scope, "securityLabel");
+                    scopes.Add(new ScopeGrant(
+                        ValueMatcher<string>.Parse(Property(scope, "action"), ReadString),
+                        labels is null ? rsidLabels : ValueMatcher<SecurityLabel>.Parse(labels, ReadLabel)));
+                }
+                else
+                {
+                    scopes.Add(new ScopeGrant(ValueMatcher<string>.Invalid, rsidLabels));
+                }
+            }
+        }
+        else if (scopesElement is { ValueKind: JsonValueKind.String } s && s.GetString() == "*")
+        {
+            scopes.Add(new ScopeGrant(ValueMatcher<string>.Wildcard, rsidLabels));
+        }
+        else if (deny)
+        {
+            // A deny whose scopes cannot be read denies every action: fail closed.
+            scopes.Add(new ScopeGrant(ValueMatcher<string>.Wildcard, rsidLabels));
+        }
+
+        return new GrantedPermission(deny, patient, type, scopes);
+    }
+
+    /// <summary>Grant semantics: every dimension of the required permission is covered.</summary>
+    public bool Grants(RequiredPermission required)
+    {
+        if (!GrantsPatients(required.Patients) || !ResourceType.Grants(required.ResourceType, string.Equals))
+        {
+            return false;
+        }
+
+        foreach (var scope in Scopes)
+        {
+            if (scope.Action.Grants(required.Action, string.Equals) && GrantsLabels(scope.Labels, required.Labels))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>Deny semantics: overlaps the required permission in every dimension.</summary>
+    public bool Overlaps(RequiredPermission required)
+    {
+        var patientOverlaps = Patient.Kind != ValueMatcher<PatientIdentifier>.MatcherKind.Values
+            || (required.Patients is { } patients && patients.Any(p => Patient.Overlaps(p, PatientMatches)));
+        if (!patientOverlaps || !ResourceType.Overlaps(required.ResourceType, string.Equals))
+        {
+            return false;
+        }
+
+        foreach (var scope in Scopes)
+        {
+            if (!scope.Action.Overlaps(required.Action, string.Equals))
+            {
+                continue;
+            }
+
+            if (scope.Labels.Kind != ValueMatcher<SecurityLabel>.MatcherKind.Values
+                || required.Labels.Any(l => scope.Labels.Overlaps(l, LabelMatches)))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    private bool GrantsPatients(IReadOnlyList<PatientIdentifier>? patients)
+    {
+        if (Patient.Kind == ValueMatcher<PatientIdentifier>.MatcherKind.Wildcard)
+        {
+            return true;
+        }
+
+        // Outside the Patient compartment only patientId "*" grants; inside, every patient must be granted.
+        return patients is { Count: > 0 } && patients.All(p => Patient.Grants(p, PatientMatches));
+    }
+
+    private static bool GrantsLabels(ValueMatcher<SecurityLabel> granted, IReadOnlyList<SecurityLabel> labels) => granted.Kind switch
+    {
+        ValueMatcher<SecurityLabel>.MatcherKind.Wildcard => true,
+        ValueMatcher<SecurityLabel>.MatcherKind.Absent => labels.Count == 0,
+        ValueMatcher<SecurityLabel>.MatcherKind.Values => labels.All(l => granted.Grants(l, LabelMatches)),
+        _ => false,
+    };
+
+    private static bool PatientMatches(PatientIdentifier pattern, PatientIdentifier actual)
+        => (pattern.System == "*" || string.Equals(pattern.System, actual.System, StringComparison.Ordinal))
+        && (pattern.Value == "*" || string.Equals(pattern.Value, actual.Value, StringComparison.Ordinal));
+
+    private static bool LabelMatches(SecurityLabel pattern, SecurityLabel actual)
+        => (pattern.System == "*" || string.Equals(pattern.System, actual.System, StringComparison.Ordinal))
+        && (pattern.Code == "*" || string.Equals(pattern.Code, actual.Code, StringComparison.Ordinal));
+
+    private static JsonElement? Property(JsonElement element, string name)
+        => element.ValueKind == JsonValueKind.Object && element.TryGetProperty(name, out var value) ? value : null;
+
+    private static string? ReadString(JsonElement e) => e.ValueKind == JsonValueKind.String ? e.GetString() : null;
+
+    private static PatientIdentifier? ReadPatient(JsonElement e)
+    {
+        if (e.ValueKind != JsonValueKind.Object || Property(e, "value") is not { ValueKind: JsonValueKind.String } value)
+        {
+            return null;
+        }
+
+        var system = Property(e, "system");
+        if (system is { } s && s.ValueKind is not (JsonValueKind.String or JsonValueKind.Null))
+        {
+            return null;
+        }
+
+        return new PatientIdentifier(system?.ValueKind == JsonValueKind.String ? system.Value.GetString() : null, value.GetString()!);
+    }
+
+    private static SecurityLabel? ReadLabel(JsonElement e)
+    {
+        if (e.ValueKind != JsonValueKind.Object || Property(e, "code") is not { ValueKind: JsonValueKind.String } code)
+        {
+            return null;
+        }
+
+        var system = Property(e, "system");
+        return new SecurityLabel(system?.ValueKind == JsonValueKind.String ? system.Value.GetString() : null, code.GetString());
+    }
+}

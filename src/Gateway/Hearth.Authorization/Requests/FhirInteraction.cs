@@ -1,0 +1,16 @@
+namespace Hearth.Authorization.Requests;
+
+public enum FhirInteraction
+{
+    Capabilities,
+    SmartConfiguration,
+    Read,
+    VRead,
+    SearchType,
+    SearchSystem,
+    SearchCompartment,
+    HistoryInstance,
+    HistoryType,
+    HistorySystem,
+    Operation,
+}

@@ -1,0 +1,11 @@
+namespace Hearth.Authorization.Requests;
+
+/// <summary>A classified request: what it does, on what, and the action it implies.</summary>
+public sealed record FhirRequest(FhirInteraction Interaction, string? ResourceType, string? Id, string Action)
+{
+    /// <summary>/metadata and /.well-known/smart-configuration: forwarded without a token, not filtered.</summary>
+    public bool IsPublicMetadata => Interaction is FhirInteraction.Capabilities or FhirInteraction.SmartConfiguration;
+
+    /// <summary>A read or vread returns one resource, judged whole (even when it is a Bundle).</summary>
+    public bool ReturnsSingleResource => Interaction is FhirInteraction.Read or FhirInteraction.VRead;
+}

@@ -1,0 +1,108 @@
+using System.Text.RegularExpressions;
+using Hearth.Authorization.Fhir;
+
+namespace Hearth.Authorization.Requests;
+
+/// <summary>
+/// Classifies a request by method and raw path (relative to the gateway's FHIR base) before
+/// anything is forwarded. What cannot be classified is refused: Hearth never forwards blindly.
+/// </summary>
+public static partial class RequestClassifier
+{
+    [GeneratedRegex("^\\$[A-Za-z][A-Za-z0-9\\-_]{0,63}$", RegexOptions.CultureInvariant)]
+    private static partial Regex OperationPattern();
+
+    /// <param name="method">The HTTP method.</param>
+    /// <param name="rawPath">The path as sent (still percent-encoded), without the gateway's base path; starts with '/'.</param>
+    public static Classification Classify(string method, string rawPath)
+    {
+        if (!IsCanonical(rawPath))
+        {
+            return Classification.Refuse(400, "invalid",
+                "The request path is not in canonical form (encoded characters, '.', '..', empty segments or a trailing slash are refused).");
+        }
+
+        var segments = rawPath == "/" ? [] : rawPath[1..].Split('/');
+
+        if (!HttpMethods.IsGet(method))
+        {
+            return Classification.Refuse(403, "not-supported",
+                $"Hearth does not authorize {method} requests yet; only reads, searches and history (GET) are served.");
+        }
+
+        if (segments is ["metadata"])
+        {
+            return Classification.Accept(new FhirRequest(FhirInteraction.Capabilities, "CapabilityStatement", null, "read"));
+        }
+
+        if (segments is [".well-known", "smart-configuration"])
+        {
+            return Classification.Accept(new FhirRequest(FhirInteraction.SmartConfiguration, null, null, "read"));
+        }
+
+        return segments switch
+        {
+            [] => Read(FhirInteraction.SearchSystem, null, null),
+            ["_history"] => Read(FhirInteraction.HistorySystem, null, null),
+            [var op] when IsOperation(op) => Read(FhirInteraction.Operation, null, null),
+            [var type] when IsType(type) => Read(FhirInteraction.SearchType, type, null),
+            [var type, "_history"] when IsType(type) => Read(FhirInteraction.HistoryType, type, null),
+            [var type, var op] when IsType(type) && IsOperation(op) => Read(FhirInteraction.Operation, type, null),
+            [var type, var id] when IsType(type) && IsId(id) => Read(FhirInteraction.Read, type, id),
+            [var type, var id, "_history"] when IsType(type) && IsId(id) => Read(FhirInteraction.HistoryInstance, type, id),
+            [var type, var id, var op] when IsType(type) && IsId(id) && IsOperation(op) => Read(FhirInteraction.Operation, type, id),
+            [var type, var id, var other] when IsType(type) && IsId(id) && IsType(other) => Read(FhirInteraction.SearchCompartment, other, id),
+            [var type, var id, "_history", var vid] when IsType(type) && IsId(id) && IsId(vid) => Read(FhirInteraction.VRead, type, id),
+            _ => Classification.Refuse(400, "not-supported", "The request path is not a FHIR interaction Hearth recognises."),
+        };
+    }
+
+    private static Classification Read(FhirInteraction interaction, string? type, string? id)
+        => Classification.Accept(new FhirRequest(interaction, type, id, "read"));
+
+    private static bool IsType(string segment) => FhirModel.R4.IsResourceType(segment);
+
+    private static bool IsId(string segment) => PatientReference.IsValidId(segment) && segment is not ("." or "..");
+
+    private static bool IsOperation(string segment) => OperationPattern().IsMatch(segment);
+
+    /// <summary>
+    /// Only plain paths pass: no percent-encoding (FHIR types, ids and operation names never need
+    /// it), no backslash, no '.' or '..' segments, no empty segment, no trailing slash, no ';'.
+    /// </summary>
+    private static bool IsCanonical(string rawPath)
+    {
+        if (rawPath.Length == 0 || rawPath[0] != '/')
+        {
+            return false;
+        }
+
+        if (rawPath == "/")
+        {
+            return true;
+        }
+
+        foreach (var c in rawPath)
+        {
+            if (c is '%' or '\\' or ';' or '?' or '#' || char.IsControl(c) || char.IsWhiteSpace(c) || c > '~')
+            {
+                return false;
+            }
+        }
+
+        foreach (var segment in rawPath[1..].Split('/'))
+        {
+            if (segment is "" or "." or "..")
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    private static class HttpMethods
+    {
+        public static bool IsGet(string method) => string.Equals(method, "GET", StringComparison.OrdinalIgnoreCase);
+    }
+}

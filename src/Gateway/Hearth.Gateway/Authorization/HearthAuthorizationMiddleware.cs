@@ -1,0 +1,180 @@
+using Hearth.Authorization.Configuration;
+using Hearth.Authorization.Permissions;
+using Hearth.Authorization.Requests;
+using Hearth.Grains;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Net.Http.Headers;
+using Yarp.ReverseProxy.Forwarder;
+
+namespace Hearth.Gateway.Authorization;
+
+/// <summary>
+/// Runs inside the YARP pipeline before forwarding: classifies the request (refusing what it
+/// cannot classify), checks the bearer token through its TokenGrain, and after forwarding turns
+/// upstream failures into OperationOutcomes. The response itself is judged by <see cref="ResponseAuthorizer"/>.
+/// </summary>
+internal sealed partial class HearthAuthorizationMiddleware(
+    RequestDelegate next,
+    HearthSettings settings,
+    HearthResponses responses,
+    IGrainFactory grains,
+    TimeProvider time,
+    ILogger<HearthAuthorizationMiddleware> logger)
+{
+    private static readonly string[] JsonFormats = ["json", "application/json", "application/fhir+json", "application/json+fhir"];
+
+    public async Task InvokeAsync(HttpContext context)
+    {
+        var rawPath = RawPath(context);
+        var classification = RequestClassifier.Classify(context.Request.Method, rawPath);
+        if (classification.Request is not { } request)
+        {
+            LogRefused(logger, context.Request.Method, classification.Status, classification.Diagnostics);
+            await HearthResponses.WriteOutcomeAsync(context, classification.Status, classification.IssueCode, classification.Diagnostics);
+            return;
+        }
+
+        if (context.Request.ContentLength > 0 || context.Request.Headers.TransferEncoding.Count > 0)
+        {
+            await HearthResponses.WriteOutcomeAsync(context, 400, "invalid", "A GET request must not have a body.");
+            return;
+        }
+
+        if (!AcceptsJson(context.Request, out var formatError))
+        {
+            await HearthResponses.WriteOutcomeAsync(context, formatError == 400 ? 400 : 406, "not-supported",
+                "Hearth serves FHIR JSON only in this version (application/fhir+json).");
+            return;
+        }
+
+        HearthRequestFeature feature;
+        if (request.IsPublicMetadata || IsUnprotected(request))
+        {
+            // No token needed; protected resources that still come back (e.g. through _include) are removed.
+            feature = new HearthRequestFeature(request, PermissionSet.Empty, null, null);
+        }
+        else
+        {
+            var status = BearerToken.Read(context.Request.Headers.Authorization, out var token);
+            if (status != BearerTokenStatus.Present)
+            {
+                await responses.NoTokenAsync(context, status == BearerTokenStatus.Malformed);
+                return;
+            }
+
+            var tokenHash = TokenKey.Hash(token);
+            TokenInfo info;
+            try
+            {
+                info = await grains.GetGrain<ITokenGrain>(tokenHash).IntrospectAsync(token);
+            }
+            catch (Exception e) when (ClusterFailures.IsTransient(e))
+            {
+                LogClusterUnavailable(logger, e.GetType().Name);
+                await HearthResponses.WriteOutcomeAsync(context, 503, "transient", "Hearth's cluster is unavailable. Try again later.");
+                return;
+            }
+
+            if (info.Status == TokenStatus.Unavailable)
+            {
+                await responses.AuthorizationServerUnavailableAsync(context);
+                return;
+            }
+
+            if (info.Status != TokenStatus.Active || info.ExpiresAt <= time.GetUtcNow())
+            {
+                LogInactive(logger, TokenKey.ForLog(tokenHash));
+                await responses.InvalidTokenAsync(context);
+                return;
+            }
+
+            feature = new HearthRequestFeature(request, PermissionSet.Parse(info.PermissionsJson), info.ExpiresAt, tokenHash);
+        }
+
+        feature.PublicBase = PublicBase(context);
+        context.Features.Set(feature);
+        await next(context);
+
+        var error = context.GetForwarderErrorFeature();
+        if (error is not null && !context.Response.HasStarted)
+        {
+            LogUpstreamError(logger, error.Error, error.Exception?.GetType().Name);
+            context.Response.Clear();
+            if (error.Error == ForwarderError.RequestTimedOut)
+            {
+                await HearthResponses.WriteOutcomeAsync(context, 504, "timeout", "The FHIR server did not answer in time.");
+            }
+            else
+            {
+                await HearthResponses.WriteOutcomeAsync(context, 502, "transient", "The FHIR server could not be reached or gave no usable answer.");
+            }
+        }
+    }
+
+    private bool IsUnprotected(FhirRequest request)
+        => request.ResourceType is { } type
+        && settings.UnprotectedResourceTypes.Contains(type)
+        && request.Interaction is FhirInteraction.Read or FhirInteraction.VRead or FhirInteraction.SearchType
+            or FhirInteraction.HistoryType or FhirInteraction.HistoryInstance;
+
+    private string PublicBase(HttpContext context)
+        => settings.PublicBase ?? $"{context.Request.Scheme}://{context.Request.Host.ToUriComponent()}{context.Request.PathBase.ToUriComponent()}";
+
+    /// <summary>The path as the client sent it (still encoded), without HEARTH_BASE_PATH.</summary>
+    private static string RawPath(HttpContext context)
+    {
+        var raw = context.Features.Get<IHttpRequestFeature>()?.RawTarget ?? context.Request.Path.ToUriComponent();
+        var query = raw.IndexOf('?');
+        var path = query >= 0 ? raw[..query] : raw;
+        var pathBase = context.Request.PathBase.ToUriComponent();
+        if (pathBase.Length > 0)
+        {
+            path = path.StartsWith(pathBase, StringComparison.OrdinalIgnoreCase) ? path[pathBase.Length..] : "%";
+        }
+
+        return path.Length == 0 ? "/" : path;
+    }
+
+    /// <summary>JSON is acceptable when neither _format nor Accept excludes it.</summary>
+    private static bool AcceptsJson(HttpRequest request, out int errorStatus)
+    {
+        errorStatus = 406;
+        var format = request.Query["_format"];
+        if (format.Count > 1)
+        {
+            errorStatus = 400;
+            return false;
+        }
+
+        if (format.Count == 1)
+        {
+            return JsonFormats.Contains(format[0]!.Split(';')[0].Trim(), StringComparer.OrdinalIgnoreCase);
+        }
+
+        var accept = request.Headers.Accept;
+        if (accept.Count == 0)
+        {
+            return true;
+        }
+
+        if (!MediaTypeHeaderValue.TryParseList(accept, out var types))
+        {
+            return true;
+        }
+
+        return types.Count == 0 || types.Any(t => (t.Quality ?? 1) > 0
+            && (t.MediaType.Value is "*/*" or "application/*" || JsonFormats.Contains(t.MediaType.Value, StringComparer.OrdinalIgnoreCase)));
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Refused {Method} request: {Status} {Reason}")]
+    private static partial void LogRefused(ILogger logger, string method, int status, string reason);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Token {TokenHash} is not active")]
+    private static partial void LogInactive(ILogger logger, string tokenHash);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "The Orleans cluster is unavailable ({ExceptionType})")]
+    private static partial void LogClusterUnavailable(ILogger logger, string exceptionType);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Forwarding failed: {Error} ({ExceptionType})")]
+    private static partial void LogUpstreamError(ILogger logger, ForwarderError error, string? exceptionType);
+}

@@ -1,0 +1,21 @@
+using Hearth.Authorization.Permissions;
+using Hearth.Authorization.Requests;
+
+namespace Hearth.Gateway.Authorization;
+
+/// <summary>Per-request authorization state, carried from the pre-forward middleware to the response transform.</summary>
+internal sealed class HearthRequestFeature(FhirRequest request, PermissionSet permissions, DateTimeOffset? expiresAt, string? tokenHash)
+{
+    public FhirRequest Request { get; } = request;
+
+    public PermissionSet Permissions { get; } = permissions;
+
+    /// <summary>The token's exp; nothing is served at or after it.</summary>
+    public DateTimeOffset? ExpiresAt { get; } = expiresAt;
+
+    /// <summary>SHA-256 of the token (never the token), null for requests that need none.</summary>
+    public string? TokenHash { get; } = tokenHash;
+
+    /// <summary>The public base written into links, computed once per request.</summary>
+    public string PublicBase { get; set; } = "";
+}

@@ -1,0 +1,258 @@
+using System.Text;
+using Hearth.Authorization.Configuration;
+using Hearth.Authorization.Fhir;
+using Hearth.Authorization.Responses;
+using Hearth.Grains;
+using Yarp.ReverseProxy.Transforms;
+
+namespace Hearth.Gateway.Authorization;
+
+/// <summary>
+/// The YARP response transform: reads the FHIR server's answer, judges every resource in it
+/// against the token's permissions, and writes the whole response, a redacted Bundle, or a 403,
+/// with the FHIR server's base replaced by the gateway's. The upstream body is never streamed
+/// through unchecked.
+/// </summary>
+internal sealed partial class ResponseAuthorizer(
+    HearthSettings settings,
+    HearthResponses responses,
+    ResponseFilter filter,
+    IGrainFactory grains,
+    TimeProvider time,
+    ILogger<ResponseAuthorizer> logger)
+{
+    /// <summary>Upstream bodies larger than this are refused (502) rather than buffered.</summary>
+    public const int MaxResponseBytes = 64 * 1024 * 1024;
+
+    private static readonly string[] DroppedHeaders = ["Content-Length", "Transfer-Encoding", "Content-Encoding", "Content-MD5", "Server", "X-Powered-By"];
+
+    public async ValueTask TransformAsync(ResponseTransformContext context)
+    {
+        if (context.ProxyResponse is not { } upstream)
+        {
+            return; // forwarding failed; the middleware answers with an OperationOutcome
+        }
+
+        context.SuppressResponseBody = true;
+        var http = context.HttpContext;
+        var feature = http.Features.Get<HearthRequestFeature>();
+        try
+        {
+            if (feature is null)
+            {
+                await ReplaceAsync(http, 403, "forbidden", "The request was not authorized.");
+                return;
+            }
+
+            await AuthorizeAsync(http, feature, upstream);
+        }
+        catch (Exception e) when (ClusterFailures.IsTransient(e))
+        {
+            LogClusterUnavailable(logger, e.GetType().Name);
+            await ReplaceAsync(http, 503, "transient", "Hearth's cluster is unavailable. Try again later.");
+        }
+        catch (UpstreamBodyException e)
+        {
+            LogBadUpstream(logger, (int)upstream.StatusCode, e.Message);
+            await ReplaceAsync(http, 502, "exception", e.Message);
+        }
+    }
+
+    private async Task AuthorizeAsync(HttpContext http, HearthRequestFeature feature, HttpResponseMessage upstream)
+    {
+        var status = (int)upstream.StatusCode;
+        var body = await ReadBodyAsync(upstream, http.RequestAborted);
+        var isJson = IsJsonContentType(upstream);
+
+        if (feature.Request.IsPublicMetadata)
+        {
+            if (status is < 200 or >= 300 || !isJson)
+            {
+                throw new UpstreamBodyException("The FHIR server did not answer this metadata request with JSON.");
+            }
+
+            await WriteAsync(http, feature, Encoding.UTF8.GetString(body), keepValidators: true);
+            return;
+        }
+
+        if (status is < 200 or >= 300)
+        {
+            await PassErrorAsync(http, feature, status, body, isJson);
+            return;
+        }
+
+        var parsed = isJson ? filter.Parse(body, judgeEntries: !feature.Request.ReturnsSingleResource) : null;
+        if (parsed is null)
+        {
+            throw new UpstreamBodyException("The FHIR server's answer is not a FHIR JSON resource, so it cannot be authorized.");
+        }
+
+        var patients = await ResolvePatientsAsync(parsed.PatientReferences);
+        var result = filter.Apply(parsed, reference => patients.GetValueOrDefault(reference), feature.Permissions, feature.Request.Action);
+        LogDecision(logger, feature.Request.Interaction.ToString(), feature.Request.ResourceType, result.Outcome, result.Kept, result.Removed,
+            feature.TokenHash is null ? "-" : TokenKey.ForLog(feature.TokenHash));
+
+        if (feature.ExpiresAt is { } exp && exp <= time.GetUtcNow())
+        {
+            http.Response.Headers.Clear();
+            await responses.InvalidTokenAsync(http);
+            return;
+        }
+
+        if (result.Outcome == FilterOutcome.Denied)
+        {
+            http.Response.Headers.Clear();
+            await responses.InsufficientAsync(http);
+            return;
+        }
+
+        await WriteAsync(http, feature, result.Body ?? Encoding.UTF8.GetString(body), keepValidators: result.Body is null);
+    }
+
+    /// <summary>An error from the FHIR server: its OperationOutcome passes (rewritten); anything else is replaced.</summary>
+    private async Task PassErrorAsync(HttpContext http, HearthRequestFeature feature, int status, byte[] body, bool isJson)
+    {
+        if (status == 304)
+        {
+            await ReplaceAsync(http, 502, "exception", "The FHIR server answered 304 to an unconditional request.");
+            return;
+        }
+
+        if (isJson && filter.Parse(body, judgeEntries: false) is { RootFacts.ResourceType: "OperationOutcome" })
+        {
+            await WriteAsync(http, feature, Encoding.UTF8.GetString(body), keepValidators: false);
+            return;
+        }
+
+        if (status >= 500)
+        {
+            await ReplaceAsync(http, 502, "exception", $"The FHIR server failed with status {status}.");
+            return;
+        }
+
+        var code = status == 404 ? "not-found" : status is 401 or 403 ? "security" : "processing";
+        await ReplaceAsync(http, status, code, $"The FHIR server answered {status}.");
+    }
+
+    private async Task<Dictionary<string, PatientIdentifier?>> ResolvePatientsAsync(IReadOnlySet<string> references)
+    {
+        var result = new Dictionary<string, PatientIdentifier?>(references.Count, StringComparer.Ordinal);
+        if (references.Count == 0)
+        {
+            return result;
+        }
+
+        var lookups = references.Select(async reference =>
+            (reference, lookup: await grains.GetGrain<IPatientGrain>(settings.FhirServerBase + "/" + reference).ResolveAsync())).ToArray();
+        foreach (var (reference, lookup) in await Task.WhenAll(lookups))
+        {
+            switch (lookup.Status)
+            {
+                case PatientLookupStatus.Found:
+                    var identifiers = lookup.Identifiers.Select(i => new PatientIdentifier(i.System, i.Value)).ToList();
+                    result[reference] = PatientIdentifier.Choose(identifiers, settings.DesignatedPatientIdSystems);
+                    break;
+                case PatientLookupStatus.NotFound:
+                    result[reference] = null;
+                    break;
+                default:
+                    throw new UpstreamBodyException("The FHIR server could not be asked for the patients this answer refers to.");
+            }
+        }
+
+        return result;
+    }
+
+    private async Task WriteAsync(HttpContext http, HearthRequestFeature feature, string json, bool keepValidators)
+    {
+        var rewritten = UrlRewriter.Rewrite(json, settings.FhirServerBase, feature.PublicBase);
+        var bytes = Encoding.UTF8.GetBytes(rewritten);
+        var headers = http.Response.Headers;
+        foreach (var name in DroppedHeaders)
+        {
+            headers.Remove(name);
+        }
+
+        if (!keepValidators)
+        {
+            headers.ETag = default;
+            headers.LastModified = default;
+        }
+
+        foreach (var name in new[] { "Location", "Content-Location" })
+        {
+            if (headers.TryGetValue(name, out var value) && value.Count == 1)
+            {
+                headers[name] = UrlRewriter.RewriteHeader(value[0]!, settings.FhirServerBase, feature.PublicBase);
+            }
+            else if (value.Count > 1)
+            {
+                headers.Remove(name);
+            }
+        }
+
+        http.Response.ContentType = OperationOutcomes.ContentType;
+        http.Response.ContentLength = bytes.Length;
+        await http.Response.Body.WriteAsync(bytes, http.RequestAborted);
+    }
+
+    private static Task ReplaceAsync(HttpContext http, int status, string code, string diagnostics)
+    {
+        http.Response.Headers.Clear();
+        return HearthResponses.WriteOutcomeAsync(http, status, code, diagnostics);
+    }
+
+    private static bool IsJsonContentType(HttpResponseMessage upstream)
+    {
+        var mediaType = upstream.Content.Headers.ContentType?.MediaType;
+        return mediaType is "application/fhir+json" or "application/json" or "application/json+fhir";
+    }
+
+    private static async Task<byte[]> ReadBodyAsync(HttpResponseMessage upstream, CancellationToken cancellationToken)
+    {
+        var encodings = upstream.Content.Headers.ContentEncoding;
+        if (encodings.Count > 0 && encodings.Any(e => !string.Equals(e, "identity", StringComparison.OrdinalIgnoreCase)))
+        {
+            throw new UpstreamBodyException("The FHIR server sent a compressed body although none was asked for.");
+        }
+
+        if (upstream.Content.Headers.ContentLength > MaxResponseBytes)
+        {
+            throw new UpstreamBodyException("The FHIR server's answer is too large to authorize.");
+        }
+
+        await using var stream = await upstream.Content.ReadAsStreamAsync(cancellationToken);
+        using var buffer = new MemoryStream();
+        var chunk = new byte[81920];
+        int read;
+        try
+        {
+            while ((read = await stream.ReadAsync(chunk, cancellationToken)) > 0)
+            {
+                if (buffer.Length + read > MaxResponseBytes)
+                {
+                    throw new UpstreamBodyException("The FHIR server's answer is too large to authorize.");
+                }
+
+                buffer.Write(chunk, 0, read);
+            }
+        }
+        catch (Exception e) when (e is IOException or HttpRequestException)
+        {
+            throw new UpstreamBodyException("The FHIR server's answer was cut off.");
+        }
+
+        return buffer.ToArray();
+    }
+
+    private sealed class UpstreamBodyException(string message) : Exception(message);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "{Interaction} {ResourceType}: {Outcome}, kept {Kept}, removed {Removed} (token {TokenHash})")]
+    private static partial void LogDecision(ILogger logger, string interaction, string? resourceType, FilterOutcome outcome, int kept, int removed, string tokenHash);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Unusable answer from the FHIR server (status {Status}): {Reason}")]
+    private static partial void LogBadUpstream(ILogger logger, int status, string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "The Orleans cluster is unavailable ({ExceptionType})")]
+    private static partial void LogClusterUnavailable(ILogger logger, string exceptionType);
+}

@@ -1,0 +1,116 @@
+using Hearth.Authorization.Configuration;
+using Hearth.Authorization.Responses;
+using Hearth.Gateway.Authorization;
+using Hearth.Gateway.Health;
+using Hearth.Grains;
+using Microsoft.AspNetCore.HttpOverrides;
+using Yarp.ReverseProxy.Configuration;
+using Yarp.ReverseProxy.Forwarder;
+using Yarp.ReverseProxy.Transforms;
+
+namespace Hearth.Gateway.Extensions;
+
+/// <summary>Builds the gateway application: settings, the embedded silo, YARP and the authorization pipeline.</summary>
+public static class HearthGatewayApp
+{
+    private const string RouteId = "fhir";
+
+    /// <summary>
+    /// Builds the gateway. <paramref name="overrides"/> (tests) are added after the environment.
+    /// Throws <see cref="HearthConfigurationException"/> naming every bad setting.
+    /// </summary>
+    public static WebApplication Build(string[] args, IReadOnlyDictionary<string, string?>? overrides = null)
+    {
+        var builder = WebApplication.CreateBuilder(args);
+        if (overrides is not null)
+        {
+            builder.Configuration.AddInMemoryCollection(overrides);
+        }
+
+        var config = builder.Configuration;
+        var settings = HearthSettings.Load(key => config[key] ?? config[$"Hearth:{key}"]);
+        if (settings.Redis is not null)
+        {
+            throw new HearthConfigurationException(["HEARTH_REDIS is set, but cluster mode is not available in this version: unset it to run embedded."]);
+        }
+
+        // --urls / ASPNETCORE_URLS win; else Pauldron's PORT; else 8080.
+        var urls = config["urls"];
+        builder.WebHost.UseUrls(string.IsNullOrWhiteSpace(urls) ? $"http://0.0.0.0:{settings.Port ?? 8080}" : urls);
+
+        builder.UseOrleans(silo => silo.AddHearthSilo(settings));
+        builder.Services.AddSingleton(settings);
+        builder.Services.AddSingleton(TimeProvider.System);
+        builder.Services.AddSingleton<HearthResponses>();
+        builder.Services.AddSingleton(new ResponseFilter(settings));
+        builder.Services.AddSingleton<ResponseAuthorizer>();
+        builder.Services.AddReverseProxy()
+            .LoadFromMemory([Route()], [Cluster(settings)])
+            .AddTransforms(context =>
+            {
+                if (context.Route.RouteId != RouteId)
+                {
+                    return;
+                }
+
+                // The FHIR server sees neither the client's credentials nor conditional headers
+                // (a 304 would skip the check), and always answers uncompressed FHIR JSON.
+                foreach (var header in new[] { "Authorization", "Cookie", "Accept-Encoding", "If-None-Match", "If-Modified-Since", "If-Match", "Prefer" })
+                {
+                    context.AddRequestHeaderRemove(header);
+                }
+
+                context.AddRequestHeader("Accept", "application/fhir+json", append: false);
+                context.AddXForwarded(ForwardedTransformActions.Off);
+                var authorizer = context.Services.GetRequiredService<ResponseAuthorizer>();
+                context.AddResponseTransform(authorizer.TransformAsync);
+            });
+
+        if (settings.TrustedProxies.Count > 0)
+        {
+            builder.Services.Configure<ForwardedHeadersOptions>(o =>
+            {
+                o.ForwardedHeaders = ForwardedHeaders.XForwardedFor | ForwardedHeaders.XForwardedProto | ForwardedHeaders.XForwardedHost;
+                o.KnownProxies.Clear();
+                o.KnownIPNetworks.Clear();
+                foreach (var proxy in settings.TrustedProxies)
+                {
+                    o.KnownProxies.Add(proxy);
+                }
+            });
+        }
+
+        var app = builder.Build();
+        app.UseExceptionHandler(error => error.Run(context =>
+            HearthResponses.WriteOutcomeAsync(context, 500, "exception", "Hearth could not process this request.")));
+        if (settings.TrustedProxies.Count > 0)
+        {
+            app.UseForwardedHeaders();
+        }
+
+        if (settings.BasePath.Length > 0)
+        {
+            app.UsePathBase(settings.BasePath);
+        }
+
+        app.MapHealthEndpoints();
+        app.MapReverseProxy(proxy => proxy.UseMiddleware<HearthAuthorizationMiddleware>());
+        return app;
+    }
+
+    private static RouteConfig Route() => new()
+    {
+        RouteId = RouteId,
+        ClusterId = RouteId,
+        Order = int.MaxValue,
+        Match = new RouteMatch { Path = "{**catch-all}" },
+    };
+
+    private static ClusterConfig Cluster(HearthSettings settings) => new()
+    {
+        ClusterId = RouteId,
+        Destinations = new Dictionary<string, DestinationConfig> { ["fhir"] = new() { Address = settings.FhirServerBase + "/" } },
+        HttpRequest = new ForwarderRequestConfig { ActivityTimeout = settings.UpstreamTimeout },
+        HttpClient = new HttpClientConfig { DangerousAcceptAnyServerCertificate = false },
+    };
+}

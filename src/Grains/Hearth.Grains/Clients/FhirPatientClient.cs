@@ -1,0 +1,77 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Hearth.Authorization.Configuration;
+
+namespace Hearth.Grains.Clients;
+
+/// <summary>Fetches a Patient from the FHIR server to read its identifiers.</summary>
+public sealed class FhirPatientClient(HttpClient http, HearthSettings settings)
+{
+    public const string HttpClientName = "hearth-fhir-patients";
+
+    public async Task<PatientLookup> FetchAsync(string absoluteReference, CancellationToken cancellationToken)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, absoluteReference);
+        request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("application/fhir+json"));
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(settings.UpstreamTimeout);
+        try
+        {
+            using var response = await http.SendAsync(request, HttpCompletionOption.ResponseContentRead, timeout.Token);
+            if (response.StatusCode is HttpStatusCode.NotFound or HttpStatusCode.Gone)
+            {
+                return new PatientLookup(PatientLookupStatus.NotFound, []);
+            }
+
+            if (response.StatusCode != HttpStatusCode.OK)
+            {
+                return new PatientLookup(PatientLookupStatus.Unavailable, []);
+            }
+
+            var body = await response.Content.ReadAsByteArrayAsync(timeout.Token);
+            return Read(body);
+        }
+        catch (HttpRequestException)
+        {
+            return new PatientLookup(PatientLookupStatus.Unavailable, []);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            return new PatientLookup(PatientLookupStatus.Unavailable, []);
+        }
+    }
+
+    /// <summary>The identifiers of a Patient resource; Unavailable when the body is not a Patient.</summary>
+    internal static PatientLookup Read(byte[] body)
+    {
+        try
+        {
+            if (JsonNode.Parse(body, documentOptions: new JsonDocumentOptions { AllowDuplicateProperties = false }) is not JsonObject patient
+                || patient["resourceType"] is not JsonValue type || !type.TryGetValue<string>(out var t) || t != "Patient")
+            {
+                return new PatientLookup(PatientLookupStatus.Unavailable, []);
+            }
+
+            var identifiers = new List<PatientIdentifierValue>();
+            if (patient["identifier"] is JsonArray array)
+            {
+                foreach (var identifier in array.OfType<JsonObject>())
+                {
+                    if (identifier["value"] is JsonValue v && v.TryGetValue<string>(out var value) && value.Length > 0)
+                    {
+                        string? system = identifier["system"] is JsonValue s && s.TryGetValue<string>(out var sys) ? sys : null;
+                        identifiers.Add(new PatientIdentifierValue(system, value));
+                    }
+                }
+            }
+
+            return new PatientLookup(PatientLookupStatus.Found, identifiers);
+        }
+        catch (Exception e) when (e is JsonException or ArgumentException or InvalidOperationException)
+        {
+            return new PatientLookup(PatientLookupStatus.Unavailable, []);
+        }
+    }
+}

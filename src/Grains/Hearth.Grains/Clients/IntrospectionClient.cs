@@ -1,0 +1,56 @@
+using System.Net.Http.Headers;
+using Hearth.Authorization.Configuration;
+using Hearth.Authorization.Tokens;
+
+namespace Hearth.Grains.Clients;
+
+/// <summary>
+/// RFC 7662 introspection at a Pauldron server: POST form <c>token=...</c> to
+/// UMA_SERVER_BASE + UMA_SERVER_INTROSPECTION_ENDPOINT with the protection API key as bearer.
+/// </summary>
+public sealed class IntrospectionClient(HttpClient http, HearthSettings settings)
+{
+    public const string HttpClientName = "hearth-introspection";
+
+    /// <exception cref="AuthorizationServerUnavailableException">Unreachable, timed out, non-200, or not an introspection answer.</exception>
+    public async Task<IntrospectionResponse> IntrospectAsync(string token, CancellationToken cancellationToken)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, settings.IntrospectionUrl)
+        {
+            Content = new FormUrlEncodedContent([new KeyValuePair<string, string>("token", token)]),
+        };
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", settings.UmaServerProtectionApiKey);
+        request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("application/json"));
+
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(settings.IntrospectionTimeout);
+        string body;
+        try
+        {
+            using var response = await http.SendAsync(request, HttpCompletionOption.ResponseContentRead, timeout.Token);
+            if ((int)response.StatusCode != 200)
+            {
+                throw new AuthorizationServerUnavailableException($"The introspection endpoint answered {(int)response.StatusCode}.");
+            }
+
+            body = await response.Content.ReadAsStringAsync(timeout.Token);
+        }
+        catch (HttpRequestException e)
+        {
+            throw new AuthorizationServerUnavailableException("The introspection endpoint is unreachable.", e);
+        }
+        catch (OperationCanceledException e) when (!cancellationToken.IsCancellationRequested)
+        {
+            throw new AuthorizationServerUnavailableException("The introspection endpoint did not answer in time.", e);
+        }
+
+        try
+        {
+            return IntrospectionResponse.Parse(body);
+        }
+        catch (FormatException e)
+        {
+            throw new AuthorizationServerUnavailableException("The introspection endpoint's answer is not an introspection response.", e);
+        }
+    }
+}

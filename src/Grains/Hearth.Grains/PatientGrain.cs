@@ -1,0 +1,58 @@
+using Hearth.Authorization.Configuration;
+using Hearth.Authorization.Fhir;
+using Hearth.Grains.Clients;
+
+namespace Hearth.Grains;
+
+/// <summary>
+/// One Patient's identifiers, fetched from the FHIR server once per HEARTH_PATIENT_CACHE_SECONDS.
+/// A Patient that does not exist is remembered for at most 30 s; a failed fetch is not remembered.
+/// </summary>
+internal sealed class PatientGrain(FhirPatientClient client, HearthSettings settings, TimeProvider time) : Grain, IPatientGrain
+{
+    private static readonly TimeSpan NotFoundCache = TimeSpan.FromSeconds(30);
+    private PatientLookup? _cached;
+    private DateTimeOffset _cachedUntil;
+
+    public async Task<PatientLookup> ResolveAsync()
+    {
+        var key = this.GetPrimaryKeyString();
+        var prefix = settings.FhirServerBase + "/Patient/";
+        if (!key.StartsWith(prefix, StringComparison.Ordinal) || !PatientReference.IsValidId(key[prefix.Length..]))
+        {
+            // Only Patients on the configured FHIR server are ever fetched.
+            return new PatientLookup(PatientLookupStatus.NotFound, []);
+        }
+
+        var now = time.GetUtcNow();
+        if (_cached is not null && now < _cachedUntil)
+        {
+            return _cached;
+        }
+
+        var lookup = await client.FetchAsync(key, CancellationToken.None);
+        now = time.GetUtcNow();
+        switch (lookup.Status)
+        {
+            case PatientLookupStatus.Found:
+                _cached = lookup;
+                _cachedUntil = now + settings.PatientCache;
+                break;
+            case PatientLookupStatus.NotFound:
+                _cached = lookup;
+                _cachedUntil = now + (settings.PatientCache < NotFoundCache ? settings.PatientCache : NotFoundCache);
+                break;
+            default:
+                _cached = null;
+                break;
+        }
+
+        return lookup;
+    }
+
+    public Task InvalidateAsync()
+    {
+        _cached = null;
+        return Task.CompletedTask;
+    }
+}

@@ -1,0 +1,72 @@
+using Hearth.Authorization.Configuration;
+using Hearth.Grains.Clients;
+using Microsoft.Extensions.Logging;
+
+namespace Hearth.Grains;
+
+/// <summary>
+/// One token's introspection result, cached until the token's exp (capped by
+/// HEARTH_TOKEN_CACHE_MAX_SECONDS); inactive answers for HEARTH_INACTIVE_TOKEN_CACHE_SECONDS.
+/// Orleans runs one call at a time per grain, so concurrent first requests cause one introspection.
+/// </summary>
+internal sealed partial class TokenGrain(IntrospectionClient client, HearthSettings settings, TimeProvider time, ILogger<TokenGrain> logger)
+    : Grain, ITokenGrain
+{
+    private TokenInfo? _cached;
+    private DateTimeOffset _cachedUntil;
+
+    public async Task<TokenInfo> IntrospectAsync(string token)
+    {
+        var key = this.GetPrimaryKeyString();
+        if (!string.Equals(TokenKey.Hash(token), key, StringComparison.Ordinal))
+        {
+            // A caller that does not hold the token may not read or fill this grain's cache.
+            return TokenInfo.Inactive;
+        }
+
+        var now = time.GetUtcNow();
+        if (_cached is not null && now < _cachedUntil)
+        {
+            return _cached;
+        }
+
+        _cached = null;
+        try
+        {
+            var answer = await client.IntrospectAsync(token, CancellationToken.None);
+            now = time.GetUtcNow();
+            if (!answer.Active || answer.ExpiresAt <= now)
+            {
+                _cached = TokenInfo.Inactive;
+                _cachedUntil = now + settings.InactiveTokenCache;
+            }
+            else
+            {
+                _cached = new TokenInfo(TokenStatus.Active, answer.ExpiresAt, answer.PermissionsJson);
+                var cap = now + settings.TokenCacheMax;
+                _cachedUntil = answer.ExpiresAt is { } exp && exp < cap ? exp : cap;
+            }
+
+            LogIntrospected(logger, TokenKey.ForLog(key), _cached.Status, _cached.ExpiresAt);
+            return _cached;
+        }
+        catch (AuthorizationServerUnavailableException e)
+        {
+            LogUnavailable(logger, TokenKey.ForLog(key), e.Message);
+            return TokenInfo.Unavailable;
+        }
+    }
+
+    public Task EvictAsync()
+    {
+        _cached = null;
+        DeactivateOnIdle();
+        return Task.CompletedTask;
+    }
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Introspected token {TokenHash}: {Status}, expires {ExpiresAt}")]
+    private static partial void LogIntrospected(ILogger logger, string tokenHash, TokenStatus status, DateTimeOffset? expiresAt);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Introspection of token {TokenHash} failed: {Reason}")]
+    private static partial void LogUnavailable(ILogger logger, string tokenHash, string reason);
+}

@@ -133,7 +133,7 @@ public sealed class ResourceInspector(HearthSettings settings)
     private ReferenceKind ClassifyReference(JsonObject resource, JsonObject reference, out string? patient)
     {
         patient = null;
-        TryGetString(reference, "type", out var declaredType);
+        string? declaredType = TryGetString(reference, "type", out var t) ? t : null;
         if (TryGetString(reference, "reference", out var text))
         {
             if (text.StartsWith('#'))

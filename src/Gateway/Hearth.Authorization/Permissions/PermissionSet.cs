@@ -55,6 +55,27 @@ public sealed class PermissionSet
 
     public Decision Evaluate(RequiredPermission required)
     {
+        if (required.Patients is { Count: > 1 } patients)
+        {
+            // A resource of several patients needs a permission for each of them, and no deny for any.
+            var result = Decision.Permit;
+            foreach (var patient in patients)
+            {
+                var decision = Evaluate(required with { Patients = [patient] });
+                if (decision == Decision.ExplicitlyDenied)
+                {
+                    return decision;
+                }
+
+                if (decision != Decision.Permit)
+                {
+                    result = decision;
+                }
+            }
+
+            return result;
+        }
+
         foreach (var deny in _denies)
         {
             if (deny.Overlaps(required))

@@ -1,0 +1,26 @@
+using Hearth.Authorization.Configuration;
+
+namespace Hearth.Authorization.Tests;
+
+internal static class TestSettings
+{
+    public const string Conf = HearthSettings.ConfidentialitySystem;
+    public const string FhirBase = "http://fhir.internal:8080/fhir/R4";
+
+    public static HearthSettings Create(params (string Key, string Value)[] extra)
+    {
+        var values = new Dictionary<string, string>
+        {
+            ["FHIR_SERVER_BASE"] = FhirBase,
+            ["UMA_SERVER_BASE"] = "http://auth.internal:8090",
+            ["UMA_SERVER_PROTECTION_API_KEY"] = "key",
+            ["DESIGNATED_PATIENT_ID_SYSTEMS"] = "urn:official:id",
+        };
+        foreach (var (key, value) in extra)
+        {
+            values[key] = value;
+        }
+
+        return HearthSettings.Load(k => values.GetValueOrDefault(k));
+    }
+}

@@ -16,10 +16,11 @@ public static class HearthGatewayApp
     private const string RouteId = "fhir";
 
     /// <summary>
-    /// Builds the gateway. <paramref name="overrides"/> (tests) are added after the environment.
+    /// Builds the gateway. <paramref name="overrides"/> (tests) are added after the environment;
+    /// <paramref name="configureServices"/> (tests) runs last, e.g. to replace the clock.
     /// Throws <see cref="HearthConfigurationException"/> naming every bad setting.
     /// </summary>
-    public static WebApplication Build(string[] args, IReadOnlyDictionary<string, string?>? overrides = null)
+    public static WebApplication Build(string[] args, IReadOnlyDictionary<string, string?>? overrides = null, Action<IServiceCollection>? configureServices = null)
     {
         var builder = WebApplication.CreateBuilder(args);
         if (overrides is not null)
@@ -66,6 +67,7 @@ public static class HearthGatewayApp
                 context.AddResponseTransform(authorizer.TransformAsync);
             });
 
+        configureServices?.Invoke(builder.Services);
         if (settings.TrustedProxies.Count > 0)
         {
             builder.Services.Configure<ForwardedHeadersOptions>(o =>

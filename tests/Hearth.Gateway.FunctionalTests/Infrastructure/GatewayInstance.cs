@@ -1,0 +1,58 @@
+using System.Net;
+using System.Net.Sockets;
+using Hearth.Gateway.Extensions;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+
+namespace Hearth.Gateway.FunctionalTests.Infrastructure;
+
+/// <summary>A real gateway on Kestrel 127.0.0.1 with its embedded Orleans silo.</summary>
+internal sealed class GatewayInstance : IAsyncDisposable
+{
+    private readonly WebApplication _app;
+
+    private GatewayInstance(WebApplication app, string baseUrl, ShiftableTimeProvider clock)
+    {
+        _app = app;
+        BaseUrl = baseUrl;
+        Clock = clock;
+        Client = new HttpClient { BaseAddress = new Uri(baseUrl + "/"), Timeout = TimeSpan.FromSeconds(60) };
+    }
+
+    public string BaseUrl { get; }
+
+    public HttpClient Client { get; }
+
+    public ShiftableTimeProvider Clock { get; }
+
+    public static async Task<GatewayInstance> StartAsync(IReadOnlyDictionary<string, string?> settings)
+    {
+        var overrides = new Dictionary<string, string?>(settings)
+        {
+            ["urls"] = "http://127.0.0.1:0",
+            ["HEARTH_SILO_PORT"] = FreePort().ToString(),
+            ["HEARTH_SILO_GATEWAY_PORT"] = FreePort().ToString(),
+            ["HEARTH_CLUSTER_ID"] = "test-" + Guid.NewGuid().ToString("N")[..8],
+            ["Logging:LogLevel:Default"] = "Warning",
+        };
+        var clock = new ShiftableTimeProvider();
+        var app = HearthGatewayApp.Build([], overrides, services => services.AddSingleton<TimeProvider>(clock));
+        await app.StartAsync();
+        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        return new GatewayInstance(app, address.TrimEnd('/'), clock);
+    }
+
+    public static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        Client.Dispose();
+        await _app.StopAsync();
+        await _app.DisposeAsync();
+    }
+}

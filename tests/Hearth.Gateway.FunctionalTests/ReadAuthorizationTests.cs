@@ -1,0 +1,297 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Text.Json.Nodes;
+using Hearth.Gateway.FunctionalTests.Infrastructure;
+using static Hearth.Gateway.FunctionalTests.Infrastructure.HearthEnvironment;
+
+namespace Hearth.Gateway.FunctionalTests;
+
+/// <summary>Reads and searches through a real gateway to the real FHIR server (seed: deploy/fhir-server/seed.js).</summary>
+[Collection(HearthCollection.Name)]
+public class ReadAuthorizationTests(HearthEnvironment env)
+{
+    private HttpClient Client => env.Gateway.Client;
+
+    [Fact]
+    public async Task Read_Permitted_200ResourceWithRewrittenContentLocation()
+    {
+        var token = await env.TokenAsync("[" + Permission("10003", "Observation", labels: Labels("N")) + "]");
+        using var response = await Client.GetWithTokenAsync("Observation/obs-03-1", token);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var body = await response.JsonAsync();
+        Assert.Equal("obs-03-1", body["id"]!.GetValue<string>());
+        Assert.Equal(env.Gateway.BaseUrl + "/Observation/obs-03-1", response.Content.Headers.ContentLocation?.ToString());
+    }
+
+    [Theory]
+    [InlineData("Observation/obs-03-2")] // labelled R; the token has N only
+    [InlineData("Observation/obs-04-1")] // another patient
+    [InlineData("Specimen/spec-03")] // another resource type... and R
+    [InlineData("Patient/p03")] // the token covers Observation only
+    public async Task Read_NotGranted_403InsufficientScope(string path)
+    {
+        var token = await env.TokenAsync("[" + Permission("10003", "Observation", labels: Labels("N")) + "]");
+        using var response = await Client.GetWithTokenAsync(path, token);
+        Assert.Equal(HttpStatusCode.Forbidden, response.StatusCode);
+        Assert.Contains("error=\"insufficient_scope\"", response.Challenge(), StringComparison.Ordinal);
+        var diagnostics = await response.AssertOutcomeAsync("forbidden");
+        Assert.DoesNotContain("obs-", diagnostics, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Search_SomePermitted_RedactedAndTotalDropped()
+    {
+        // p03 has obs-03-1 (N), obs-03-2 (R) and obs-03-3 (unlabelled: default M).
+        var token = await env.TokenAsync("[" + Permission("10003", "Observation", labels: Labels("N")) + "]");
+        using var response = await Client.GetWithTokenAsync("Observation?subject=Patient/p03", token);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var bundle = await response.JsonAsync();
+        Assert.Equal(["obs-03-1"], bundle.EntryIds());
+        Assert.Null(bundle["total"]);
+
+        var tokenNM = await env.TokenAsync("[" + Permission("10003", "Observation", labels: Labels("N", "M")) + "]");
+        using var wider = await Client.GetWithTokenAsync("Observation?subject=Patient/p03", tokenNM);
+        Assert.Equal(["obs-03-1", "obs-03-3"], (await wider.JsonAsync()).EntryIds().Order().ToList());
+    }
+
+    [Fact]
+    public async Task Search_NonePermitted_403()
+    {
+        var token = await env.TokenAsync("[" + Permission("10003", "Observation", labels: Labels("N")) + "]");
+        using var response = await Client.GetWithTokenAsync("Observation?subject=Patient/p04", token);
+        Assert.Equal(HttpStatusCode.Forbidden, response.StatusCode);
+        await response.AssertOutcomeAsync("forbidden");
+    }
+
+    [Fact]
+    public async Task Search_AllPermitted_TotalKept()
+    {
+        var token = await env.TokenAsync("[" + Permission("10005", "Condition") + "]");
+        using var response = await Client.GetWithTokenAsync("Condition?subject=Patient/p05", token);
+        var bundle = await response.JsonAsync();
+        Assert.Equal(["cond-05"], bundle.EntryIds());
+        Assert.Equal(1, bundle["total"]!.GetValue<int>());
+    }
+
+    [Fact]
+    public async Task Search_DenyLabel_RemovesOnlyThoseEntries()
+    {
+        var permissions = "[" + Permission("10006", "*") + "," + Permission("*", "*", labels: Labels("R"), deny: true) + "]";
+        var token = await env.TokenAsync(permissions);
+        using var response = await Client.GetWithTokenAsync("Observation?subject=Patient/p06", token);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal(["obs-06-1", "obs-06-3"], (await response.JsonAsync()).EntryIds().Order().ToList()); // obs-06-2 is R
+
+        using var direct = await Client.GetWithTokenAsync("Observation/obs-06-2", token);
+        Assert.Equal(HttpStatusCode.Forbidden, direct.StatusCode);
+    }
+
+    [Fact]
+    public async Task Read_DesignatedSystemWinsOverFirstIdentifier()
+    {
+        // p07 lists urn:mrn:hospital|MRN-007 first, urn:official:id|10007 second; DESIGNATED_PATIENT_ID_SYSTEMS=urn:official:id.
+        var official = await env.TokenAsync("[" + Permission("10007") + "]");
+        var mrn = await env.TokenAsync("[" + Permission("MRN-007", system: "urn:mrn:hospital") + "]");
+        using var byOfficial = await Client.GetWithTokenAsync("Observation/obs-07-1", official);
+        using var byMrn = await Client.GetWithTokenAsync("Observation/obs-07-1", mrn);
+        Assert.Equal(HttpStatusCode.OK, byOfficial.StatusCode);
+        Assert.Equal(HttpStatusCode.Forbidden, byMrn.StatusCode);
+
+        // p19 has only an MRN: the first identifier names it.
+        var mrn19 = await env.TokenAsync("[" + Permission("MRN-019", system: "urn:mrn:hospital") + "]");
+        using var p19 = await Client.GetWithTokenAsync("Observation/obs-19-1", mrn19);
+        Assert.Equal(HttpStatusCode.OK, p19.StatusCode);
+    }
+
+    [Fact]
+    public async Task Read_DesignatedPriorityIsConfigurable()
+    {
+        await using var gateway = await env.StartGatewayAsync(("DESIGNATED_PATIENT_ID_SYSTEMS", "urn:mrn:hospital,urn:official:id"));
+        var mrn = await env.TokenAsync("[" + Permission("MRN-007", system: "urn:mrn:hospital") + "]");
+        using var response = await gateway.Client.GetWithTokenAsync("Patient/p07", mrn);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+    }
+
+    [Theory]
+    [InlineData("Observation/obs-20-1")] // p20 has no identifiers
+    [InlineData("Observation/obs-foreign")] // a Patient on another server
+    [InlineData("Patient/p20")]
+    public async Task Read_UnresolvablePatient_DeniedEvenForWildcard(string path)
+    {
+        var token = await env.TokenAsync("[" + Permission("*") + "]");
+        using var response = await Client.GetWithTokenAsync(path, token);
+        Assert.Equal(HttpStatusCode.Forbidden, response.StatusCode);
+    }
+
+    [Fact]
+    public async Task Read_OutsideCompartment_NeedsWildcardPatient()
+    {
+        var named = await env.TokenAsync("[" + Permission("10001") + "]");
+        var wildcard = await env.TokenAsync("[" + Permission("*", "Observation") + "]");
+        using var denied = await Client.GetWithTokenAsync("Observation/obs-group", named);
+        using var permitted = await Client.GetWithTokenAsync("Observation/obs-group", wildcard);
+        Assert.Equal(HttpStatusCode.Forbidden, denied.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, permitted.StatusCode);
+    }
+
+    [Fact]
+    public async Task UnprotectedType_NoTokenNeeded()
+    {
+        using var read = await Client.GetAsync("Organization/org-1");
+        Assert.Equal(HttpStatusCode.OK, read.StatusCode);
+        Assert.Equal("Example Hospital", (await read.JsonAsync())["name"]!.GetValue<string>());
+
+        using var search = await Client.GetAsync("Organization");
+        Assert.Equal(["org-1"], (await search.JsonAsync()).EntryIds());
+    }
+
+    [Fact]
+    public async Task UnprotectedType_IncludedProtectedResources_Removed()
+    {
+        // _revinclude pulls Observations into an Organization search: they are judged with no permissions.
+        using var response = await Client.GetAsync("Group?_revinclude=Observation:subject");
+        Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode); // Group is protected: token needed
+
+        using var org = await Client.GetAsync("Organization?_id=org-1&_revinclude=Patient:organization");
+        Assert.Equal(HttpStatusCode.OK, org.StatusCode);
+        Assert.All((await org.JsonAsync())["entry"]!.AsArray(), e => Assert.Equal("Organization", e!["resource"]!["resourceType"]!.GetValue<string>()));
+    }
+
+    [Fact]
+    public async Task Metadata_NoToken_200WithGatewayUrls()
+    {
+        using var response = await Client.GetAsync("metadata");
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var text = await response.Content.ReadAsStringAsync();
+        Assert.Equal("CapabilityStatement", JsonNode.Parse(text)!["resourceType"]!.GetValue<string>());
+        Assert.DoesNotContain(env.FhirBase, text, StringComparison.Ordinal);
+        Assert.Contains(env.Gateway.BaseUrl, text, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Search_LinksAndFullUrls_PointAtGateway_NextPageReauthorized()
+    {
+        var token = await env.TokenAsync("[" + Permission("*", "Observation") + "]");
+        using var response = await Client.GetWithTokenAsync("Observation?_count=5", token);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var text = await response.Content.ReadAsStringAsync();
+        Assert.DoesNotContain(env.FhirBase, text, StringComparison.Ordinal);
+        var bundle = JsonNode.Parse(text)!.AsObject();
+        Assert.All(bundle["entry"]!.AsArray(), e => Assert.StartsWith(env.Gateway.BaseUrl + "/Observation/", e!["fullUrl"]!.GetValue<string>(), StringComparison.Ordinal));
+        var next = bundle["link"]!.AsArray().Single(l => l!["relation"]!.GetValue<string>() == "next")!["url"]!.GetValue<string>();
+        Assert.StartsWith(env.Gateway.BaseUrl + "/Observation?", next, StringComparison.Ordinal);
+        Assert.Null(bundle["total"]); // more pages exist: the total is not vouched for
+
+        using var page2 = await Client.GetWithTokenAsync(next, token);
+        Assert.Equal(HttpStatusCode.OK, page2.StatusCode);
+        Assert.Equal(5, (await page2.JsonAsync()).EntryIds().Count);
+
+        var patientOnly = await env.TokenAsync("[" + Permission("10001", "Patient") + "]");
+        using var page2Other = await Client.GetWithTokenAsync(next, patientOnly);
+        Assert.Equal(HttpStatusCode.Forbidden, page2Other.StatusCode);
+    }
+
+    [Fact]
+    public async Task History_And_VRead_Filtered()
+    {
+        var token = await env.TokenAsync("[" + Permission("10008") + "]");
+        using var history = await Client.GetWithTokenAsync("Patient/p08/_history", token);
+        Assert.Equal(HttpStatusCode.OK, history.StatusCode);
+        var versionId = (await history.JsonAsync())["entry"]![0]!["resource"]!["meta"]!["versionId"]!.GetValue<string>();
+
+        using var vread = await Client.GetWithTokenAsync($"Patient/p08/_history/{versionId}", token);
+        Assert.Equal(HttpStatusCode.OK, vread.StatusCode);
+
+        var other = await env.TokenAsync("[" + Permission("10009") + "]");
+        using var deniedHistory = await Client.GetWithTokenAsync("Patient/p08/_history", other);
+        Assert.Equal(HttpStatusCode.Forbidden, deniedHistory.StatusCode);
+    }
+
+    [Fact]
+    public async Task SystemSearch_RedactedToWhatTheTokenMaySee()
+    {
+        var token = await env.TokenAsync("[" + Permission("10010", "Condition") + "]");
+        using var response = await Client.GetWithTokenAsync("Condition", token);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal(["cond-10"], (await response.JsonAsync()).EntryIds());
+    }
+
+    [Theory]
+    [InlineData("POST", "Patient")]
+    [InlineData("PUT", "Patient/p01")]
+    [InlineData("DELETE", "Patient/p01")]
+    [InlineData("PATCH", "Patient/p01")]
+    [InlineData("POST", "")]
+    [InlineData("POST", "Observation/_search")]
+    public async Task Write_NotSupportedYet_403NothingForwarded(string method, string path)
+    {
+        var token = await env.TokenAsync("[" + Permission("*", action: "*") + "]");
+        var before = await env.FhirTotalCountAsync();
+        using var request = new HttpRequestMessage(new HttpMethod(method), path)
+        {
+            Content = new StringContent("{\"resourceType\":\"Patient\",\"id\":\"p01\"}", System.Text.Encoding.UTF8, "application/fhir+json"),
+        };
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        using var response = await Client.SendAsync(request);
+        Assert.Equal(HttpStatusCode.Forbidden, response.StatusCode);
+        await response.AssertOutcomeAsync("not-supported");
+        Assert.Equal(before, await env.FhirTotalCountAsync());
+    }
+
+    [Theory]
+    [InlineData("Patient/p01/..%2FObservation", "invalid")]
+    [InlineData("Patient//p01", "invalid")]
+    [InlineData("Patient%2Fp01", "invalid")]
+    [InlineData("patient/p01", "not-supported")]
+    [InlineData("NoSuchType/1", "not-supported")]
+    [InlineData("Patient/p01/_history/1/more", "not-supported")]
+    public async Task Unclassifiable_400NothingForwarded(string path, string issueCode)
+    {
+        var token = await env.TokenAsync("[" + Permission("*") + "]");
+        var before = await env.FhirTotalCountAsync();
+        using var response = await Client.GetWithTokenAsync(path, token);
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        await response.AssertOutcomeAsync(issueCode);
+        Assert.Equal(before, await env.FhirTotalCountAsync());
+    }
+
+    [Theory]
+    [InlineData("application/fhir+xml", null)]
+    [InlineData(null, "xml")]
+    [InlineData("text/html", null)]
+    public async Task NonJsonFormat_406(string? accept, string? format)
+    {
+        var token = await env.TokenAsync("[" + Permission("*") + "]");
+        using var request = new HttpRequestMessage(HttpMethod.Get, "Patient/p01" + (format is null ? "" : "?_format=" + format));
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        if (accept is not null)
+        {
+            request.Headers.Accept.ParseAdd(accept);
+        }
+
+        using var response = await Client.SendAsync(request);
+        Assert.Equal(HttpStatusCode.NotAcceptable, response.StatusCode);
+        await response.AssertOutcomeAsync("not-supported");
+    }
+
+    [Fact]
+    public async Task FhirServerUnreachable_502Outcome()
+    {
+        await using var gateway = await env.StartGatewayAsync(("FHIR_SERVER_BASE", $"http://127.0.0.1:{GatewayInstance.FreePort()}/fhir"));
+        var token = await env.TokenAsync("[" + Permission("*") + "]");
+        using var response = await gateway.Client.GetWithTokenAsync("Patient/p01", token);
+        Assert.Equal(HttpStatusCode.BadGateway, response.StatusCode);
+        await response.AssertOutcomeAsync("transient");
+    }
+
+    [Fact]
+    public async Task FhirServerNotFound_OutcomePassedWithGatewayUrls()
+    {
+        var token = await env.TokenAsync("[" + Permission("*") + "]");
+        using var response = await Client.GetWithTokenAsync("Patient/does-not-exist", token);
+        Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
+        var text = await response.Content.ReadAsStringAsync();
+        Assert.Equal("OperationOutcome", JsonNode.Parse(text)!["resourceType"]!.GetValue<string>());
+        Assert.DoesNotContain(env.FhirBase, text, StringComparison.Ordinal);
+    }
+}

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Runs every test of Hearth: the pure authorization tables and the functional tests through a
+# real gateway (Kestrel on 127.0.0.1, embedded Orleans silo) to Medplum's FHIR engine and the
+# development authorization server, all started and stopped by the tests themselves.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+npm ci --prefix deploy/fhir-server --no-audit --no-fund
+dotnet build Hearth.sln -c Release
+log=$(mktemp)
+status=0
+dotnet test Hearth.sln -c Release --no-build 2>&1 | tee "$log" || status=$?
+
+# One closing line for any reader: "N passed, N failed".
+passed=$(grep -Eo 'Passed: +[0-9]+' "$log" | awk '{s+=$2} END {print s+0}')
+failed=$(grep -Eo 'Failed: +[0-9]+' "$log" | awk '{s+=$2} END {print s+0}')
+rm -f "$log"
+if [ "$passed" -eq 0 ] && [ "$status" -eq 0 ]; then
+  echo "no test ran" >&2
+  status=1
+fi
+echo "Tests: $passed passed, $failed failed"
+exit "$status"

@@ -256,6 +256,30 @@ public class ReadAuthorizationTests(HearthEnvironment env)
     }
 
     [Theory]
+    [InlineData("Observation?subject=Patient/p03&_elements=subject,valueQuantity")]
+    [InlineData("Observation/obs-03-2?_summary=true")]
+    [InlineData("Observation?_summary=data")]
+    [InlineData("Observation?_summary=count")]
+    public async Task SubsettingParameters_RefusedUntilSupported_NothingForwarded(string path)
+    {
+        // A subsetted answer may lack meta.security (an R resource would pass as unlabelled) or the patient reference.
+        var token = await env.TokenAsync("[" + Permission("10003", "Observation", labels: Labels("N", "M")) + "]");
+        var before = await env.FhirTotalCountAsync();
+        using var response = await Client.GetWithTokenAsync(path, token);
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        await response.AssertOutcomeAsync("not-supported");
+        Assert.Equal(before, await env.FhirTotalCountAsync());
+    }
+
+    [Fact]
+    public async Task SummaryFalse_Allowed()
+    {
+        var token = await env.TokenAsync("[" + Permission("10003", "Observation", labels: Labels("N")) + "]");
+        using var response = await Client.GetWithTokenAsync("Observation/obs-03-1?_summary=false", token);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+    }
+
+    [Theory]
     [InlineData("application/fhir+xml", null)]
     [InlineData(null, "xml")]
     [InlineData("text/html", null)]

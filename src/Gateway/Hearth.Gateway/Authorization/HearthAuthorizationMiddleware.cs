@@ -40,6 +40,16 @@ internal sealed partial class HearthAuthorizationMiddleware(
             return;
         }
 
+        if (HasSubsettingParameter(context.Request))
+        {
+            // _elements/_summary let the FHIR server leave out meta.security or the patient
+            // reference, and a subsetted resource would be judged on what is left: refused until
+            // Hearth fetches the whole resource and subsets it itself.
+            await HearthResponses.WriteOutcomeAsync(context, 400, "not-supported",
+                "The _elements and _summary parameters are not supported by Hearth yet.");
+            return;
+        }
+
         if (!AcceptsJson(context.Request, out var formatError))
         {
             await HearthResponses.WriteOutcomeAsync(context, formatError == 400 ? 400 : 406, "not-supported",
@@ -88,7 +98,7 @@ internal sealed partial class HearthAuthorizationMiddleware(
                 return;
             }
 
-            feature = new HearthRequestFeature(request, PermissionSet.Parse(info.PermissionsJson), info.ExpiresAt, tokenHash);
+            feature = new HearthRequestFeature(request, ParsedPermissions.For(info.PermissionsJson), info.ExpiresAt, tokenHash);
         }
 
         feature.PublicBase = PublicBase(context);
@@ -110,6 +120,10 @@ internal sealed partial class HearthAuthorizationMiddleware(
             }
         }
     }
+
+    private static bool HasSubsettingParameter(HttpRequest request)
+        => request.Query.ContainsKey("_elements")
+        || (request.Query.TryGetValue("_summary", out var summary) && summary.Any(v => !string.Equals(v, "false", StringComparison.Ordinal)));
 
     private bool IsUnprotected(FhirRequest request)
         => request.ResourceType is { } type

@@ -79,7 +79,8 @@ public sealed class ResourceInspector(HearthSettings settings)
         return all.Where(l => l.System is not null && settings.DesignatedSecurityLabelSystems.Contains(l.System)).Distinct().ToList();
     }
 
-    private static List<PatientIdentifier> Identifiers(JsonObject patient)
+    /// <summary>A Patient's identifiers that have a value, in the order it lists them.</summary>
+    public static List<PatientIdentifier> Identifiers(JsonObject patient)
     {
         var result = new List<PatientIdentifier>();
         if (patient["identifier"] is JsonArray identifiers)
@@ -177,7 +178,7 @@ public sealed class ResourceInspector(HearthSettings settings)
         return null;
     }
 
-    internal static bool TryGetString(JsonObject obj, string name, out string value)
+    public static bool TryGetString(JsonObject obj, string name, out string value)
     {
         if (obj[name] is JsonValue v && v.TryGetValue<string>(out var s))
         {

@@ -13,7 +13,6 @@ namespace Hearth.Authorization.Responses;
 /// </summary>
 public sealed class ResponseFilter(HearthSettings settings)
 {
-    private static readonly JsonDocumentOptions DocumentOptions = new() { AllowDuplicateProperties = false, MaxDepth = 128 };
     private static readonly JsonSerializerOptions WriteOptions = new() { WriteIndented = false };
     private readonly ResourceInspector _inspector = new(settings);
 
@@ -27,7 +26,7 @@ public sealed class ResponseFilter(HearthSettings settings)
         JsonNode? node;
         try
         {
-            node = JsonNode.Parse(body.Span, documentOptions: DocumentOptions);
+            node = JsonNode.Parse(body.Span, documentOptions: FhirJson.DocumentOptions);
         }
         catch (JsonException)
         {

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Hearth.Authorization.Fhir;
 
 namespace Hearth.Authorization.Tokens;
 
@@ -17,7 +18,7 @@ public sealed record IntrospectionResponse(bool Active, DateTimeOffset? ExpiresA
         JsonDocument doc;
         try
         {
-            doc = JsonDocument.Parse(json, new JsonDocumentOptions { AllowDuplicateProperties = false });
+            doc = JsonDocument.Parse(json, FhirJson.DocumentOptions);
         }
         catch (JsonException e)
         {

@@ -3,6 +3,7 @@ using System.Net.Http.Headers;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Hearth.Authorization.Configuration;
+using Hearth.Authorization.Fhir;
 
 namespace Hearth.Grains.Clients;
 
@@ -48,25 +49,13 @@ public sealed class FhirPatientClient(HttpClient http, HearthSettings settings)
     {
         try
         {
-            if (JsonNode.Parse(body, documentOptions: new JsonDocumentOptions { AllowDuplicateProperties = false }) is not JsonObject patient
-                || patient["resourceType"] is not JsonValue type || !type.TryGetValue<string>(out var t) || t != "Patient")
+            if (JsonNode.Parse(body, documentOptions: FhirJson.DocumentOptions) is not JsonObject patient
+                || !ResourceInspector.TryGetString(patient, "resourceType", out var type) || type != "Patient")
             {
                 return new PatientLookup(PatientLookupStatus.Unavailable, []);
             }
 
-            var identifiers = new List<PatientIdentifierValue>();
-            if (patient["identifier"] is JsonArray array)
-            {
-                foreach (var identifier in array.OfType<JsonObject>())
-                {
-                    if (identifier["value"] is JsonValue v && v.TryGetValue<string>(out var value) && value.Length > 0)
-                    {
-                        string? system = identifier["system"] is JsonValue s && s.TryGetValue<string>(out var sys) ? sys : null;
-                        identifiers.Add(new PatientIdentifierValue(system, value));
-                    }
-                }
-            }
-
+            var identifiers = ResourceInspector.Identifiers(patient).Select(i => new PatientIdentifierValue(i.System, i.Value)).ToList();
             return new PatientLookup(PatientLookupStatus.Found, identifiers);
         }
         catch (Exception e) when (e is JsonException or ArgumentException or InvalidOperationException)

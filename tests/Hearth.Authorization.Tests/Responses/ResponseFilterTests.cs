@@ -70,6 +70,16 @@ public class ResponseFilterTests
         Assert.Equal(FilterOutcome.Permitted, Run(obs, Grant("10001") + "," + Grant("10002"), false).Result.Outcome);
     }
 
+    [Theory]
+    [InlineData("\"subject\":\"Patient/p1\"")]
+    [InlineData("\"subject\":42")]
+    [InlineData("\"subject\":[\"Patient/p1\"]")]
+    public void Apply_MalformedCompartmentElement_DeniedEvenForWildcard(string subject)
+    {
+        var obs = "{\"resourceType\":\"Observation\",\"id\":\"o1\"," + subject + "}";
+        Assert.Equal(FilterOutcome.Denied, Run(obs, Grant("*"), false).Result.Outcome);
+    }
+
     [Fact]
     public void Apply_FocusIsNotCompartment_Ignored()
     {

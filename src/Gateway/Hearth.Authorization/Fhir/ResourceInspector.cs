@@ -36,6 +36,13 @@ public sealed class ResourceInspector(HearthSettings settings)
         {
             foreach (var reference in Follow(resource, path, 0))
             {
+                if (reference is null)
+                {
+                    // Something other than an object where a reference belongs: cannot be judged.
+                    unresolvable = true;
+                    continue;
+                }
+
                 switch (ClassifyReference(resource, reference, out var patient))
                 {
                     case ReferenceKind.Patient when !patients.Contains(patient!):
@@ -98,36 +105,39 @@ public sealed class ResourceInspector(HearthSettings settings)
         return result;
     }
 
-    /// <summary>The Reference objects found along <paramref name="path"/> (arrays are flattened).</summary>
-    private static IEnumerable<JsonObject> Follow(JsonNode? node, string[] path, int index)
+    /// <summary>
+    /// The Reference objects found along <paramref name="path"/> (arrays are flattened); null for
+    /// a value of the wrong shape (a string or number where an element belongs).
+    /// </summary>
+    private static IEnumerable<JsonObject?> Follow(JsonNode? node, string[] path, int index)
     {
-        if (node is JsonArray array)
+        switch (node)
         {
-            foreach (var item in array)
-            {
-                foreach (var found in Follow(item, path, index))
+            case null:
+                yield break;
+            case JsonArray array:
+                foreach (var item in array)
+                {
+                    foreach (var found in Follow(item, path, index))
+                    {
+                        yield return found;
+                    }
+                }
+
+                yield break;
+            case JsonObject obj when index == path.Length:
+                yield return obj;
+                yield break;
+            case JsonObject obj:
+                foreach (var found in Follow(obj[path[index]], path, index + 1))
                 {
                     yield return found;
                 }
-            }
 
-            yield break;
-        }
-
-        if (node is not JsonObject obj)
-        {
-            yield break;
-        }
-
-        if (index == path.Length)
-        {
-            yield return obj;
-            yield break;
-        }
-
-        foreach (var found in Follow(obj[path[index]], path, index + 1))
-        {
-            yield return found;
+                yield break;
+            default:
+                yield return null;
+                yield break;
         }
     }
 

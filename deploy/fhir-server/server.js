@@ -6,7 +6,8 @@
 //
 // Prints one JSON line {"listening": "<base url>"} on stdout once it accepts connections.
 // Outside the FHIR base it serves /__admin/stats (request counts) and /__admin/reset,
-// which tests use to observe how often Hearth calls the server.
+// which tests use to observe how often Hearth calls the server, and /__admin/fault, which makes
+// the next FHIR answers misbehave: POST {"mode": "html"|"malformed"|"gzip"|"truncate", "count": N}.
 'use strict';
 
 // @medplum/core expects a global WebSocket (Node 20 has none).
@@ -39,6 +40,7 @@ core.indexSearchParameterBundle(definitions.readJson('fhir/r4/search-parameters.
 const repo = new MemoryRepository();
 const router = new FhirRouter();
 const stats = new Map();
+const fault = { mode: undefined, count: 0 };
 
 function count(key) {
   stats.set(key, (stats.get(key) ?? 0) + 1);
@@ -104,6 +106,27 @@ function capabilityStatement(base) {
   };
 }
 
+function misbehave(res, mode) {
+  if (mode === 'html') {
+    res.writeHead(200, { 'Content-Type': 'text/html' });
+    return res.end('<html><body>Internal page</body></html>');
+  }
+  if (mode === 'malformed') {
+    res.writeHead(200, { 'Content-Type': 'application/fhir+json' });
+    return res.end('{"resourceType":"Observation","id":');
+  }
+  if (mode === 'gzip') {
+    const zipped = require('node:zlib').gzipSync(JSON.stringify({ resourceType: 'Patient', id: 'p01' }));
+    res.writeHead(200, { 'Content-Type': 'application/fhir+json', 'Content-Encoding': 'gzip', 'Content-Length': zipped.length });
+    return res.end(zipped);
+  }
+  // truncate: promise a body, send half of it, then cut the connection.
+  const text = JSON.stringify({ resourceType: 'Patient', id: 'p01', identifier: [{ system: 'urn:official:id', value: '10001' }] });
+  res.writeHead(200, { 'Content-Type': 'application/fhir+json', 'Content-Length': Buffer.byteLength(text) });
+  res.write(text.slice(0, 20));
+  setTimeout(() => res.socket?.destroy(), 20);
+}
+
 function statKey(method, path) {
   const parts = path.split('?')[0].split('/').filter(Boolean);
   if (parts.length === 0) return `${method} [system]`;
@@ -115,6 +138,12 @@ function statKey(method, path) {
 async function handle(req, res, rawBody) {
   const url = req.url ?? '/';
   if (url === '/__admin/stats') return send(res, 200, Object.fromEntries(stats));
+  if (url === '/__admin/fault' && req.method === 'POST') {
+    const body = JSON.parse(rawBody.toString('utf8') || '{}');
+    fault.mode = body.mode;
+    fault.count = Number(body.count ?? 1);
+    return send(res, 200, fault);
+  }
   if (url === '/__admin/reset' && req.method === 'POST') {
     stats.clear();
     return send(res, 200, {});
@@ -125,6 +154,10 @@ async function handle(req, res, rawBody) {
   const relUrl = url.slice(basePath.length) || '/';
   const base = `http://${req.headers.host ?? `${host}:${port}`}${basePath}`;
   count(statKey(req.method, relUrl));
+  if (fault.count > 0) {
+    fault.count--;
+    return misbehave(res, fault.mode);
+  }
   if (req.method === 'GET' && relUrl.split('?')[0] === '/metadata') {
     return send(res, 200, capabilityStatement(base));
   }

@@ -308,6 +308,27 @@ public class ReadAuthorizationTests(HearthEnvironment env)
         await response.AssertOutcomeAsync("transient");
     }
 
+    [Theory]
+    [InlineData("html")]
+    [InlineData("malformed")]
+    [InlineData("gzip")]
+    [InlineData("truncate")]
+    public async Task FhirServerMisbehaves_502NoUpstreamBytes(string mode)
+    {
+        var token = await env.TokenAsync("[" + Permission("*") + "]");
+        await env.FhirFaultAsync(mode);
+        using var response = await Client.GetWithTokenAsync("Patient/p01", token);
+        Assert.Equal(HttpStatusCode.BadGateway, response.StatusCode);
+        var text = await response.Content.ReadAsStringAsync();
+        Assert.DoesNotContain("Internal page", text, StringComparison.Ordinal);
+        Assert.DoesNotContain("10001", text, StringComparison.Ordinal);
+        Assert.False(response.Content.Headers.ContentEncoding.Count > 0);
+
+        // The next answer is sound again, and Hearth is unharmed.
+        using var after = await Client.GetWithTokenAsync("Patient/p01", token);
+        Assert.Equal(HttpStatusCode.OK, after.StatusCode);
+    }
+
     [Fact]
     public async Task FhirServerNotFound_OutcomePassedWithGatewayUrls()
     {

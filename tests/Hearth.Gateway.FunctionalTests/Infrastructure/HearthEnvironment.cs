@@ -98,6 +98,13 @@ public sealed class HearthEnvironment : IAsyncLifetime
         return stats.TryGetProperty(key, out var value) ? value.GetInt32() : 0;
     }
 
+    /// <summary>Makes the FHIR server's next <paramref name="count"/> answers misbehave (html, malformed, gzip, truncate).</summary>
+    public async Task FhirFaultAsync(string mode, int count = 1)
+    {
+        using var response = await _plain.PostAsync(new Uri(new Uri(FhirBase), "/__admin/fault"), JsonContent.Create(new { mode, count }));
+        response.EnsureSuccessStatusCode();
+    }
+
     public async Task<int> FhirTotalCountAsync()
     {
         var stats = await _plain.GetFromJsonAsync<JsonElement>(new Uri(new Uri(FhirBase), "/__admin/stats"));

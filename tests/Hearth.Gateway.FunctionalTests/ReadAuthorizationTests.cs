@@ -280,6 +280,26 @@ public class ReadAuthorizationTests(HearthEnvironment env)
     }
 
     [Theory]
+    [InlineData("X-HTTP-Method-Override", "DELETE")]
+    [InlineData("X-HTTP-Method", "PUT")]
+    [InlineData("X-Method-Override", "PATCH")]
+    public async Task MethodOverrideHeader_400NothingForwarded(string header, string method)
+    {
+        var token = await env.TokenAsync("[" + Permission("*") + "]");
+        var before = await env.FhirTotalCountAsync();
+        using var request = new HttpRequestMessage(HttpMethod.Get, "Patient/p01");
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        request.Headers.TryAddWithoutValidation(header, method);
+        using var response = await Client.SendAsync(request);
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        await response.AssertOutcomeAsync("security");
+        Assert.Equal(before, await env.FhirTotalCountAsync());
+
+        using var query = await Client.GetWithTokenAsync("Patient/p01?_method=DELETE", token);
+        Assert.Equal(HttpStatusCode.BadRequest, query.StatusCode);
+    }
+
+    [Theory]
     [InlineData("application/fhir+xml", null)]
     [InlineData(null, "xml")]
     [InlineData("text/html", null)]

@@ -21,6 +21,9 @@ internal sealed partial class HearthAuthorizationMiddleware(
     TimeProvider time,
     ILogger<HearthAuthorizationMiddleware> logger)
 {
+    /// <summary>Headers and parameters some servers read as "treat this request as another method".</summary>
+    private static readonly string[] MethodOverrides = ["X-HTTP-Method-Override", "X-HTTP-Method", "X-Method-Override"];
+
     private static readonly string[] JsonFormats = ["json", "application/json", "application/fhir+json", "application/json+fhir"];
 
     public async Task InvokeAsync(HttpContext context)
@@ -31,6 +34,12 @@ internal sealed partial class HearthAuthorizationMiddleware(
         {
             LogRefused(logger, context.Request.Method, classification.Status, classification.Diagnostics);
             await HearthResponses.WriteOutcomeAsync(context, classification.Status, classification.IssueCode, classification.Diagnostics);
+            return;
+        }
+
+        if (MethodOverrides.Any(context.Request.Headers.ContainsKey) || context.Request.Query.ContainsKey("_method"))
+        {
+            await HearthResponses.WriteOutcomeAsync(context, 400, "security", "Method override headers and parameters are refused: send the real HTTP method.");
             return;
         }
 

@@ -3,7 +3,7 @@ using Hearth.Grains;
 
 // A standalone Hearth silo. In this version it clusters on localhost (HEARTH_SILO_PORT,
 // HEARTH_SILO_GATEWAY_PORT); the gateway's embedded mode hosts the same silo in-process.
-var builder = Host.CreateApplicationBuilder(args);
+var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { Args = args, ContentRootPath = AppContext.BaseDirectory });
 HearthSettings settings;
 try
 {

@@ -19,6 +19,8 @@ OUT=bench/results/latest.md
 command -v wrk >/dev/null || { apt-get update && apt-get install -y wrk; }
 [ -d deploy/fhir-server/node_modules ] || npm ci --prefix deploy/fhir-server --no-audit --no-fund
 dotnet build -c Release src/Gateway/Hearth.Gateway -v quiet -nologo
+dotnet build -c Release bench/PassThrough -v quiet -nologo
+PASS_PORT=${BENCH_PASSTHROUGH_PORT:-18582}
 
 pids=()
 cleanup() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; wait 2>/dev/null || true; }
@@ -31,6 +33,8 @@ UMA_SERVER_PROTECTION_API_KEY=bench-key DESIGNATED_PATIENT_ID_SYSTEMS=urn:offici
 HEARTH_SILO_PORT=18511 HEARTH_SILO_GATEWAY_PORT=18530 Logging__LogLevel__Default=Warning \
   dotnet src/Gateway/Hearth.Gateway/bin/Release/net10.0/Hearth.Gateway.dll --urls "http://127.0.0.1:$GW_PORT" > /tmp/hearth-bench-gw.log 2>&1 & pids+=($!)
 
+dotnet bench/PassThrough/bin/Release/net10.0/PassThrough.dll "http://127.0.0.1:$FHIR_PORT/fhir/R4/" "http://127.0.0.1:$PASS_PORT" > /tmp/hearth-bench-pass.log 2>&1 & pids+=($!)
+
 for _ in $(seq 1 150); do
   curl -sf "http://127.0.0.1:$GW_PORT/readyz" >/dev/null && curl -sf "http://127.0.0.1:$FHIR_PORT/fhir/R4/metadata" >/dev/null && break
   sleep 0.2
@@ -42,6 +46,7 @@ TOKEN=$(curl -s -X POST "http://127.0.0.1:$AUTH_PORT/dev/tokens" -d "{\"permissi
 AUTH="Authorization: Bearer $TOKEN"
 DIRECT="http://127.0.0.1:$FHIR_PORT/fhir/R4"
 HEARTH="http://127.0.0.1:$GW_PORT"
+PASS="http://127.0.0.1:$PASS_PORT"
 READ=/Observation/obs-03-1
 SEARCH='/Observation?_count=50'
 
@@ -52,6 +57,8 @@ entries=$(curl -s -H "$AUTH" "$HEARTH$SEARCH" | grep -o '"fullUrl"' | wc -l)
 for _ in $(seq 1 200); do curl -s -o /dev/null -H "$AUTH" "$HEARTH$SEARCH"; curl -s -o /dev/null -H "$AUTH" "$HEARTH$READ"; done
 wrk -t"$THREADS" -c"$CONNECTIONS" -d3s -H "$AUTH" "$HEARTH$SEARCH" > /dev/null
 wrk -t"$THREADS" -c"$CONNECTIONS" -d3s -H "$AUTH" "$HEARTH$READ" > /dev/null
+wrk -t"$THREADS" -c"$CONNECTIONS" -d3s "$PASS$SEARCH" > /dev/null
+wrk -t"$THREADS" -c"$CONNECTIONS" -d3s "$PASS$READ" > /dev/null
 
 measure() { # name url -> "req/s p50 p99"
   local out rps p50 p99 errors
@@ -64,8 +71,10 @@ measure() { # name url -> "req/s p50 p99"
 }
 
 read -r d_read_rps d_read_p50 d_read_p99 d_read_err <<<"$(measure direct-read "$DIRECT$READ")"
+read -r p_read_rps p_read_p50 p_read_p99 p_read_err <<<"$(measure passthrough-read "$PASS$READ")"
 read -r h_read_rps h_read_p50 h_read_p99 h_read_err <<<"$(measure hearth-read "$HEARTH$READ")"
 read -r d_search_rps d_search_p50 d_search_p99 d_search_err <<<"$(measure direct-search "$DIRECT$SEARCH")"
+read -r p_search_rps p_search_p50 p_search_p99 p_search_err <<<"$(measure passthrough-search "$PASS$SEARCH")"
 read -r h_search_rps h_search_p50 h_search_p99 h_search_err <<<"$(measure hearth-search "$HEARTH$SEARCH")"
 
 # Calls made to the outside servers per request through Hearth, warm.
@@ -83,10 +92,10 @@ mkdir -p bench/results
   echo "Machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB; wrk -t$THREADS -c$CONNECTIONS -d$DURATION on 127.0.0.1;"
   echo "FHIR server: Medplum engine (Node, one process); Hearth: embedded mode, one process, Release build."
   echo
-  echo "| request | direct req/s | through Hearth req/s | Hearth / direct | direct p50 / p99 | Hearth p50 / p99 | non-2xx (direct / Hearth) |"
-  echo "|---|---|---|---|---|---|---|"
-  echo "| single read \`$READ\` | $d_read_rps | $h_read_rps | $(ratio "$h_read_rps" "$d_read_rps") | $d_read_p50 / $d_read_p99 | $h_read_p50 / $h_read_p99 | $d_read_err / $h_read_err |"
-  echo "| 50-entry search \`$SEARCH\` | $d_search_rps | $h_search_rps | $(ratio "$h_search_rps" "$d_search_rps") | $d_search_p50 / $d_search_p99 | $h_search_p50 / $h_search_p99 | $d_search_err / $h_search_err |"
+  echo "| request | direct req/s | bare YARP req/s | through Hearth req/s | Hearth / direct | Hearth / bare YARP | direct p50 / p99 | bare YARP p50 / p99 | Hearth p50 / p99 | non-2xx (direct / YARP / Hearth) |"
+  echo "|---|---|---|---|---|---|---|---|---|---|"
+  echo "| single read \`$READ\` | $d_read_rps | $p_read_rps | $h_read_rps | $(ratio "$h_read_rps" "$d_read_rps") | $(ratio "$h_read_rps" "$p_read_rps") | $d_read_p50 / $d_read_p99 | $p_read_p50 / $p_read_p99 | $h_read_p50 / $h_read_p99 | $d_read_err / $p_read_err / $h_read_err |"
+  echo "| 50-entry search \`$SEARCH\` | $d_search_rps | $p_search_rps | $h_search_rps | $(ratio "$h_search_rps" "$d_search_rps") | $(ratio "$h_search_rps" "$p_search_rps") | $d_search_p50 / $d_search_p99 | $p_search_p50 / $p_search_p99 | $h_search_p50 / $h_search_p99 | $d_search_err / $p_search_err / $h_search_err |"
   echo
   echo "Per 50-entry search through Hearth (100 warm requests): $(ratio "$fhir_calls" 100) FHIR server calls, $(ratio "$introspections" 100) introspections."
   echo "Pauldron Hearth: 1 introspection per request and 51 FHIR server calls per 50-entry Bundle."

@@ -9,7 +9,7 @@ public interface ITokenGrain : IGrainWithStringKey
 {
     /// <summary>The cached result, introspecting once when there is none (calls are serialized per token).</summary>
     [Alias("Introspect")]
-    Task<TokenInfo> IntrospectAsync(string token);
+    Task<TokenInfo> IntrospectAsync(SecretToken token);
 
     /// <summary>Forgets the cached result.</summary>
     [Alias("Evict")]

@@ -15,8 +15,9 @@ internal sealed partial class TokenGrain(IntrospectionClient client, HearthSetti
     private TokenInfo? _cached;
     private DateTimeOffset _cachedUntil;
 
-    public async Task<TokenInfo> IntrospectAsync(string token)
+    public async Task<TokenInfo> IntrospectAsync(SecretToken secret)
     {
+        var token = secret.Value;
         var key = this.GetPrimaryKeyString();
         if (!string.Equals(TokenKey.Hash(token), key, StringComparison.Ordinal))
         {

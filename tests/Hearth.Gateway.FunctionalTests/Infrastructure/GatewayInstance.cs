@@ -11,8 +11,9 @@ internal sealed class GatewayInstance : IAsyncDisposable
 {
     private readonly WebApplication _app;
 
-    private GatewayInstance(WebApplication app, string baseUrl, ShiftableTimeProvider clock)
+    private GatewayInstance(WebApplication app, string baseUrl, ShiftableTimeProvider clock, CapturingLoggerProvider logs)
     {
+        Logs = logs;
         _app = app;
         BaseUrl = baseUrl;
         Clock = clock;
@@ -25,9 +26,12 @@ internal sealed class GatewayInstance : IAsyncDisposable
 
     public ShiftableTimeProvider Clock { get; }
 
+    /// <summary>Every log line this gateway wrote at or above the configured level.</summary>
+    public CapturingLoggerProvider Logs { get; }
+
     public static async Task<GatewayInstance> StartAsync(IReadOnlyDictionary<string, string?> settings)
     {
-        var overrides = new Dictionary<string, string?>(settings)
+        var overrides = new Dictionary<string, string?>
         {
             ["urls"] = "http://127.0.0.1:0",
             ["HEARTH_SILO_PORT"] = FreePort().ToString(),
@@ -35,11 +39,21 @@ internal sealed class GatewayInstance : IAsyncDisposable
             ["HEARTH_CLUSTER_ID"] = "test-" + Guid.NewGuid().ToString("N")[..8],
             ["Logging:LogLevel:Default"] = "Warning",
         };
+        foreach (var (key, value) in settings)
+        {
+            overrides[key] = value;
+        }
+
         var clock = new ShiftableTimeProvider();
-        var app = HearthGatewayApp.Build([], overrides, services => services.AddSingleton<TimeProvider>(clock));
+        var logs = new CapturingLoggerProvider();
+        var app = HearthGatewayApp.Build([], overrides, services =>
+        {
+            services.AddSingleton<TimeProvider>(clock);
+            services.AddSingleton<ILoggerProvider>(logs);
+        });
         await app.StartAsync();
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-        return new GatewayInstance(app, address.TrimEnd('/'), clock);
+        return new GatewayInstance(app, address.TrimEnd('/'), clock, logs);
     }
 
     public static int FreePort()

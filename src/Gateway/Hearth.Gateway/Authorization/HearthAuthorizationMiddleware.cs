@@ -85,7 +85,7 @@ internal sealed partial class HearthAuthorizationMiddleware(
             TokenInfo info;
             try
             {
-                info = await grains.GetGrain<ITokenGrain>(tokenHash).IntrospectAsync(token);
+                info = await grains.GetGrain<ITokenGrain>(tokenHash).IntrospectAsync(new SecretToken(token));
             }
             catch (Exception e) when (ClusterFailures.IsTransient(e))
             {

@@ -1,19 +1,49 @@
+using System.Net;
 using Hearth.Authorization.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 using Orleans.Configuration;
+using StackExchange.Redis;
 
 namespace Hearth.Grains;
 
 public static class HearthSiloBuilderExtensions
 {
     /// <summary>
-    /// A Hearth silo: the grains, their services, and localhost clustering on HEARTH_SILO_PORT /
-    /// HEARTH_SILO_GATEWAY_PORT (the embedded mode; Redis membership comes with cluster mode).
+    /// A Hearth silo: the grains, their services, and membership. With HEARTH_REDIS the silo joins
+    /// the cluster whose membership lives in Redis, on HEARTH_SILO_PORT / HEARTH_SILO_GATEWAY_PORT,
+    /// advertising HEARTH_ADVERTISED_ADDRESS; without it, localhost clustering (the embedded mode).
     /// </summary>
     public static ISiloBuilder AddHearthSilo(this ISiloBuilder silo, HearthSettings settings)
     {
-        silo.UseLocalhostClustering(settings.SiloPort, settings.SiloGatewayPort, serviceId: settings.ServiceId, clusterId: settings.ClusterId);
+        if (settings.Redis is { } redis)
+        {
+            silo.UseRedisClustering(o => o.ConfigurationOptions = ConfigurationOptions.Parse(redis));
+            silo.Configure<ClusterOptions>(o =>
+            {
+                o.ClusterId = settings.ClusterId;
+                o.ServiceId = settings.ServiceId;
+            });
+            var address = settings.AdvertisedAddress ?? IPAddress.Loopback;
+            silo.ConfigureEndpoints(address, settings.SiloPort, settings.SiloGatewayPort, listenOnAnyHostAddress: !IPAddress.IsLoopback(address));
+
+            // A dead silo is declared dead within ~2-3 s instead of the default ~15 s: its grains
+            // re-activate elsewhere and re-fetch once (see STACK-NOTES).
+            silo.Configure<ClusterMembershipOptions>(o =>
+            {
+                o.ProbeTimeout = TimeSpan.FromSeconds(1);
+                o.NumMissedProbesLimit = 2;
+                o.NumVotesForDeathDeclaration = 1;
+                o.TableRefreshTimeout = TimeSpan.FromSeconds(2);
+            });
+        }
+        else
+        {
+            silo.UseLocalhostClustering(settings.SiloPort, settings.SiloGatewayPort, serviceId: settings.ServiceId, clusterId: settings.ClusterId);
+        }
+
         silo.Configure<GrainCollectionOptions>(o => o.CollectionAge = TimeSpan.FromMinutes(15));
+        silo.AddActivityPropagation();
         silo.Services.AddHearthGrainServices(settings);
         return silo;
     }

@@ -1,6 +1,7 @@
 using Hearth.Authorization.Configuration;
 using Hearth.Authorization.Fhir;
 using Hearth.Grains.Clients;
+using Hearth.ServiceDefaults;
 
 namespace Hearth.Grains;
 
@@ -8,6 +9,7 @@ namespace Hearth.Grains;
 /// One Patient's identifiers, fetched from the FHIR server once per HEARTH_PATIENT_CACHE_SECONDS.
 /// A Patient that does not exist is remembered for at most 30 s; a failed fetch is not remembered.
 /// </summary>
+[Orleans.Placement.RandomPlacement]
 internal sealed class PatientGrain(FhirPatientClient client, HearthSettings settings, TimeProvider time) : Grain, IPatientGrain
 {
     private static readonly TimeSpan NotFoundCache = TimeSpan.FromSeconds(30);
@@ -31,6 +33,12 @@ internal sealed class PatientGrain(FhirPatientClient client, HearthSettings sett
         }
 
         var lookup = await client.FetchAsync(key, CancellationToken.None);
+        HearthTelemetry.PatientFetches.Add(1, new KeyValuePair<string, object?>("result", lookup.Status switch
+        {
+            PatientLookupStatus.Found => "found",
+            PatientLookupStatus.NotFound => "not-found",
+            _ => "unavailable",
+        }));
         now = time.GetUtcNow();
         switch (lookup.Status)
         {

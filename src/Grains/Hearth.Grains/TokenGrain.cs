@@ -1,5 +1,6 @@
 using Hearth.Authorization.Configuration;
 using Hearth.Grains.Clients;
+using Hearth.ServiceDefaults;
 using Microsoft.Extensions.Logging;
 
 namespace Hearth.Grains;
@@ -9,6 +10,7 @@ namespace Hearth.Grains;
 /// HEARTH_TOKEN_CACHE_MAX_SECONDS); inactive answers for HEARTH_INACTIVE_TOKEN_CACHE_SECONDS.
 /// Orleans runs one call at a time per grain, so concurrent first requests cause one introspection.
 /// </summary>
+[Orleans.Placement.RandomPlacement]
 internal sealed partial class TokenGrain(IntrospectionClient client, HearthSettings settings, TimeProvider time, ILogger<TokenGrain> logger)
     : Grain, ITokenGrain
 {
@@ -48,11 +50,13 @@ internal sealed partial class TokenGrain(IntrospectionClient client, HearthSetti
                 _cachedUntil = answer.ExpiresAt is { } exp && exp < cap ? exp : cap;
             }
 
+            HearthTelemetry.Introspections.Add(1, new KeyValuePair<string, object?>("result", _cached.Status == TokenStatus.Active ? "active" : "inactive"));
             LogIntrospected(logger, TokenKey.ForLog(key), _cached.Status, _cached.ExpiresAt);
             return _cached;
         }
         catch (AuthorizationServerUnavailableException e)
         {
+            HearthTelemetry.Introspections.Add(1, new KeyValuePair<string, object?>("result", "unavailable"));
             LogUnavailable(logger, TokenKey.ForLog(key), e.Message);
             return TokenInfo.Unavailable;
         }

@@ -1,8 +1,10 @@
 using Hearth.Authorization.Configuration;
 using Hearth.Grains;
+using Hearth.ServiceDefaults;
 
-// A standalone Hearth silo. In this version it clusters on localhost (HEARTH_SILO_PORT,
-// HEARTH_SILO_GATEWAY_PORT); the gateway's embedded mode hosts the same silo in-process.
+// A standalone Hearth silo. With HEARTH_REDIS it joins the cluster whose membership lives in
+// Redis (cluster mode); without it, it clusters on localhost. The gateway's embedded mode hosts
+// the same silo in-process.
 var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { Args = args, ContentRootPath = AppContext.BaseDirectory });
 HearthSettings settings;
 try
@@ -16,5 +18,6 @@ catch (HearthConfigurationException e)
 }
 
 builder.UseOrleans(silo => silo.AddHearthSilo(settings));
+builder.AddHearthTelemetry("hearth-silo");
 await builder.Build().RunAsync();
 return 0;

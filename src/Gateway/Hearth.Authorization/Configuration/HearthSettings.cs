@@ -39,8 +39,16 @@ public sealed class HearthSettings
     public TimeSpan PatientCache { get; init; } = TimeSpan.FromMinutes(5);
     public TimeSpan UpstreamTimeout { get; init; } = TimeSpan.FromSeconds(30);
     public TimeSpan IntrospectionTimeout { get; init; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>How long a gateway waits for a grain call (cluster mode): a call sent to a silo that died fails after this.</summary>
+    public TimeSpan GrainCallTimeout { get; init; } = TimeSpan.FromSeconds(8);
+
+    /// <summary>How long a silo waits for the FHIR server when it reads a Patient: within the grain call timeout.</summary>
+    public TimeSpan PatientFetchTimeout => UpstreamTimeout < GrainCallTimeout - TimeSpan.FromSeconds(1) ? UpstreamTimeout : GrainCallTimeout - TimeSpan.FromSeconds(1);
     public int SiloPort { get; init; } = 11111;
     public int SiloGatewayPort { get; init; } = 30000;
+    public IPAddress? AdvertisedAddress { get; init; }
+    public string? AdminKey { get; init; }
     public string ClusterId { get; init; } = "hearth";
     public string ServiceId { get; init; } = "hearth";
 
@@ -186,6 +194,31 @@ public sealed class HearthSettings
             }
         }
 
+        IPAddress? advertised = null;
+        if (Str("HEARTH_ADVERTISED_ADDRESS") is { } advertisedText)
+        {
+            if (IPAddress.TryParse(advertisedText, out var ip))
+            {
+                advertised = ip;
+            }
+            else
+            {
+                errors.Add($"HEARTH_ADVERTISED_ADDRESS: '{advertisedText}' is not an IP address.");
+            }
+        }
+
+        var adminKey = Str("HEARTH_ADMIN_KEY");
+        if (adminKey is { Length: < 16 })
+        {
+            errors.Add("HEARTH_ADMIN_KEY must be at least 16 characters long (or unset, which disables the admin endpoints).");
+        }
+
+        var redis = Str("HEARTH_REDIS");
+        if (redis is not null && !RedisConnectionString.IsValid(redis))
+        {
+            errors.Add("HEARTH_REDIS is not a valid Redis connection string (for example redis:6379 or 127.0.0.1:6379,password=...).");
+        }
+
         var settings = new HearthSettings
         {
             FhirServerBase = fhirBase,
@@ -206,7 +239,9 @@ public sealed class HearthSettings
             NoLabelResourceTypes = noLabel.ToHashSet(StringComparer.Ordinal),
             AddHighWaterMark = Bool("ADD_HIGHT_WATER_MARK", false),
             AugmentCapabilityStatement = Bool("AUGMENT_CAPABILITY_STATEMENT", false),
-            Redis = Str("HEARTH_REDIS"),
+            Redis = redis,
+            AdvertisedAddress = advertised,
+            AdminKey = adminKey,
             PublicBase = string.IsNullOrEmpty(publicBase) ? null : publicBase,
             BasePath = basePath,
             TrustedProxies = proxies,
@@ -215,11 +250,17 @@ public sealed class HearthSettings
             PatientCache = Seconds("HEARTH_PATIENT_CACHE_SECONDS", TimeSpan.FromMinutes(5)),
             UpstreamTimeout = Seconds("HEARTH_UPSTREAM_TIMEOUT_SECONDS", TimeSpan.FromSeconds(30), min: 1, max: 3600),
             IntrospectionTimeout = Seconds("HEARTH_INTROSPECTION_TIMEOUT_SECONDS", TimeSpan.FromSeconds(5), min: 1, max: 600),
+            GrainCallTimeout = Seconds("HEARTH_GRAIN_CALL_TIMEOUT_SECONDS", TimeSpan.FromSeconds(8), min: 2, max: 600),
             SiloPort = Int("HEARTH_SILO_PORT", 11111, 1, 65535),
             SiloGatewayPort = Int("HEARTH_SILO_GATEWAY_PORT", 30000, 1, 65535),
             ClusterId = Str("HEARTH_CLUSTER_ID") ?? "hearth",
             ServiceId = Str("HEARTH_SERVICE_ID") ?? "hearth",
         };
+
+        if (settings.GrainCallTimeout <= settings.IntrospectionTimeout)
+        {
+            errors.Add("HEARTH_GRAIN_CALL_TIMEOUT_SECONDS must be greater than HEARTH_INTROSPECTION_TIMEOUT_SECONDS.");
+        }
 
         if (settings.SiloPort == settings.SiloGatewayPort)
         {
@@ -240,5 +281,5 @@ public sealed class HearthSettings
          + $"UMA_SERVER_PROTECTION_API_KEY=<redacted>, UNPROTECTED_RESOURCE_TYPES={string.Join(',', UnprotectedResourceTypes)}, "
          + $"DESIGNATED_PATIENT_ID_SYSTEMS={string.Join(',', DesignatedPatientIdSystems)}, "
          + $"DESIGNATED_SECURITY_LABEL_SYSTEMS={string.Join(',', DesignatedSecurityLabelSystems)}, "
-         + $"mode={(Redis is null ? "embedded" : "cluster")}";
+         + $"mode={(Redis is null ? "embedded" : "cluster")}, HEARTH_ADMIN_KEY={(AdminKey is null ? "unset" : "<redacted>")}";
 }

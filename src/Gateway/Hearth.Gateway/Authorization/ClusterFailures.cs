@@ -1,7 +1,10 @@
 namespace Hearth.Gateway.Authorization;
 
-/// <summary>Failures of a grain call itself (silo gone, call timed out): answered 503, never forwarded.</summary>
+/// <summary>
+/// Failures of a grain call itself (no silo reachable, silo died, call timed out, client not
+/// connected or shutting down): answered 503, never forwarded.
+/// </summary>
 internal static class ClusterFailures
 {
-    public static bool IsTransient(Exception e) => e is TimeoutException or OrleansException;
+    public static bool IsTransient(Exception e) => e is TimeoutException or OrleansException or ObjectDisposedException;
 }

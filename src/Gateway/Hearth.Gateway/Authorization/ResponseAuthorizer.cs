@@ -3,6 +3,7 @@ using Hearth.Authorization.Configuration;
 using Hearth.Authorization.Fhir;
 using Hearth.Authorization.Responses;
 using Hearth.Grains;
+using Hearth.ServiceDefaults;
 using Yarp.ReverseProxy.Transforms;
 
 namespace Hearth.Gateway.Authorization;
@@ -46,15 +47,20 @@ internal sealed partial class ResponseAuthorizer(
 
             await AuthorizeAsync(http, feature, upstream);
         }
+        catch (UpstreamBodyException e)
+        {
+            LogBadUpstream(logger, (int)upstream.StatusCode, e.Message);
+            await ReplaceAsync(http, 502, "exception", e.Message);
+        }
         catch (Exception e) when (ClusterFailures.IsTransient(e))
         {
             LogClusterUnavailable(logger, e.GetType().Name);
             await ReplaceAsync(http, 503, "transient", "Hearth's cluster is unavailable. Try again later.");
         }
-        catch (UpstreamBodyException e)
+        catch (Exception e) when (!http.RequestAborted.IsCancellationRequested)
         {
-            LogBadUpstream(logger, (int)upstream.StatusCode, e.Message);
-            await ReplaceAsync(http, 502, "exception", e.Message);
+            LogFailed(logger, e);
+            await ReplaceAsync(http, 500, "exception", "Hearth could not process this request.");
         }
     }
 
@@ -89,6 +95,7 @@ internal sealed partial class ResponseAuthorizer(
 
         var patients = await ResolvePatientsAsync(parsed.PatientReferences);
         var result = filter.Apply(parsed, reference => patients.GetValueOrDefault(reference), feature.Permissions, feature.Request.Action);
+        HearthTelemetry.Responses.Add(1, new KeyValuePair<string, object?>("outcome", result.Outcome.ToString().ToLowerInvariant()));
         LogDecision(logger, feature.Request.Interaction.ToString(), feature.Request.ResourceType, result.Outcome, result.Kept, result.Removed,
             feature.TokenHash is null ? "-" : TokenKey.ForLog(feature.TokenHash));
 
@@ -252,6 +259,9 @@ internal sealed partial class ResponseAuthorizer(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Unusable answer from the FHIR server (status {Status}): {Reason}")]
     private static partial void LogBadUpstream(ILogger logger, int status, string reason);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Authorizing a response failed")]
+    private static partial void LogFailed(ILogger logger, Exception exception);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "The Orleans cluster is unavailable ({ExceptionType})")]
     private static partial void LogClusterUnavailable(ILogger logger, string exceptionType);

@@ -1,8 +1,10 @@
 using Hearth.Authorization.Configuration;
 using Hearth.Authorization.Responses;
+using Hearth.Gateway.Admin;
 using Hearth.Gateway.Authorization;
 using Hearth.Gateway.Health;
 using Hearth.Grains;
+using Hearth.ServiceDefaults;
 using Microsoft.AspNetCore.HttpOverrides;
 using Yarp.ReverseProxy.Configuration;
 using Yarp.ReverseProxy.Forwarder;
@@ -30,16 +32,12 @@ public static class HearthGatewayApp
 
         var config = builder.Configuration;
         var settings = HearthSettings.Load(key => config[key] ?? config[$"Hearth:{key}"]);
-        if (settings.Redis is not null)
-        {
-            throw new HearthConfigurationException(["HEARTH_REDIS is set, but cluster mode is not available in this version: unset it to run embedded."]);
-        }
-
         // --urls / ASPNETCORE_URLS win; else Pauldron's PORT; else 8080.
         var urls = config["urls"];
         builder.WebHost.UseUrls(string.IsNullOrWhiteSpace(urls) ? $"http://0.0.0.0:{settings.Port ?? 8080}" : urls);
 
-        builder.UseOrleans(silo => silo.AddHearthSilo(settings));
+        builder.AddHearthOrleans(settings);
+        builder.AddHearthTelemetry(settings.Redis is null ? "hearth-gateway-embedded" : "hearth-gateway");
         builder.Services.AddSingleton(settings);
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<HearthResponses>();
@@ -96,6 +94,7 @@ public static class HearthGatewayApp
         }
 
         app.MapHealthEndpoints();
+        app.MapAdminEndpoints(settings);
         app.MapReverseProxy(proxy => proxy.UseMiddleware<HearthAuthorizationMiddleware>());
         return app;
     }

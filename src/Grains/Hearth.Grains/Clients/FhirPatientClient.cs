@@ -17,7 +17,7 @@ public sealed class FhirPatientClient(HttpClient http, HearthSettings settings)
         using var request = new HttpRequestMessage(HttpMethod.Get, absoluteReference);
         request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("application/fhir+json"));
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        timeout.CancelAfter(settings.UpstreamTimeout);
+        timeout.CancelAfter(settings.PatientFetchTimeout);
         try
         {
             using var response = await http.SendAsync(request, HttpCompletionOption.ResponseContentRead, timeout.Token);

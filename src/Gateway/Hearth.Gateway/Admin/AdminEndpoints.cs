@@ -1,0 +1,107 @@
+using System.Security.Cryptography;
+using System.Text;
+using Hearth.Authorization.Configuration;
+using Hearth.Authorization.Fhir;
+using Hearth.Gateway.Authorization;
+using Hearth.Grains;
+
+namespace Hearth.Gateway.Admin;
+
+/// <summary>
+/// Operator endpoints, enabled only when HEARTH_ADMIN_KEY is set and authenticated by it
+/// (<c>Authorization: Bearer {HEARTH_ADMIN_KEY}</c>). Their paths start with <c>/_hearth/</c>,
+/// which is never a FHIR path.
+/// <list type="bullet">
+/// <item><c>POST /_hearth/admin/tokens/evict</c>, form <c>token=...</c> or <c>token_hash=...</c>:
+/// forgets the cluster's cached introspection of that token at once; the next request re-introspects
+/// (revoke the token at the authorization server first).</item>
+/// <item><c>POST /_hearth/admin/patients/invalidate</c>, form <c>reference=Patient/{id}</c>:
+/// forgets the cached identifiers of that Patient.</item>
+/// </list>
+/// </summary>
+internal static partial class AdminEndpoints
+{
+    public const string Prefix = "/_hearth/admin";
+
+    public static void MapAdminEndpoints(this WebApplication app, HearthSettings settings)
+    {
+        if (settings.AdminKey is not { } key)
+        {
+            return; // disabled: such paths are then refused as unclassifiable, never forwarded
+        }
+
+        var expected = SHA256.HashData(Encoding.UTF8.GetBytes(key));
+        var admin = app.MapGroup(Prefix).AddEndpointFilter(async (context, next) =>
+        {
+            var status = BearerToken.Read(context.HttpContext.Request.Headers.Authorization, out var presented);
+            if (status != BearerTokenStatus.Present
+                || !CryptographicOperations.FixedTimeEquals(SHA256.HashData(Encoding.UTF8.GetBytes(presented)), expected))
+            {
+                context.HttpContext.Response.Headers.WWWAuthenticate = "Bearer realm=\"hearth-admin\"";
+                return Outcome(401, "login", "The admin endpoints need the admin key as a bearer token.");
+            }
+
+            return await next(context);
+        }).DisableAntiforgery();
+
+        admin.MapPost("/tokens/evict", async (HttpRequest request, IGrainFactory grains, ILoggerFactory loggers) =>
+        {
+            var form = await ReadFormAsync(request);
+            string? hash = form?["token_hash"].FirstOrDefault()?.ToLowerInvariant();
+            if (form?["token"].FirstOrDefault() is { Length: > 0 } token)
+            {
+                hash = TokenKey.Hash(token);
+            }
+
+            if (hash is null || hash.Length != 64 || !hash.All(Uri.IsHexDigit))
+            {
+                return Outcome(400, "required", "Give the token as 'token' or its SHA-256 (hex) as 'token_hash', form-encoded.");
+            }
+
+            await grains.GetGrain<ITokenGrain>(hash).EvictAsync();
+            LogEvicted(loggers.CreateLogger("Hearth.Admin"), TokenKey.ForLog(hash));
+            return Results.NoContent();
+        });
+
+        admin.MapPost("/patients/invalidate", async (HttpRequest request, IGrainFactory grains, ILoggerFactory loggers) =>
+        {
+            var form = await ReadFormAsync(request);
+            var reference = form?["reference"].FirstOrDefault() ?? "";
+            if (PatientReference.Classify(reference, settings.FhirServerBase, out var patient) != ReferenceKind.Patient)
+            {
+                return Outcome(400, "required", "Give the Patient as 'reference=Patient/{id}', form-encoded.");
+            }
+
+            await grains.GetGrain<IPatientGrain>(settings.FhirServerBase + "/" + patient).InvalidateAsync();
+            LogInvalidated(loggers.CreateLogger("Hearth.Admin"), patient!);
+            return Results.NoContent();
+        });
+    }
+
+    private static async Task<IFormCollection?> ReadFormAsync(HttpRequest request)
+    {
+        if (!request.HasFormContentType)
+        {
+            return null;
+        }
+
+        try
+        {
+            return await request.ReadFormAsync(request.HttpContext.RequestAborted);
+        }
+        catch (InvalidDataException)
+        {
+            return null;
+        }
+    }
+
+    private static IResult Outcome(int status, string code, string diagnostics)
+        => Results.Text(Hearth.Authorization.Responses.OperationOutcomes.CreateString(code, diagnostics),
+            Hearth.Authorization.Responses.OperationOutcomes.ContentType, statusCode: status);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Admin: evicted token {TokenHash}")]
+    private static partial void LogEvicted(ILogger logger, string tokenHash);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Admin: invalidated {Patient}")]
+    private static partial void LogInvalidated(ILogger logger, string patient);
+}

@@ -1,0 +1,37 @@
+using Hearth.Authorization.Configuration;
+using Hearth.Grains;
+using Orleans.Configuration;
+using StackExchange.Redis;
+
+namespace Hearth.Gateway.Extensions;
+
+internal static class OrleansExtensions
+{
+    /// <summary>
+    /// Embedded mode (no HEARTH_REDIS): the gateway hosts its own silo. Cluster mode: the gateway is
+    /// an Orleans client of the silos registered in Redis. It waits for a silo at start-up, and
+    /// afterwards keeps answering (503 while no silo is reachable) and reconnects by itself.
+    /// </summary>
+    public static void AddHearthOrleans(this WebApplicationBuilder builder, HearthSettings settings)
+    {
+        if (settings.Redis is not { } redis)
+        {
+            builder.UseOrleans(silo => silo.AddHearthSilo(settings));
+            return;
+        }
+
+        builder.UseOrleansClient(client =>
+        {
+            client.UseRedisClustering(o => o.ConfigurationOptions = ConfigurationOptions.Parse(redis));
+            client.Configure<ClusterOptions>(o =>
+            {
+                o.ClusterId = settings.ClusterId;
+                o.ServiceId = settings.ServiceId;
+            });
+            client.Configure<GatewayOptions>(o => o.GatewayListRefreshPeriod = TimeSpan.FromSeconds(1));
+            client.Configure<ClientMessagingOptions>(o => o.ResponseTimeout = settings.GrainCallTimeout);
+            client.UseConnectionRetryFilter<RetryUntilASiloAnswers>();
+            client.AddActivityPropagation();
+        });
+    }
+}

@@ -28,13 +28,17 @@ public static class HearthSiloBuilderExtensions
             silo.ConfigureEndpoints(address, settings.SiloPort, settings.SiloGatewayPort, listenOnAnyHostAddress: !IPAddress.IsLoopback(address));
 
             // A dead silo is declared dead within ~2-3 s instead of the default ~15 s: its grains
-            // re-activate elsewhere and re-fetch once (see STACK-NOTES).
+            // re-activate elsewhere and re-fetch once (see STACK-NOTES). Silos write "I am alive"
+            // every 5 s, so that after every silo died, a new one ignores the stale entries after
+            // ~10 s (default: 10 min) instead of waiting for them to answer.
             silo.Configure<ClusterMembershipOptions>(o =>
             {
                 o.ProbeTimeout = TimeSpan.FromSeconds(1);
                 o.NumMissedProbesLimit = 2;
                 o.NumVotesForDeathDeclaration = 1;
                 o.TableRefreshTimeout = TimeSpan.FromSeconds(2);
+                o.IAmAliveTablePublishTimeout = TimeSpan.FromSeconds(5);
+                o.NumMissedTableIAmAliveLimit = 2;
             });
         }
         else

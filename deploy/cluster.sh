@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# Hearth in cluster mode on one machine, without Docker: the same topology as docker-compose.yml
+# (less the load balancer and telemetry), every process on 127.0.0.1:
+#   Redis (membership)         127.0.0.1:${CLUSTER_REDIS_PORT:-6390}
+#   FHIR server (Medplum)      127.0.0.1:${CLUSTER_FHIR_PORT:-8081}/fhir/R4
+#   dev authorization server   127.0.0.1:${CLUSTER_AUTH_PORT:-8090}
+#   silo 1, silo 2             silo ports 11111/11112, silo-gateway ports 30000/30001
+#   gateway 1, gateway 2       http://127.0.0.1:${CLUSTER_GATEWAY1_PORT:-8080}, http://127.0.0.1:${CLUSTER_GATEWAY2_PORT:-8082}
+# Ctrl-C (or SIGTERM) stops exactly the processes this script started, by pid.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+REDIS_PORT=${CLUSTER_REDIS_PORT:-6390}
+FHIR_PORT=${CLUSTER_FHIR_PORT:-8081}
+AUTH_PORT=${CLUSTER_AUTH_PORT:-8090}
+GW1_PORT=${CLUSTER_GATEWAY1_PORT:-8080}
+GW2_PORT=${CLUSTER_GATEWAY2_PORT:-8082}
+API_KEY=cluster-protection-key
+ADMIN_KEY=${HEARTH_ADMIN_KEY:-local-admin-key-0123456789}
+CLUSTER_ID=hearth-local-$$   # a fresh id per run: members of an earlier run never delay this one
+LOGS=${CLUSTER_LOG_DIR:-/tmp/hearth-cluster}
+mkdir -p "$LOGS"
+
+if ! command -v redis-server >/dev/null; then
+  if [ "$(id -u)" = 0 ]; then apt-get update && apt-get install -y redis-server; else echo "redis-server is needed (apt-get install redis-server)" >&2; exit 1; fi
+fi
+[ -d deploy/fhir-server/node_modules ] || npm ci --prefix deploy/fhir-server --no-audit --no-fund
+dotnet build -c Release src/Gateway/Hearth.Gateway -v quiet -nologo
+dotnet build -c Release src/Silo/Hearth.Silo -v quiet -nologo
+
+pids=()
+cleanup() { trap - EXIT INT TERM; for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; wait 2>/dev/null || true; }
+trap cleanup EXIT INT TERM
+
+redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save "" --appendonly no > "$LOGS/redis.log" 2>&1 & pids+=($!)
+node deploy/fhir-server/server.js --port "$FHIR_PORT" > "$LOGS/fhir.log" 2>&1 & pids+=($!)
+DEV_AUTH_API_KEY=$API_KEY node deploy/dev-auth-server/server.js --port "$AUTH_PORT" > "$LOGS/auth.log" 2>&1 & pids+=($!)
+
+export FHIR_SERVER_BASE="http://127.0.0.1:$FHIR_PORT/fhir/R4" UMA_MODE=false UMA_SERVER_BASE="http://127.0.0.1:$AUTH_PORT" \
+  UMA_SERVER_REALM=hearth-local UMA_SERVER_PROTECTION_API_KEY=$API_KEY DESIGNATED_PATIENT_ID_SYSTEMS=urn:official:id \
+  UNPROTECTED_RESOURCE_TYPES=Organization HEARTH_REDIS="127.0.0.1:$REDIS_PORT" HEARTH_CLUSTER_ID=$CLUSTER_ID \
+  HEARTH_ADVERTISED_ADDRESS=127.0.0.1 HEARTH_ADMIN_KEY=$ADMIN_KEY
+SILO=src/Silo/Hearth.Silo/bin/Release/net10.0/Hearth.Silo.dll
+GATEWAY=src/Gateway/Hearth.Gateway/bin/Release/net10.0/Hearth.Gateway.dll
+HEARTH_SILO_PORT=11111 HEARTH_SILO_GATEWAY_PORT=30000 dotnet "$SILO" > "$LOGS/silo1.log" 2>&1 & pids+=($!)
+HEARTH_SILO_PORT=11112 HEARTH_SILO_GATEWAY_PORT=30001 dotnet "$SILO" > "$LOGS/silo2.log" 2>&1 & pids+=($!)
+PORT=$GW1_PORT HEARTH_PUBLIC_BASE="http://127.0.0.1:$GW1_PORT" dotnet "$GATEWAY" > "$LOGS/gateway1.log" 2>&1 & pids+=($!)
+PORT=$GW2_PORT HEARTH_PUBLIC_BASE="http://127.0.0.1:$GW2_PORT" dotnet "$GATEWAY" > "$LOGS/gateway2.log" 2>&1 & pids+=($!)
+
+for port in "$GW1_PORT" "$GW2_PORT"; do
+  for _ in $(seq 1 300); do curl -sf "http://127.0.0.1:$port/readyz" >/dev/null && break; sleep 0.2; done
+  curl -sf "http://127.0.0.1:$port/readyz" >/dev/null || { echo "gateway on $port is not ready; see $LOGS" >&2; exit 1; }
+done
+
+cat <<MSG
+
+Hearth cluster on 127.0.0.1 (cluster id $CLUSTER_ID, logs in $LOGS):
+  gateway 1  http://127.0.0.1:$GW1_PORT
+  gateway 2  http://127.0.0.1:$GW2_PORT
+  silos      127.0.0.1:11111 / :11112 (silo-gateway ports 30000 / 30001), membership in Redis 127.0.0.1:$REDIS_PORT
+  FHIR       http://127.0.0.1:$FHIR_PORT/fhir/R4      auth (DEVELOPMENT) http://127.0.0.1:$AUTH_PORT
+
+Token:  curl -s -X POST http://127.0.0.1:$AUTH_PORT/dev/tokens -d '{"permissions":[{"resource_set_id":{"patientId":"*","resourceType":"*"},"scopes":[{"action":"read","securityLabels":"*"}]}]}'
+Evict:  curl -s -X POST -H "Authorization: Bearer $ADMIN_KEY" --data-urlencode "token=\$TOKEN" http://127.0.0.1:$GW1_PORT/_hearth/admin/tokens/evict
+
+Process ids: ${pids[*]}. Ctrl-C stops them.
+MSG
+wait

@@ -1,5 +1,3 @@
-using System.Net;
-using System.Net.Sockets;
 using Hearth.Gateway.Extensions;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
@@ -56,12 +54,7 @@ internal sealed class GatewayInstance : IAsyncDisposable
         return new GatewayInstance(app, address.TrimEnd('/'), clock, logs);
     }
 
-    public static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
+    public static int FreePort() => TestPorts.Free();
 
     public async ValueTask DisposeAsync()
     {

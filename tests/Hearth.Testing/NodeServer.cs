@@ -1,13 +1,13 @@
 using System.Diagnostics;
 using System.Text.Json;
 
-namespace Hearth.Gateway.FunctionalTests.Infrastructure;
+namespace Hearth.Testing;
 
 /// <summary>
 /// A Node server from deploy/ (the FHIR server or the development authorization server) started on
 /// a free loopback port; its first stdout line names its base URL. Stopped by pid on dispose.
 /// </summary>
-internal sealed class NodeServer : IAsyncDisposable
+public sealed class NodeServer : IAsyncDisposable
 {
     private readonly Process _process;
 

@@ -1,6 +1,6 @@
-namespace Hearth.Gateway.FunctionalTests.Infrastructure;
+namespace Hearth.Testing;
 
-internal static class RepositoryPaths
+public static class RepositoryPaths
 {
     public static string Root { get; } = FindRoot();
 

@@ -1,0 +1,270 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Net;
+using System.Text.Json.Nodes;
+using static Hearth.Cluster.Tests.ClusterFixture;
+
+namespace Hearth.Cluster.Tests;
+
+[Collection(ClusterCollection.Name)]
+public class ClusterTests(ClusterFixture cluster) : IClassFixture<ClusterFixture>
+{
+    [Fact]
+    public async Task KTokens_RequestsSpreadOverBothGateways_ExactlyKIntrospections()
+    {
+        const int K = 6;
+        var tokens = new List<string>();
+        for (var i = 0; i < K; i++)
+        {
+            tokens.Add(await cluster.TokenAsync("[" + Permission("10001") + "]"));
+        }
+
+        var before = await cluster.IntrospectionsAsync();
+        for (var n = 0; n < 120; n++)
+        {
+            using var response = await cluster.Gateways[n % 2].GetAsync(n % 3 == 0 ? "Patient/p01" : "Observation?subject=Patient/p01", tokens[n % K]);
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        }
+
+        Assert.Equal(before + K, await cluster.IntrospectionsAsync());
+    }
+
+    [Fact]
+    public async Task Patients_ResolvedOncePerCluster_WhateverTheGateway()
+    {
+        var token = await cluster.TokenAsync("[" + Permission("*", "Condition") + "]");
+        var before = await cluster.FhirCountAsync("GET Patient read");
+        string[] patients = ["p11", "p12", "p13", "p14"];
+        foreach (var gateway in cluster.Gateways)
+        {
+            foreach (var patient in patients)
+            {
+                using var response = await gateway.GetAsync($"Condition?subject=Patient/{patient}", token);
+                Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            }
+        }
+
+        Assert.Equal(before + patients.Length, await cluster.FhirCountAsync("GET Patient read"));
+    }
+
+    [Fact]
+    public async Task Eviction_RevokedToken_StopsAtOnceOnEveryGateway()
+    {
+        var token = await cluster.TokenAsync("[" + Permission("10002") + "]");
+        foreach (var gateway in cluster.Gateways)
+        {
+            using var ok = await gateway.GetAsync("Patient/p02", token);
+            Assert.Equal(HttpStatusCode.OK, ok.StatusCode);
+        }
+
+        await cluster.RevokeAsync(token);
+        using (var cached = await cluster.Gateways[1].GetAsync("Patient/p02", token))
+        {
+            Assert.Equal(HttpStatusCode.OK, cached.StatusCode); // still cached until evicted (or exp)
+        }
+
+        using (var evict = await cluster.Gateways[0].AdminAsync("tokens/evict", ("token", token)))
+        {
+            Assert.Equal(HttpStatusCode.NoContent, evict.StatusCode);
+        }
+
+        foreach (var gateway in cluster.Gateways)
+        {
+            using var refused = await gateway.GetAsync("Patient/p02", token);
+            Assert.Equal(HttpStatusCode.Unauthorized, refused.StatusCode);
+        }
+    }
+
+    [Fact]
+    public async Task Eviction_ByTokenHash_AndWrongAdminKey()
+    {
+        var token = await cluster.TokenAsync("[" + Permission("10002") + "]");
+        using (var ok = await cluster.Gateways[0].GetAsync("Patient/p02", token))
+        {
+            Assert.Equal(HttpStatusCode.OK, ok.StatusCode);
+        }
+
+        await cluster.RevokeAsync(token);
+        var hash = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(token)));
+        using (var wrongKey = await cluster.Gateways[1].Client.PostAsync("_hearth/admin/tokens/evict", new FormUrlEncodedContent([new("token_hash", hash)])))
+        {
+            Assert.Equal(HttpStatusCode.Unauthorized, wrongKey.StatusCode);
+        }
+
+        using (var stillCached = await cluster.Gateways[0].GetAsync("Patient/p02", token))
+        {
+            Assert.Equal(HttpStatusCode.OK, stillCached.StatusCode);
+        }
+
+        using (var evict = await cluster.Gateways[1].AdminAsync("tokens/evict", ("token_hash", hash)))
+        {
+            Assert.Equal(HttpStatusCode.NoContent, evict.StatusCode);
+        }
+
+        using var refused = await cluster.Gateways[0].GetAsync("Patient/p02", token);
+        Assert.Equal(HttpStatusCode.Unauthorized, refused.StatusCode);
+    }
+
+    [Fact]
+    public async Task PatientInvalidation_ChangedIdentifier_UsedOnEveryGatewayAfterInvalidate()
+    {
+        var oldToken = await cluster.TokenAsync("[" + Permission("10015") + "]");
+        var newToken = await cluster.TokenAsync("[" + Permission("99915") + "]");
+        using (var warm = await cluster.Gateways[0].GetAsync("Observation/obs-15-1", oldToken))
+        {
+            Assert.Equal(HttpStatusCode.OK, warm.StatusCode); // Patient/p15 resolved and cached as 10015
+        }
+
+        // Another system changes p15's identifier behind Hearth's back.
+        await cluster.PutDirectAsync("Patient/p15", """{"resourceType":"Patient","id":"p15","identifier":[{"system":"urn:official:id","value":"99915"}]}""");
+        using (var stale = await cluster.Gateways[1].GetAsync("Observation/obs-15-1", newToken))
+        {
+            Assert.Equal(HttpStatusCode.Forbidden, stale.StatusCode); // the cluster still knows p15 as 10015
+        }
+
+        using (var invalidate = await cluster.Gateways[1].AdminAsync("patients/invalidate", ("reference", "Patient/p15")))
+        {
+            Assert.Equal(HttpStatusCode.NoContent, invalidate.StatusCode);
+        }
+
+        foreach (var gateway in cluster.Gateways)
+        {
+            using var fresh = await gateway.GetAsync("Observation/obs-15-1", newToken);
+            Assert.Equal(HttpStatusCode.OK, fresh.StatusCode);
+            using var old = await gateway.GetAsync("Observation/obs-15-1", oldToken);
+            Assert.Equal(HttpStatusCode.Forbidden, old.StatusCode);
+        }
+    }
+
+    [Fact]
+    public async Task SiloKilledDuringLoad_OnlyTheInFlightWindowFails_NeverAnUnauthorized200_GrainsReturn()
+    {
+        await EnsureSilosAsync(2);
+        const int K = 16;
+        var permitted = new List<string>();
+        for (var i = 0; i < K; i++)
+        {
+            permitted.Add(await cluster.TokenAsync("[" + Permission("10001", "Patient") + "]"));
+        }
+
+        var denied = await cluster.TokenAsync("[" + Permission("10002", "Patient") + "]");
+        for (var i = 0; i < K; i++)
+        {
+            using var warm = await cluster.Gateways[i % 2].GetAsync("Patient/p01", permitted[i]);
+            Assert.Equal(HttpStatusCode.OK, warm.StatusCode);
+        }
+
+        var introspectionsBefore = await cluster.IntrospectionsAsync();
+        var results = new ConcurrentBag<(TimeSpan Start, bool Permitted, HttpStatusCode Status)>();
+        var clock = Stopwatch.StartNew();
+        var killAt = TimeSpan.FromSeconds(2);
+        var stopAt = killAt + TimeSpan.FromSeconds(25);
+        var workers = Enumerable.Range(0, 4).Select(w => Task.Run(async () =>
+        {
+            for (var n = w; clock.Elapsed < stopAt; n += 4)
+            {
+                var isPermitted = n % 5 != 0;
+                var token = isPermitted ? permitted[n % K] : denied;
+                var start = clock.Elapsed;
+                HttpStatusCode status;
+                try
+                {
+                    using var response = await cluster.Gateways[n % 2].GetAsync("Patient/p01", token);
+                    status = response.StatusCode;
+                }
+                catch (TaskCanceledException)
+                {
+                    status = HttpStatusCode.GatewayTimeout;
+                }
+
+                results.Add((start, isPermitted, status));
+            }
+        })).ToArray();
+
+        await Task.Delay(killAt);
+        var victim = cluster.Silos.First(s => !s.HasExited);
+        victim.Kill();
+        var killedAt = clock.Elapsed;
+        await Task.WhenAll(workers);
+
+        var all = results.ToList();
+        Assert.True(all.Count > 200, $"the loop ran {all.Count} requests");
+        Assert.DoesNotContain(all, r => !r.Permitted && r.Status == HttpStatusCode.OK);
+        Assert.All(all.Where(r => !r.Permitted), r => Assert.Contains(r.Status, new[] { HttpStatusCode.Forbidden, HttpStatusCode.ServiceUnavailable }));
+
+        var failures = all.Where(r => r.Permitted && r.Status != HttpStatusCode.OK).ToList();
+        Assert.All(failures, f => Assert.Equal(HttpStatusCode.ServiceUnavailable, f.Status));
+        // Failures only for requests sent around the kill: in flight, or before the cluster declared the silo dead.
+        var window = killedAt + TimeSpan.FromSeconds(10);
+        Assert.All(failures, f => Assert.InRange(f.Start, killedAt - TimeSpan.FromSeconds(1), window));
+        var after = all.Where(r => r.Permitted && r.Start > window).ToList();
+        Assert.True(after.Count > 50, $"{after.Count} requests after the window");
+        Assert.All(after, r => Assert.Equal(HttpStatusCode.OK, r.Status));
+
+        // The grains that lived on the killed silo answer again from the other one, each re-fetching once.
+        foreach (var token in permitted)
+        {
+            foreach (var gateway in cluster.Gateways)
+            {
+                using var response = await gateway.GetAsync("Patient/p01", token);
+                Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            }
+        }
+
+        var refetched = await cluster.IntrospectionsAsync() - introspectionsBefore;
+        Assert.InRange(refetched, 1, K + 1);
+
+        await EnsureSilosAsync(2);
+    }
+
+    [Fact]
+    public async Task AllSilosDown_Gateways503AndNotReady_RecoverWhenASiloReturns()
+    {
+        var token = await cluster.TokenAsync("[" + Permission("10001", "Patient") + "]");
+        using (var ok = await cluster.Gateways[0].GetAsync("Patient/p01", token))
+        {
+            Assert.Equal(HttpStatusCode.OK, ok.StatusCode);
+        }
+
+        foreach (var silo in cluster.Silos.Where(s => !s.HasExited).ToList())
+        {
+            silo.Kill();
+        }
+
+        var readsBefore = await cluster.FhirCountAsync("GET Patient read");
+        foreach (var gateway in cluster.Gateways)
+        {
+            using var response = await gateway.GetAsync("Patient/p01", token);
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
+            var body = JsonNode.Parse(await response.Content.ReadAsStringAsync())!;
+            Assert.Equal("OperationOutcome", body["resourceType"]!.GetValue<string>());
+            Assert.Equal("transient", body["issue"]![0]!["code"]!.GetValue<string>());
+            using var ready = await gateway.GetAsync("readyz");
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, ready.StatusCode);
+        }
+
+        Assert.Equal(readsBefore, await cluster.FhirCountAsync("GET Patient read")); // nothing forwarded unchecked
+
+        await cluster.StartSiloAsync();
+        foreach (var gateway in cluster.Gateways)
+        {
+            await WaitUntilAsync(async () =>
+            {
+                using var response = await gateway.GetAsync("Patient/p01", token);
+                return response.StatusCode == HttpStatusCode.OK;
+            }, TimeSpan.FromSeconds(60), $"{gateway.Process.Name} serving again");
+            using var ready = await gateway.GetAsync("readyz");
+            Assert.Equal(HttpStatusCode.OK, ready.StatusCode);
+        }
+
+        await EnsureSilosAsync(2);
+    }
+
+    private async Task EnsureSilosAsync(int count)
+    {
+        while (cluster.Silos.Count(s => !s.HasExited) < count)
+        {
+            await cluster.StartSiloAsync();
+        }
+    }
+}

@@ -1,9 +1,19 @@
 #!/usr/bin/env bash
-# Runs every test of Hearth: the pure authorization tables and the functional tests through a
-# real gateway (Kestrel on 127.0.0.1, embedded Orleans silo) to Medplum's FHIR engine and the
-# development authorization server, all started and stopped by the tests themselves.
+# Runs every test of Hearth: the pure authorization tables, the functional tests through a real
+# gateway (Kestrel on 127.0.0.1, embedded Orleans silo), and the cluster tests (a real Redis, silo
+# and gateway processes), against Medplum's FHIR engine and the development authorization server,
+# all started and stopped by the tests themselves.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+if ! command -v redis-server >/dev/null; then
+  if [ "$(id -u)" = 0 ]; then
+    apt-get update && apt-get install -y redis-server
+  else
+    echo "The cluster tests need redis-server: sudo apt-get install -y redis-server" >&2
+    exit 1
+  fi
+fi
 
 npm ci --prefix deploy/fhir-server --no-audit --no-fund
 dotnet build Hearth.sln -c Release

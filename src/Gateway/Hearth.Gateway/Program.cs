@@ -1,6 +1,12 @@
 using Hearth.Authorization.Configuration;
 using Hearth.Gateway.Extensions;
 
+if (args is ["--healthcheck"])
+{
+    // For container health checks (the runtime image has no curl): GET /healthz on this host's PORT.
+    return await ContainerHealthCheck.RunAsync();
+}
+
 WebApplication app;
 try
 {

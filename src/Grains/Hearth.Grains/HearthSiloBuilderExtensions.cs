@@ -24,7 +24,7 @@ public static class HearthSiloBuilderExtensions
                 o.ClusterId = settings.ClusterId;
                 o.ServiceId = settings.ServiceId;
             });
-            var address = settings.AdvertisedAddress ?? IPAddress.Loopback;
+            var address = settings.AdvertisedAddress ?? HostAddress();
             silo.ConfigureEndpoints(address, settings.SiloPort, settings.SiloGatewayPort, listenOnAnyHostAddress: !IPAddress.IsLoopback(address));
 
             // A dead silo is declared dead within ~2-3 s instead of the default ~15 s: its grains
@@ -50,5 +50,23 @@ public static class HearthSiloBuilderExtensions
         silo.AddActivityPropagation();
         silo.Services.AddHearthGrainServices(settings);
         return silo;
+    }
+
+    /// <summary>
+    /// Without HEARTH_ADVERTISED_ADDRESS: the first IPv4 address the host name resolves to (a
+    /// container's own address), else loopback.
+    /// </summary>
+    private static IPAddress HostAddress()
+    {
+        try
+        {
+            return Dns.GetHostAddresses(Dns.GetHostName())
+                .FirstOrDefault(a => a.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork && !IPAddress.IsLoopback(a))
+                ?? IPAddress.Loopback;
+        }
+        catch (System.Net.Sockets.SocketException)
+        {
+            return IPAddress.Loopback;
+        }
     }
 }

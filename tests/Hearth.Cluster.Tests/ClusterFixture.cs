@@ -1,8 +1,5 @@
 using System.Net;
 using System.Net.Http.Headers;
-using System.Net.Http.Json;
-using System.Text.Json;
-using System.Text.Json.Nodes;
 
 namespace Hearth.Cluster.Tests;
 
@@ -125,40 +122,22 @@ public sealed class ClusterFixture : IAsyncLifetime
         return env;
     }
 
-    public async Task<string> TokenAsync(string permissionsJson)
-    {
-        using var response = await Http.PostAsync(AuthBase + "/dev/tokens", JsonContent.Create(new JsonObject
-        {
-            ["permissions"] = JsonNode.Parse(permissionsJson),
-            ["expires_in"] = 3600,
-        }));
-        response.EnsureSuccessStatusCode();
-        return (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("access_token").GetString()!;
-    }
+    public DevAuthServerClient Auth => new(Http, AuthBase);
 
-    public async Task RevokeAsync(string token)
-        => (await Http.PostAsync(AuthBase + "/dev/revoke", JsonContent.Create(new { token }))).EnsureSuccessStatusCode();
+    public DevFhirServerClient Fhir => new(Http, FhirBase);
 
-    public async Task<int> IntrospectionsAsync()
-        => (await Http.GetFromJsonAsync<JsonElement>(AuthBase + "/dev/stats")).GetProperty("introspections").GetInt32();
+    public Task<string> TokenAsync(string permissionsJson) => Auth.TokenAsync(permissionsJson);
 
-    public async Task<int> FhirCountAsync(string key)
-    {
-        var stats = await Http.GetFromJsonAsync<JsonElement>(new Uri(new Uri(FhirBase), "/__admin/stats"));
-        return stats.TryGetProperty(key, out var value) ? value.GetInt32() : 0;
-    }
+    public Task RevokeAsync(string token) => Auth.RevokeAsync(token);
+
+    public Task<int> IntrospectionsAsync() => Auth.IntrospectionsAsync();
+
+    public Task<int> FhirCountAsync(string key) => Fhir.CountAsync(key);
 
     /// <summary>Writes to the FHIR server directly, behind Hearth's back (as another system would).</summary>
-    public async Task PutDirectAsync(string path, string json)
-    {
-        using var response = await Http.PutAsync(FhirBase + "/" + path, new StringContent(json, System.Text.Encoding.UTF8, "application/fhir+json"));
-        response.EnsureSuccessStatusCode();
-    }
+    public Task PutDirectAsync(string path, string json) => Fhir.PutAsync(path, json);
 
-    public static string Permission(string patient, string resourceType = "*", bool deny = false)
-        => "{" + (deny ? "\"deny\":true," : "") + "\"resource_set_id\":{\"patientId\":"
-           + (patient == "*" ? "\"*\"" : "{\"system\":\"urn:official:id\",\"value\":\"" + patient + "\"}")
-           + ",\"resourceType\":\"" + resourceType + "\"},\"scopes\":[{\"action\":\"read\",\"securityLabels\":\"*\"}]}";
+    public static string Permission(string patient, string resourceType = "*", bool deny = false) => Permissions.For(patient, resourceType, deny: deny);
 
     /// <summary>Bounded wait for a condition that another process brings about.</summary>
     public static async Task WaitUntilAsync(Func<Task<bool>> condition, TimeSpan timeout, string what)

@@ -1,7 +1,3 @@
-using System.Net.Http.Json;
-using System.Text.Json;
-using System.Text.Json.Nodes;
-
 namespace Hearth.Gateway.FunctionalTests.Infrastructure;
 
 /// <summary>
@@ -11,7 +7,7 @@ namespace Hearth.Gateway.FunctionalTests.Infrastructure;
 /// </summary>
 public sealed class HearthEnvironment : IAsyncLifetime
 {
-    public const string Conf = "http://terminology.hl7.org/CodeSystem/v3-Confidentiality";
+    public const string Conf = Permissions.Confidentiality;
     public const string ApiKey = "functional-test-key";
 
     private readonly HttpClient _plain = new() { Timeout = TimeSpan.FromSeconds(30) };
@@ -73,54 +69,25 @@ public sealed class HearthEnvironment : IAsyncLifetime
 
     internal Task<GatewayInstance> StartGatewayAsync(params (string Key, string? Value)[] changes) => GatewayInstance.StartAsync(Settings(changes));
 
-    /// <summary>Mints a token at the development authorization server.</summary>
-    public async Task<string> TokenAsync(string permissionsJson, int expiresInSeconds = 3600, string shape = "permissions", string timeUnit = "ms")
-    {
-        var request = new JsonObject
-        {
-            ["permissions"] = JsonNode.Parse(permissionsJson),
-            ["expires_in"] = expiresInSeconds,
-            ["shape"] = shape,
-            ["time_unit"] = timeUnit,
-        };
-        using var response = await _plain.PostAsync(AuthBase + "/dev/tokens", JsonContent.Create(request));
-        response.EnsureSuccessStatusCode();
-        return (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("access_token").GetString()!;
-    }
+    public DevAuthServerClient Auth => new(_plain, AuthBase);
 
-    public async Task<int> IntrospectionCountAsync()
-        => (await _plain.GetFromJsonAsync<JsonElement>(AuthBase + "/dev/stats")).GetProperty("introspections").GetInt32();
+    public DevFhirServerClient Fhir => new(_plain, FhirBase);
 
-    /// <summary>How many requests of a kind the FHIR server received, e.g. "GET Patient read".</summary>
-    public async Task<int> FhirCountAsync(string key)
-    {
-        var stats = await _plain.GetFromJsonAsync<JsonElement>(new Uri(new Uri(FhirBase), "/__admin/stats"));
-        return stats.TryGetProperty(key, out var value) ? value.GetInt32() : 0;
-    }
+    public Task<string> TokenAsync(string permissionsJson, int expiresInSeconds = 3600, string shape = "permissions", string timeUnit = "ms")
+        => Auth.TokenAsync(permissionsJson, expiresInSeconds, shape, timeUnit);
 
-    /// <summary>Makes the FHIR server's next <paramref name="count"/> answers misbehave (html, malformed, gzip, truncate).</summary>
-    public async Task FhirFaultAsync(string mode, int count = 1)
-    {
-        using var response = await _plain.PostAsync(new Uri(new Uri(FhirBase), "/__admin/fault"), JsonContent.Create(new { mode, count }));
-        response.EnsureSuccessStatusCode();
-    }
+    public Task<int> IntrospectionCountAsync() => Auth.IntrospectionsAsync();
 
-    public async Task<int> FhirTotalCountAsync()
-    {
-        var stats = await _plain.GetFromJsonAsync<JsonElement>(new Uri(new Uri(FhirBase), "/__admin/stats"));
-        return stats.EnumerateObject().Sum(p => p.Value.GetInt32());
-    }
+    public Task<int> FhirCountAsync(string key) => Fhir.CountAsync(key);
 
-    /// <summary>A Pauldron permission (shape 2) for one patient of urn:official:id, or "*".</summary>
+    public Task FhirFaultAsync(string mode, int count = 1) => Fhir.FaultAsync(mode, count);
+
+    public Task<int> FhirTotalCountAsync() => Fhir.TotalCountAsync();
+
     public static string Permission(string patient, string resourceType = "*", string action = "read", string labels = "\"*\"", bool deny = false, string system = "urn:official:id")
-    {
-        var patientJson = patient == "*" ? "\"*\"" : "{\"system\":\"" + system + "\",\"value\":\"" + patient + "\"}";
-        var typeJson = resourceType.StartsWith('[') ? resourceType : "\"" + resourceType + "\"";
-        return "{" + (deny ? "\"deny\":true," : "") + "\"resource_set_id\":{\"patientId\":" + patientJson + ",\"resourceType\":" + typeJson
-               + "},\"scopes\":[{\"action\":\"" + action + "\",\"securityLabels\":" + labels + "}]}";
-    }
+        => Permissions.For(patient, resourceType, action, labels, deny, system);
 
-    public static string Labels(params string[] codes) => "[" + string.Join(',', codes.Select(c => "{\"system\":\"" + Conf + "\",\"code\":\"" + c + "\"}")) + "]";
+    public static string Labels(params string[] codes) => Permissions.Labels(codes);
 }
 
 [CollectionDefinition(Name)]

@@ -1,0 +1,35 @@
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json;
+
+namespace Hearth.Testing;
+
+/// <summary>Observes and steers the development FHIR server (deploy/fhir-server) behind Hearth's back.</summary>
+public sealed class DevFhirServerClient(HttpClient http, string fhirBase)
+{
+    private Uri Admin(string path) => new(new Uri(fhirBase), "/__admin/" + path);
+
+    /// <summary>How many requests of a kind the FHIR server received, e.g. "GET Patient read".</summary>
+    public async Task<int> CountAsync(string key)
+    {
+        var stats = await http.GetFromJsonAsync<JsonElement>(Admin("stats"));
+        return stats.TryGetProperty(key, out var value) ? value.GetInt32() : 0;
+    }
+
+    public async Task<int> TotalCountAsync()
+        => (await http.GetFromJsonAsync<JsonElement>(Admin("stats"))).EnumerateObject().Sum(p => p.Value.GetInt32());
+
+    /// <summary>Makes the next <paramref name="count"/> answers misbehave (html, malformed, gzip, truncate).</summary>
+    public async Task FaultAsync(string mode, int count = 1)
+    {
+        using var response = await http.PostAsync(Admin("fault"), JsonContent.Create(new { mode, count }));
+        response.EnsureSuccessStatusCode();
+    }
+
+    /// <summary>Writes directly to the FHIR server, as another system would.</summary>
+    public async Task PutAsync(string path, string json)
+    {
+        using var response = await http.PutAsync(fhirBase + "/" + path, new StringContent(json, Encoding.UTF8, "application/fhir+json"));
+        response.EnsureSuccessStatusCode();
+    }
+}

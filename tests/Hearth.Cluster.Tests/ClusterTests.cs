@@ -136,6 +136,39 @@ public class ClusterTests(ClusterFixture cluster) : IClassFixture<ClusterFixture
         }
     }
 
+    [Theory]
+    [InlineData("PUT")]
+    [InlineData("PATCH")]
+    public async Task PatientWrittenThroughOneGateway_ForgottenByTheOtherAtOnce(string method)
+    {
+        var id = "cp-" + Guid.NewGuid().ToString("N")[..10];
+        var obs = "co-" + Guid.NewGuid().ToString("N")[..10];
+        await cluster.PutDirectAsync($"Patient/{id}", "{\"resourceType\":\"Patient\",\"id\":\"" + id + "\",\"identifier\":[{\"system\":\"urn:official:id\",\"value\":\"97001\"}]}");
+        await cluster.PutDirectAsync($"Observation/{obs}", "{\"resourceType\":\"Observation\",\"id\":\"" + obs + "\",\"status\":\"final\",\"code\":{\"text\":\"x\"},\"subject\":{\"reference\":\"Patient/" + id + "\"}}");
+        var oldToken = await cluster.TokenAsync("[" + Permission("97001") + "]");
+        var newToken = await cluster.TokenAsync("[" + Permission("97002") + "]");
+        using (var warm = await cluster.Gateways[1].GetAsync($"Observation/{obs}", oldToken))
+        {
+            Assert.Equal(HttpStatusCode.OK, warm.StatusCode); // the cluster now knows the Patient as 97001
+        }
+
+        var writer = await cluster.TokenAsync("[" + Permissions.For("97001", action: "*") + "," + Permissions.For("97002", action: "*") + "]");
+        using (var write = new HttpRequestMessage(new HttpMethod(method), $"Patient/{id}"))
+        {
+            write.Content = method == "PUT"
+                ? new StringContent("{\"resourceType\":\"Patient\",\"id\":\"" + id + "\",\"identifier\":[{\"system\":\"urn:official:id\",\"value\":\"97002\"}]}", System.Text.Encoding.UTF8, "application/fhir+json")
+                : new StringContent("[{\"op\":\"replace\",\"path\":\"/identifier/0/value\",\"value\":\"97002\"}]", System.Text.Encoding.UTF8, "application/json-patch+json");
+            write.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", writer);
+            using var written = await cluster.Gateways[0].Client.SendAsync(write);
+            Assert.Equal(HttpStatusCode.OK, written.StatusCode);
+        }
+
+        using var fresh = await cluster.Gateways[1].GetAsync($"Observation/{obs}", newToken);
+        Assert.Equal(HttpStatusCode.OK, fresh.StatusCode);
+        using var old = await cluster.Gateways[1].GetAsync($"Observation/{obs}", oldToken);
+        Assert.Equal(HttpStatusCode.Forbidden, old.StatusCode);
+    }
+
     [Fact]
     public async Task SiloKilledDuringLoad_OnlyTheInFlightWindowFails_NeverAnUnauthorized200_GrainsReturn()
     {

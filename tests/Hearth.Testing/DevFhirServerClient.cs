@@ -1,6 +1,8 @@
+using System.Net;
 using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
+using System.Text.Json.Nodes;
 
 namespace Hearth.Testing;
 
@@ -24,6 +26,14 @@ public sealed class DevFhirServerClient(HttpClient http, string fhirBase)
     {
         using var response = await http.PostAsync(Admin("fault"), JsonContent.Create(new { mode, count }));
         response.EnsureSuccessStatusCode();
+    }
+
+    /// <summary>Reads directly from the FHIR server (not through Hearth): the truth about its state.</summary>
+    public async Task<(HttpStatusCode Status, JsonObject? Resource)> GetAsync(string path)
+    {
+        using var response = await http.GetAsync(fhirBase + "/" + path);
+        var text = await response.Content.ReadAsStringAsync();
+        return (response.StatusCode, response.IsSuccessStatusCode ? JsonNode.Parse(text)?.AsObject() : null);
     }
 
     /// <summary>Writes directly to the FHIR server, as another system would.</summary>

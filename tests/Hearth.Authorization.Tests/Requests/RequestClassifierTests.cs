@@ -56,15 +56,41 @@ public class RequestClassifierTests
     }
 
     [Theory]
+    [InlineData("POST", "/Observation", FhirInteraction.Create, "Observation", null, "create")]
+    [InlineData("PUT", "/Observation/o1", FhirInteraction.Update, "Observation", "o1", "update")]
+    [InlineData("PATCH", "/Observation/o1", FhirInteraction.Patch, "Observation", "o1", "update")]
+    [InlineData("DELETE", "/Observation/o1", FhirInteraction.Delete, "Observation", "o1", "delete")]
+    [InlineData("delete", "/Patient/p01", FhirInteraction.Delete, "Patient", "p01", "delete")]
+    public void Classify_Writes_Accepted(string method, string path, FhirInteraction interaction, string type, string? id, string action)
+    {
+        var result = RequestClassifier.Classify(method, path);
+        Assert.False(result.IsRefused, result.Diagnostics);
+        Assert.Equal((interaction, type, id, action), (result.Request!.Interaction, result.Request.ResourceType, result.Request.Id, result.Request.Action));
+        Assert.True(result.Request.IsWrite);
+    }
+
+    [Theory]
+    [InlineData("PUT", "/Observation")]
+    [InlineData("PATCH", "/Observation")]
+    [InlineData("DELETE", "/Observation")]
+    public void Classify_ConditionalWrites_Refused(string method, string path)
+    {
+        var result = RequestClassifier.Classify(method, path);
+        Assert.True(result.IsRefused);
+        Assert.Equal((400, "not-supported"), (result.Status, result.IssueCode));
+    }
+
+    [Theory]
     [InlineData("POST", "/")]
     [InlineData("POST", "/Patient/_search")]
-    [InlineData("PUT", "/Patient/p01")]
-    [InlineData("PATCH", "/Patient/p01")]
-    [InlineData("DELETE", "/Patient/p01")]
+    [InlineData("POST", "/Patient/p01/$everything")]
+    [InlineData("POST", "/Patient/p01")]
+    [InlineData("PUT", "/Patient/p01/_history/1")]
+    [InlineData("DELETE", "/Patient/p01/Observation")]
     [InlineData("HEAD", "/Patient/p01")]
     [InlineData("OPTIONS", "/Patient")]
     [InlineData("TRACE", "/metadata")]
-    public void Classify_NotGet_RefusedAsNotSupportedYet(string method, string path)
+    public void Classify_OtherMethods_RefusedAsNotSupportedYet(string method, string path)
     {
         var result = RequestClassifier.Classify(method, path);
         Assert.True(result.IsRefused);

@@ -45,6 +45,7 @@ public sealed class HearthSettings
 
     /// <summary>How long a silo waits for the FHIR server when it reads a Patient: within the grain call timeout.</summary>
     public TimeSpan PatientFetchTimeout => UpstreamTimeout < GrainCallTimeout - TimeSpan.FromSeconds(1) ? UpstreamTimeout : GrainCallTimeout - TimeSpan.FromSeconds(1);
+    public int MaxRequestBytes { get; init; } = 10 * 1024 * 1024;
     public int SiloPort { get; init; } = 11111;
     public int SiloGatewayPort { get; init; } = 30000;
     public IPAddress? AdvertisedAddress { get; init; }
@@ -251,6 +252,7 @@ public sealed class HearthSettings
             UpstreamTimeout = Seconds("HEARTH_UPSTREAM_TIMEOUT_SECONDS", TimeSpan.FromSeconds(30), min: 1, max: 3600),
             IntrospectionTimeout = Seconds("HEARTH_INTROSPECTION_TIMEOUT_SECONDS", TimeSpan.FromSeconds(5), min: 1, max: 600),
             GrainCallTimeout = Seconds("HEARTH_GRAIN_CALL_TIMEOUT_SECONDS", TimeSpan.FromSeconds(8), min: 2, max: 600),
+            MaxRequestBytes = Int("HEARTH_MAX_REQUEST_BYTES", 10 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
             SiloPort = Int("HEARTH_SILO_PORT", 11111, 1, 65535),
             SiloGatewayPort = Int("HEARTH_SILO_GATEWAY_PORT", 30000, 1, 65535),
             ClusterId = Str("HEARTH_CLUSTER_ID") ?? "hearth",

@@ -13,4 +13,8 @@ public enum FhirInteraction
     HistoryType,
     HistorySystem,
     Operation,
+    Create,
+    Update,
+    Patch,
+    Delete,
 }

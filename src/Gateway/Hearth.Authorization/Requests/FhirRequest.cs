@@ -8,4 +8,7 @@ public sealed record FhirRequest(FhirInteraction Interaction, string? ResourceTy
 
     /// <summary>A read or vread returns one resource, judged whole (even when it is a Bundle).</summary>
     public bool ReturnsSingleResource => Interaction is FhirInteraction.Read or FhirInteraction.VRead;
+
+    /// <summary>Create, update, patch, delete: authorized before anything is forwarded.</summary>
+    public bool IsWrite => Interaction is FhirInteraction.Create or FhirInteraction.Update or FhirInteraction.Patch or FhirInteraction.Delete;
 }

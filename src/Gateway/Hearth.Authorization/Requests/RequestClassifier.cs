@@ -26,8 +26,7 @@ public static partial class RequestClassifier
 
         if (!HttpMethods.IsGet(method))
         {
-            return Classification.Refuse(403, "not-supported",
-                $"Hearth does not authorize {method} requests yet; only reads, searches and history (GET) are served.");
+            return ClassifyWrite(method.ToUpperInvariant(), segments);
         }
 
         if (segments is ["metadata"])
@@ -56,6 +55,21 @@ public static partial class RequestClassifier
             _ => Classification.Refuse(400, "not-supported", "The request path is not a FHIR interaction Hearth recognises."),
         };
     }
+
+    private static Classification ClassifyWrite(string method, string[] segments) => (method, segments) switch
+    {
+        ("POST", [var type]) when IsType(type) => Write(FhirInteraction.Create, type, null, "create"),
+        ("PUT", [var type, var id]) when IsType(type) && IsId(id) => Write(FhirInteraction.Update, type, id, "update"),
+        ("PATCH", [var type, var id]) when IsType(type) && IsId(id) => Write(FhirInteraction.Patch, type, id, "update"),
+        ("DELETE", [var type, var id]) when IsType(type) && IsId(id) => Write(FhirInteraction.Delete, type, id, "delete"),
+        ("PUT" or "PATCH" or "DELETE", [var type]) when IsType(type) => Classification.Refuse(400, "not-supported",
+            $"Conditional {method} (by search criteria) is not supported by Hearth yet: address the resource by its id."),
+        _ => Classification.Refuse(403, "not-supported",
+            $"Hearth does not authorize this {method} request yet; reads, searches, history, create, update, patch and delete are served."),
+    };
+
+    private static Classification Write(FhirInteraction interaction, string type, string? id, string action)
+        => Classification.Accept(new FhirRequest(interaction, type, id, action));
 
     private static Classification Read(FhirInteraction interaction, string? type, string? id)
         => Classification.Accept(new FhirRequest(interaction, type, id, "read"));

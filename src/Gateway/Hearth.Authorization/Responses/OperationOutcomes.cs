@@ -30,5 +30,5 @@ public static class OperationOutcomes
         return stream.ToArray();
     }
 
-    public static string CreateString(string code, string diagnostics) => Encoding.UTF8.GetString(Create(code, diagnostics));
+    public static string CreateString(string code, string diagnostics, string severity = "error") => Encoding.UTF8.GetString(Create(code, diagnostics, severity));
 }

@@ -136,7 +136,8 @@ public sealed class ResponseFilter(HearthSettings settings)
         return new FilterResult(outcome, kept.Count, removed, changed ? root.ToJsonString(WriteOptions) : null, reason);
     }
 
-    private Decision Judge(ResourceFacts facts, Func<string, PatientIdentifier?> resolve, PermissionSet permissions, string action)
+    /// <summary>Adjudicates one resource for <paramref name="action"/> (unprotected types always pass).</summary>
+    public Decision Judge(ResourceFacts facts, Func<string, PatientIdentifier?> resolve, PermissionSet permissions, string action)
     {
         if (settings.UnprotectedResourceTypes.Contains(facts.ResourceType))
         {

@@ -18,6 +18,7 @@ internal sealed partial class HearthAuthorizationMiddleware(
     HearthSettings settings,
     HearthResponses responses,
     IGrainFactory grains,
+    WriteAuthorizer writes,
     TimeProvider time,
     ILogger<HearthAuthorizationMiddleware> logger)
 {
@@ -43,13 +44,13 @@ internal sealed partial class HearthAuthorizationMiddleware(
             return;
         }
 
-        if (context.Request.ContentLength > 0 || context.Request.Headers.TransferEncoding.Count > 0)
+        if (!request.IsWrite && (context.Request.ContentLength > 0 || context.Request.Headers.TransferEncoding.Count > 0))
         {
             await HearthResponses.WriteOutcomeAsync(context, 400, "invalid", "A GET request must not have a body.");
             return;
         }
 
-        if (HasSubsettingParameter(context.Request))
+        if (!request.IsWrite && HasSubsettingParameter(context.Request))
         {
             // _elements/_summary let the FHIR server leave out meta.security or the patient
             // reference, and a subsetted resource would be judged on what is left: refused until
@@ -111,6 +112,11 @@ internal sealed partial class HearthAuthorizationMiddleware(
         }
 
         feature.PublicBase = PublicBase(context);
+        if (request.IsWrite && !await AuthorizeWriteAsync(context, feature))
+        {
+            return;
+        }
+
         context.Features.Set(feature);
         await next(context);
 
@@ -130,15 +136,61 @@ internal sealed partial class HearthAuthorizationMiddleware(
         }
     }
 
+    /// <summary>Decides a write before forwarding; false when it answered instead (refusal or failure).</summary>
+    private async Task<bool> AuthorizeWriteAsync(HttpContext context, HearthRequestFeature feature)
+    {
+        WriteRefusal? refusal;
+        try
+        {
+            refusal = await writes.AuthorizeAsync(context, feature, feature.Permissions);
+        }
+        catch (UpstreamException e)
+        {
+            LogUpstreamError(logger, ForwarderError.Request, e.Message);
+            await HearthResponses.WriteOutcomeAsync(context, 502, "exception", e.Message);
+            return false;
+        }
+        catch (Exception e) when (ClusterFailures.IsTransient(e))
+        {
+            LogClusterUnavailable(logger, e.GetType().Name);
+            await HearthResponses.WriteOutcomeAsync(context, 503, "transient", "Hearth's cluster is unavailable. Try again later.");
+            return false;
+        }
+
+        if (refusal is null)
+        {
+            return true;
+        }
+
+        LogWriteRefused(logger, feature.Request.Interaction.ToString(), feature.Request.ResourceType, refusal.Status,
+            feature.TokenHash is null ? "-" : TokenKey.ForLog(feature.TokenHash));
+        if (refusal.Insufficient)
+        {
+            await responses.InsufficientAsync(context);
+        }
+        else
+        {
+            await HearthResponses.WriteOutcomeAsync(context, refusal.Status, refusal.IssueCode, refusal.Diagnostics);
+        }
+
+        return false;
+    }
+
     private static bool HasSubsettingParameter(HttpRequest request)
         => request.Query.ContainsKey("_elements")
         || (request.Query.TryGetValue("_summary", out var summary) && summary.Any(v => !string.Equals(v, "false", StringComparison.Ordinal)));
 
+    /// <summary>
+    /// UNPROTECTED_RESOURCE_TYPES need no token for interactions on the type itself (never for
+    /// compartment searches, system-level interactions or operations). A write is still checked:
+    /// body and stored version must both be of that unprotected type.
+    /// </summary>
     private bool IsUnprotected(FhirRequest request)
         => request.ResourceType is { } type
         && settings.UnprotectedResourceTypes.Contains(type)
         && request.Interaction is FhirInteraction.Read or FhirInteraction.VRead or FhirInteraction.SearchType
-            or FhirInteraction.HistoryType or FhirInteraction.HistoryInstance;
+            or FhirInteraction.HistoryType or FhirInteraction.HistoryInstance
+            or FhirInteraction.Create or FhirInteraction.Update or FhirInteraction.Patch or FhirInteraction.Delete;
 
     private string PublicBase(HttpContext context)
         => settings.PublicBase ?? $"{context.Request.Scheme}://{context.Request.Host.ToUriComponent()}{context.Request.PathBase.ToUriComponent()}";
@@ -191,6 +243,9 @@ internal sealed partial class HearthAuthorizationMiddleware(
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Refused {Method} request: {Status} {Reason}")]
     private static partial void LogRefused(ILogger logger, string method, int status, string reason);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Refused {Interaction} of {ResourceType}: {Status} (token {TokenHash})")]
+    private static partial void LogWriteRefused(ILogger logger, string interaction, string? resourceType, int status, string tokenHash);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Token {TokenHash} is not active")]
     private static partial void LogInactive(ILogger logger, string tokenHash);

@@ -1,6 +1,7 @@
 using System.Text;
 using Hearth.Authorization.Configuration;
 using Hearth.Authorization.Fhir;
+using Hearth.Authorization.Permissions;
 using Hearth.Authorization.Responses;
 using Hearth.Grains;
 using Hearth.ServiceDefaults;
@@ -18,7 +19,7 @@ internal sealed partial class ResponseAuthorizer(
     HearthSettings settings,
     HearthResponses responses,
     ResponseFilter filter,
-    IGrainFactory grains,
+    PatientResolver resolver,
     TimeProvider time,
     ILogger<ResponseAuthorizer> logger)
 {
@@ -47,7 +48,7 @@ internal sealed partial class ResponseAuthorizer(
 
             await AuthorizeAsync(http, feature, upstream);
         }
-        catch (UpstreamBodyException e)
+        catch (UpstreamException e)
         {
             LogBadUpstream(logger, (int)upstream.StatusCode, e.Message);
             await ReplaceAsync(http, 502, "exception", e.Message);
@@ -74,7 +75,7 @@ internal sealed partial class ResponseAuthorizer(
         {
             if (status is < 200 or >= 300 || !isJson)
             {
-                throw new UpstreamBodyException("The FHIR server did not answer this metadata request with JSON.");
+                throw new UpstreamException("The FHIR server did not answer this metadata request with JSON.");
             }
 
             await WriteAsync(http, feature, Encoding.UTF8.GetString(body), keepValidators: true);
@@ -87,13 +88,19 @@ internal sealed partial class ResponseAuthorizer(
             return;
         }
 
+        if (feature.Request.IsWrite)
+        {
+            await WriteResultAsync(http, feature, body, isJson);
+            return;
+        }
+
         var parsed = isJson ? filter.Parse(body, judgeEntries: !feature.Request.ReturnsSingleResource) : null;
         if (parsed is null)
         {
-            throw new UpstreamBodyException("The FHIR server's answer is not a FHIR JSON resource, so it cannot be authorized.");
+            throw new UpstreamException("The FHIR server's answer is not a FHIR JSON resource, so it cannot be authorized.");
         }
 
-        var patients = await ResolvePatientsAsync(parsed.PatientReferences);
+        var patients = await resolver.ResolveAsync(parsed.PatientReferences);
         var result = filter.Apply(parsed, reference => patients.GetValueOrDefault(reference), feature.Permissions, feature.Request.Action);
         HearthTelemetry.Responses.Add(1, new KeyValuePair<string, object?>("outcome", result.Outcome.ToString().ToLowerInvariant()));
         LogDecision(logger, feature.Request.Interaction.ToString(), feature.Request.ResourceType, result.Outcome, result.Kept, result.Removed,
@@ -114,6 +121,49 @@ internal sealed partial class ResponseAuthorizer(
         }
 
         await WriteAsync(http, feature, result.Body ?? Encoding.UTF8.GetString(body), keepValidators: result.Body is null);
+    }
+
+    /// <summary>
+    /// A write the FHIR server accepted. A written Patient's cached identifiers are forgotten
+    /// cluster-wide. The answer's resource (if any) is shown only if the token may read it;
+    /// otherwise the client learns that the write succeeded, and where (Location), not what.
+    /// </summary>
+    private async Task WriteResultAsync(HttpContext http, HearthRequestFeature feature, byte[] body, bool isJson)
+    {
+        var request = feature.Request;
+        if (request is { ResourceType: "Patient", Id: { } id })
+        {
+            await resolver.InvalidateAsync(id);
+        }
+
+        if (body.Length == 0)
+        {
+            RewriteHeaders(http, feature, keepValidators: true);
+            http.Response.Headers.ContentType = default;
+            return;
+        }
+
+        var parsed = isJson ? filter.Parse(body, judgeEntries: false) : null;
+        if (parsed is null)
+        {
+            throw new UpstreamException("The FHIR server accepted the write but answered with something that is not FHIR JSON.");
+        }
+
+        if (parsed.RootFacts.ResourceType == "OperationOutcome")
+        {
+            await WriteAsync(http, feature, Encoding.UTF8.GetString(body), keepValidators: true);
+            return;
+        }
+
+        var patients = await resolver.ResolveAsync(parsed.PatientReferences);
+        if (filter.Judge(parsed.RootFacts, reference => patients.GetValueOrDefault(reference), feature.Permissions, "read") == Decision.Permit)
+        {
+            await WriteAsync(http, feature, Encoding.UTF8.GetString(body), keepValidators: true);
+            return;
+        }
+
+        await WriteAsync(http, feature, OperationOutcomes.CreateString("informational",
+            "The write succeeded; this token may not read the resource, so it is not shown.", "information"), keepValidators: true);
     }
 
     /// <summary>An error from the FHIR server: its OperationOutcome passes (rewritten); anything else is replaced.</summary>
@@ -141,39 +191,18 @@ internal sealed partial class ResponseAuthorizer(
         await ReplaceAsync(http, status, code, $"The FHIR server answered {status}.");
     }
 
-    private async Task<Dictionary<string, PatientIdentifier?>> ResolvePatientsAsync(IReadOnlySet<string> references)
-    {
-        var result = new Dictionary<string, PatientIdentifier?>(references.Count, StringComparer.Ordinal);
-        if (references.Count == 0)
-        {
-            return result;
-        }
-
-        var lookups = references.Select(async reference =>
-            (reference, lookup: await grains.GetGrain<IPatientGrain>(settings.FhirServerBase + "/" + reference).ResolveAsync())).ToArray();
-        foreach (var (reference, lookup) in await Task.WhenAll(lookups))
-        {
-            switch (lookup.Status)
-            {
-                case PatientLookupStatus.Found:
-                    var identifiers = lookup.Identifiers.Select(i => new PatientIdentifier(i.System, i.Value)).ToList();
-                    result[reference] = PatientIdentifier.Choose(identifiers, settings.DesignatedPatientIdSystems);
-                    break;
-                case PatientLookupStatus.NotFound:
-                    result[reference] = null;
-                    break;
-                default:
-                    throw new UpstreamBodyException("The FHIR server could not be asked for the patients this answer refers to.");
-            }
-        }
-
-        return result;
-    }
-
     private async Task WriteAsync(HttpContext http, HearthRequestFeature feature, string json, bool keepValidators)
     {
-        var rewritten = UrlRewriter.Rewrite(json, settings.FhirServerBase, feature.PublicBase);
-        var bytes = Encoding.UTF8.GetBytes(rewritten);
+        RewriteHeaders(http, feature, keepValidators);
+        var bytes = Encoding.UTF8.GetBytes(UrlRewriter.Rewrite(json, settings.FhirServerBase, feature.PublicBase));
+        http.Response.ContentType = OperationOutcomes.ContentType;
+        http.Response.ContentLength = bytes.Length;
+        await http.Response.Body.WriteAsync(bytes, http.RequestAborted);
+    }
+
+    /// <summary>Drops hop and server headers, and points Location / Content-Location at the gateway.</summary>
+    private void RewriteHeaders(HttpContext http, HearthRequestFeature feature, bool keepValidators)
+    {
         var headers = http.Response.Headers;
         foreach (var name in DroppedHeaders)
         {
@@ -197,10 +226,6 @@ internal sealed partial class ResponseAuthorizer(
                 headers.Remove(name);
             }
         }
-
-        http.Response.ContentType = OperationOutcomes.ContentType;
-        http.Response.ContentLength = bytes.Length;
-        await http.Response.Body.WriteAsync(bytes, http.RequestAborted);
     }
 
     private static Task ReplaceAsync(HttpContext http, int status, string code, string diagnostics)
@@ -220,12 +245,12 @@ internal sealed partial class ResponseAuthorizer(
         var encodings = upstream.Content.Headers.ContentEncoding;
         if (encodings.Count > 0 && encodings.Any(e => !string.Equals(e, "identity", StringComparison.OrdinalIgnoreCase)))
         {
-            throw new UpstreamBodyException("The FHIR server sent a compressed body although none was asked for.");
+            throw new UpstreamException("The FHIR server sent a compressed body although none was asked for.");
         }
 
         if (upstream.Content.Headers.ContentLength > MaxResponseBytes)
         {
-            throw new UpstreamBodyException("The FHIR server's answer is too large to authorize.");
+            throw new UpstreamException("The FHIR server's answer is too large to authorize.");
         }
 
         await using var stream = await upstream.Content.ReadAsStreamAsync(cancellationToken);
@@ -238,7 +263,7 @@ internal sealed partial class ResponseAuthorizer(
             {
                 if (buffer.Length + read > MaxResponseBytes)
                 {
-                    throw new UpstreamBodyException("The FHIR server's answer is too large to authorize.");
+                    throw new UpstreamException("The FHIR server's answer is too large to authorize.");
                 }
 
                 buffer.Write(chunk, 0, read);
@@ -246,13 +271,11 @@ internal sealed partial class ResponseAuthorizer(
         }
         catch (Exception e) when (e is IOException or HttpRequestException)
         {
-            throw new UpstreamBodyException("The FHIR server's answer was cut off.");
+            throw new UpstreamException("The FHIR server's answer was cut off.");
         }
 
         return buffer.ToArray();
     }
-
-    private sealed class UpstreamBodyException(string message) : Exception(message);
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "{Interaction} {ResourceType}: {Outcome}, kept {Kept}, removed {Removed} (token {TokenHash})")]
     private static partial void LogDecision(ILogger logger, string interaction, string? resourceType, FilterOutcome outcome, int kept, int removed, string tokenHash);

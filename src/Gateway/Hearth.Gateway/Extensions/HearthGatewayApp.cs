@@ -43,6 +43,10 @@ public static class HearthGatewayApp
         builder.Services.AddSingleton<HearthResponses>();
         builder.Services.AddSingleton(new ResponseFilter(settings));
         builder.Services.AddSingleton<ResponseAuthorizer>();
+        builder.Services.AddSingleton<PatientResolver>();
+        builder.Services.AddSingleton<WriteAuthorizer>();
+        builder.Services.AddHttpClient(WriteAuthorizer.HttpClientName)
+            .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler { AllowAutoRedirect = false, PooledConnectionLifetime = TimeSpan.FromMinutes(5) });
         builder.Services.AddReverseProxy()
             .LoadFromMemory([Route()], [Cluster(settings)])
             .AddTransforms(context =>
@@ -60,6 +64,16 @@ public static class HearthGatewayApp
                 }
 
                 context.AddRequestHeader("Accept", "application/fhir+json", append: false);
+                context.AddRequestTransform(transform =>
+                {
+                    // A write goes out pinned to the stored version Hearth checked.
+                    if (transform.HttpContext.Features.Get<HearthRequestFeature>()?.ExpectedVersion is { } version)
+                    {
+                        transform.ProxyRequest.Headers.TryAddWithoutValidation("If-Match", $"W/\"{version}\"");
+                    }
+
+                    return ValueTask.CompletedTask;
+                });
                 context.AddXForwarded(ForwardedTransformActions.Off);
                 var authorizer = context.Services.GetRequiredService<ResponseAuthorizer>();
                 context.AddResponseTransform(authorizer.TransformAsync);

@@ -1,0 +1,42 @@
+using Hearth.Authorization.Configuration;
+using Hearth.Authorization.Fhir;
+using Hearth.Grains;
+
+namespace Hearth.Gateway.Authorization;
+
+/// <summary>
+/// Resolves "Patient/{id}" references to designated identifiers through the PatientGrains (one
+/// fetch per Patient per cluster and TTL). A Patient that does not exist resolves to null (the
+/// resource is denied); a FHIR server that cannot be asked fails the whole answer.
+/// </summary>
+internal sealed class PatientResolver(HearthSettings settings, IGrainFactory grains)
+{
+    public async Task<Dictionary<string, PatientIdentifier?>> ResolveAsync(IEnumerable<string> references)
+    {
+        var distinct = references.Distinct(StringComparer.Ordinal).ToArray();
+        var result = new Dictionary<string, PatientIdentifier?>(distinct.Length, StringComparer.Ordinal);
+        if (distinct.Length == 0)
+        {
+            return result;
+        }
+
+        var lookups = distinct.Select(async reference => (reference, lookup: await Grain(reference).ResolveAsync())).ToArray();
+        foreach (var (reference, lookup) in await Task.WhenAll(lookups))
+        {
+            result[reference] = lookup.Status switch
+            {
+                PatientLookupStatus.Found => PatientIdentifier.Choose(
+                    lookup.Identifiers.Select(i => new PatientIdentifier(i.System, i.Value)).ToList(), settings.DesignatedPatientIdSystems),
+                PatientLookupStatus.NotFound => null,
+                _ => throw new UpstreamException("The FHIR server could not be asked for the patients this request involves."),
+            };
+        }
+
+        return result;
+    }
+
+    /// <summary>Forgets a Patient's cached identifiers cluster-wide (after it was written).</summary>
+    public Task InvalidateAsync(string patientId) => Grain("Patient/" + patientId).InvalidateAsync();
+
+    private IPatientGrain Grain(string reference) => grains.GetGrain<IPatientGrain>(settings.FhirServerBase + "/" + reference);
+}

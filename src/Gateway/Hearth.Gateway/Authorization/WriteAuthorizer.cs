@@ -1,0 +1,211 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Text.Json.Nodes;
+using Hearth.Authorization.Configuration;
+using Hearth.Authorization.Fhir;
+using Hearth.Authorization.Permissions;
+using Hearth.Authorization.Requests;
+using Hearth.Authorization.Responses;
+
+namespace Hearth.Gateway.Authorization;
+
+/// <summary>
+/// Decides a create, update, patch or delete before anything is forwarded:
+/// <list type="bullet">
+/// <item>create: the resource in the body, action <c>create</c>;</item>
+/// <item>update: the body (<c>update</c>, or <c>create</c> when nothing is stored under that id)
+/// and the stored version (<c>update</c>): a token cannot move a resource out of, or into, a
+/// patient it cannot touch;</item>
+/// <item>patch (JSON Patch): the stored version and the result of applying the patch to it, both
+/// <c>update</c>;</item>
+/// <item>delete: the stored version, action <c>delete</c>.</item>
+/// </list>
+/// The write is then forwarded with <c>If-Match</c> on the stored version that was checked, so the
+/// FHIR server refuses it (412) if the resource changed in between.
+/// </summary>
+internal sealed class WriteAuthorizer(HearthSettings settings, ResponseFilter filter, PatientResolver resolver, IHttpClientFactory httpClients)
+{
+    public const string HttpClientName = "hearth-fhir-stored";
+
+    private static readonly string[] ResourceMediaTypes = ["application/fhir+json", "application/json", "application/json+fhir"];
+    private readonly ResourceInspector _inspector = new(settings);
+
+    /// <summary>Null when the write may be forwarded (its body is buffered for forwarding); else why not.</summary>
+    public async Task<WriteRefusal?> AuthorizeAsync(HttpContext context, HearthRequestFeature feature, PermissionSet permissions)
+    {
+        var request = feature.Request;
+        var http = context.Request;
+        if (request.Interaction == FhirInteraction.Create && http.Headers.ContainsKey("If-None-Exist"))
+        {
+            return new WriteRefusal(400, "not-supported", "Conditional create (If-None-Exist) is not supported by Hearth yet.");
+        }
+
+        byte[] body = [];
+        if (request.Interaction == FhirInteraction.Delete)
+        {
+            if (http.ContentLength > 0 || http.Headers.TransferEncoding.Count > 0)
+            {
+                return new WriteRefusal(400, "invalid", "A DELETE must not have a body.");
+            }
+        }
+        else
+        {
+            var mediaType = MediaTypeHeaderValue.TryParse(http.ContentType, out var contentType) ? contentType.MediaType : null;
+            if (request.Interaction == FhirInteraction.Patch && mediaType != "application/json-patch+json")
+            {
+                return new WriteRefusal(415, "not-supported", ResourceMediaTypes.Contains(mediaType)
+                    ? "FHIRPath Patch is not supported by Hearth yet: send a JSON Patch (application/json-patch+json)."
+                    : "Send a JSON Patch as application/json-patch+json.");
+            }
+
+            if (request.Interaction != FhirInteraction.Patch && !ResourceMediaTypes.Contains(mediaType))
+            {
+                return new WriteRefusal(415, "not-supported", "Send the resource as FHIR JSON (application/fhir+json).");
+            }
+
+            if (await ReadBodyAsync(context) is not { } read)
+            {
+                return new WriteRefusal(413, "too-costly", $"The request body is larger than {settings.MaxRequestBytes} bytes.");
+            }
+
+            body = read;
+        }
+
+        var stored = request.Interaction == FhirInteraction.Create ? null : await FetchStoredAsync(request.ResourceType!, request.Id!, context.RequestAborted);
+        var checks = new List<(ResourceFacts Facts, string Action)>();
+        switch (request.Interaction)
+        {
+            case FhirInteraction.Create:
+            case FhirInteraction.Update:
+                var parsed = filter.Parse(body, judgeEntries: false);
+                if (parsed is null)
+                {
+                    return new WriteRefusal(400, "structure", "The request body is not a FHIR JSON resource.");
+                }
+
+                if (parsed.RootFacts.ResourceType != request.ResourceType)
+                {
+                    return new WriteRefusal(400, "invalid", $"The body is a {parsed.RootFacts.ResourceType}, the URL names {request.ResourceType}.");
+                }
+
+                if (request.Interaction == FhirInteraction.Update && !(ResourceInspector.TryGetString(parsed.Root, "id", out var bodyId) && bodyId == request.Id))
+                {
+                    return new WriteRefusal(400, "invalid", "The resource's id must equal the id in the URL.");
+                }
+
+                checks.Add((parsed.RootFacts, request.Interaction == FhirInteraction.Create || stored is null ? "create" : "update"));
+                break;
+            case FhirInteraction.Patch when stored is not null:
+                if (JsonPatch.Apply(stored.Root, body, out var error) is not { } result)
+                {
+                    return new WriteRefusal(422, "processing", error ?? "The patch cannot be applied.");
+                }
+
+                if (_inspector.Inspect(result) is not { } resultFacts || resultFacts.ResourceType != request.ResourceType
+                    || !(ResourceInspector.TryGetString(result, "id", out var resultId) && resultId == request.Id))
+                {
+                    return new WriteRefusal(422, "processing", "The patch would change the resource's type or id, or leave no resource.");
+                }
+
+                checks.Add((resultFacts, "update"));
+                break;
+        }
+
+        if (stored is not null)
+        {
+            checks.Add((stored.RootFacts, request.Action));
+        }
+
+        var patients = await resolver.ResolveAsync(checks.SelectMany(c => c.Facts.PatientReferences));
+        foreach (var (facts, action) in checks)
+        {
+            if (filter.Judge(facts, reference => patients.GetValueOrDefault(reference), permissions, action) != Decision.Permit)
+            {
+                return WriteRefusal.NotPermitted;
+            }
+        }
+
+        if (stored is not null && stored.Root["meta"] is JsonObject meta && ResourceInspector.TryGetString(meta, "versionId", out var version))
+        {
+            if (http.Headers.IfMatch.Count > 0 && !http.Headers.IfMatch.Any(v => EntityTagMatches(v, version)))
+            {
+                return new WriteRefusal(412, "conflict", "The resource has changed since the version named in If-Match.");
+            }
+
+            feature.ExpectedVersion = version;
+        }
+
+        return null;
+    }
+
+    /// <summary>Buffers the request body (bounded) and puts it back for forwarding; null when too large.</summary>
+    private async Task<byte[]?> ReadBodyAsync(HttpContext context)
+    {
+        var http = context.Request;
+        if (http.ContentLength > settings.MaxRequestBytes)
+        {
+            return null;
+        }
+
+        using var buffer = new MemoryStream();
+        var chunk = new byte[81920];
+        int read;
+        while ((read = await http.Body.ReadAsync(chunk, context.RequestAborted)) > 0)
+        {
+            if (buffer.Length + read > settings.MaxRequestBytes)
+            {
+                return null;
+            }
+
+            buffer.Write(chunk, 0, read);
+        }
+
+        var body = buffer.ToArray();
+        http.Headers.Remove("Transfer-Encoding");
+        http.Body = new MemoryStream(body, writable: false);
+        http.ContentLength = body.Length;
+        return body;
+    }
+
+    /// <summary>The stored resource, null when there is none (404/410); throws <see cref="UpstreamException"/> otherwise.</summary>
+    private async Task<ParsedResponse?> FetchStoredAsync(string type, string id, CancellationToken cancellationToken)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, $"{settings.FhirServerBase}/{type}/{id}");
+        request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("application/fhir+json"));
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(settings.UpstreamTimeout);
+        try
+        {
+            using var response = await httpClients.CreateClient(HttpClientName).SendAsync(request, timeout.Token);
+            if (response.StatusCode is HttpStatusCode.NotFound or HttpStatusCode.Gone)
+            {
+                return null;
+            }
+
+            if (response.StatusCode != HttpStatusCode.OK)
+            {
+                throw new UpstreamException($"The FHIR server answered {(int)response.StatusCode} when Hearth read the stored resource.");
+            }
+
+            var parsed = filter.Parse(await response.Content.ReadAsByteArrayAsync(timeout.Token), judgeEntries: false);
+            return parsed is not null && parsed.RootFacts.ResourceType == type
+                ? parsed
+                : throw new UpstreamException("The stored resource the FHIR server returned is not usable FHIR JSON.");
+        }
+        catch (Exception e) when (e is HttpRequestException or OperationCanceledException && !cancellationToken.IsCancellationRequested)
+        {
+            throw new UpstreamException("The FHIR server could not be asked for the stored resource.");
+        }
+    }
+
+    private static bool EntityTagMatches(string? header, string version)
+    {
+        var value = (header ?? "").Trim();
+        if (value.StartsWith("W/", StringComparison.Ordinal))
+        {
+            value = value[2..];
+        }
+
+        return value.Trim('"') == version;
+    }
+}

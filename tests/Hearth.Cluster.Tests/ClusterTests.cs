@@ -139,6 +139,7 @@ public class ClusterTests(ClusterFixture cluster) : IClassFixture<ClusterFixture
     [Theory]
     [InlineData("PUT")]
     [InlineData("PATCH")]
+    [InlineData("DELETE")]
     public async Task PatientWrittenThroughOneGateway_ForgottenByTheOtherAtOnce(string method)
     {
         var id = "cp-" + Guid.NewGuid().ToString("N")[..10];
@@ -155,12 +156,20 @@ public class ClusterTests(ClusterFixture cluster) : IClassFixture<ClusterFixture
         var writer = await cluster.TokenAsync("[" + Permissions.For("97001", action: "*") + "," + Permissions.For("97002", action: "*") + "]");
         using (var write = new HttpRequestMessage(new HttpMethod(method), $"Patient/{id}"))
         {
-            write.Content = method == "PUT"
+            write.Content = method == "DELETE" ? null : method == "PUT"
                 ? new StringContent("{\"resourceType\":\"Patient\",\"id\":\"" + id + "\",\"identifier\":[{\"system\":\"urn:official:id\",\"value\":\"97002\"}]}", System.Text.Encoding.UTF8, "application/fhir+json")
                 : new StringContent("[{\"op\":\"replace\",\"path\":\"/identifier/0/value\",\"value\":\"97002\"}]", System.Text.Encoding.UTF8, "application/json-patch+json");
             write.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", writer);
             using var written = await cluster.Gateways[0].Client.SendAsync(write);
-            Assert.Equal(HttpStatusCode.OK, written.StatusCode);
+            Assert.True(written.IsSuccessStatusCode, written.StatusCode.ToString());
+        }
+
+        if (method == "DELETE")
+        {
+            // The Patient is gone: its Observation no longer resolves to anyone, on the other gateway too.
+            using var orphan = await cluster.Gateways[1].GetAsync($"Observation/{obs}", oldToken);
+            Assert.Equal(HttpStatusCode.Forbidden, orphan.StatusCode);
+            return;
         }
 
         using var fresh = await cluster.Gateways[1].GetAsync($"Observation/{obs}", newToken);

@@ -7,7 +7,7 @@
 // Prints one JSON line {"listening": "<base url>"} on stdout once it accepts connections.
 // Outside the FHIR base it serves /__admin/stats (request counts) and /__admin/reset,
 // which tests use to observe how often Hearth calls the server, and /__admin/fault, which makes
-// the next FHIR answers misbehave: POST {"mode": "html"|"malformed"|"gzip"|"truncate", "count": N}.
+// the next FHIR answers misbehave: POST {"mode": "html"|"malformed"|"gzip"|"truncate"|"slow", "count": N}.
 'use strict';
 
 // @medplum/core expects a global WebSocket (Node 20 has none).
@@ -156,14 +156,26 @@ async function handle(req, res, rawBody) {
   count(statKey(req.method, relUrl));
   if (fault.count > 0) {
     fault.count--;
-    return misbehave(res, fault.mode);
+    if (fault.mode === 'slow') {
+      // Answer correctly, but only after 5 s.
+      await new Promise((r) => setTimeout(r, 5000));
+    } else {
+      return misbehave(res, fault.mode);
+    }
   }
   if (req.method === 'GET' && relUrl.split('?')[0] === '/metadata') {
     return send(res, 200, capabilityStatement(base));
   }
 
   let body;
-  if (rawBody.length > 0) {
+  let linkUrl = relUrl;
+  if (rawBody.length > 0 && (req.headers['content-type'] ?? '').startsWith('application/x-www-form-urlencoded')) {
+    // POST [type]/_search: the form holds the search parameters; paging links are GET searches.
+    body = {};
+    const form = new URLSearchParams(rawBody.toString('utf8'));
+    for (const [k, v] of form) body[k] = k in body ? [].concat(body[k], v) : v;
+    linkUrl = relUrl.split('?')[0].replace(/\/_search$/, '') + '?' + form.toString();
+  } else if (rawBody.length > 0) {
     try {
       body = JSON.parse(rawBody.toString('utf8'));
     } catch {
@@ -187,7 +199,7 @@ async function handle(req, res, rawBody) {
     if (resource.resourceType !== 'Bundle' && resource.id && req.method === 'GET') {
       headers['Content-Location'] = `${base}/${resource.resourceType}/${resource.id}`;
     }
-    return send(res, status, decorateBundle(resource, base, relUrl), headers);
+    return send(res, status, decorateBundle(resource, base, linkUrl), headers);
   }
   return send(res, status, result, headers);
 }

@@ -82,12 +82,11 @@ public class RequestClassifierTests
 
     [Theory]
     [InlineData("POST", "/")]
-    [InlineData("POST", "/Patient/_search")]
     [InlineData("POST", "/Patient/p01/$everything")]
+    [InlineData("POST", "/Patient/p01/_search")]
     [InlineData("POST", "/Patient/p01")]
     [InlineData("PUT", "/Patient/p01/_history/1")]
     [InlineData("DELETE", "/Patient/p01/Observation")]
-    [InlineData("HEAD", "/Patient/p01")]
     [InlineData("OPTIONS", "/Patient")]
     [InlineData("TRACE", "/metadata")]
     public void Classify_OtherMethods_RefusedAsNotSupportedYet(string method, string path)
@@ -97,6 +96,26 @@ public class RequestClassifierTests
         Assert.Equal(403, result.Status);
         Assert.Equal("not-supported", result.IssueCode);
     }
+
+    [Theory]
+    [InlineData("POST", "/Observation/_search", FhirInteraction.SearchType, "Observation")]
+    [InlineData("POST", "/_search", FhirInteraction.SearchSystem, null)]
+    public void Classify_PostSearch_IsAFormSearch(string method, string path, FhirInteraction interaction, string? type)
+    {
+        var request = RequestClassifier.Classify(method, path).Request!;
+        Assert.Equal((interaction, type, "read", true, false), (request.Interaction, request.ResourceType, request.Action, request.FormSearch, request.IsWrite));
+    }
+
+    [Theory]
+    [InlineData("/Patient/p01/$everything", "everything")]
+    [InlineData("/Observation/$lastn", "lastn")]
+    [InlineData("/$meta", "meta")]
+    public void Classify_Operation_NamesIt(string path, string operation)
+        => Assert.Equal(operation, RequestClassifier.Classify("GET", path).Request!.Operation);
+
+    [Fact]
+    public void Classify_Head_LikeGet()
+        => Assert.Equal(FhirInteraction.Read, RequestClassifier.Classify("HEAD", "/Patient/p01").Request!.Interaction);
 
     [Fact]
     public void Classify_LowercaseGet_Accepted()

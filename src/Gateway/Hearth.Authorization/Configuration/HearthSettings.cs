@@ -46,6 +46,14 @@ public sealed class HearthSettings
     /// <summary>How long a silo waits for the FHIR server when it reads a Patient: within the grain call timeout.</summary>
     public TimeSpan PatientFetchTimeout => UpstreamTimeout < GrainCallTimeout - TimeSpan.FromSeconds(1) ? UpstreamTimeout : GrainCallTimeout - TimeSpan.FromSeconds(1);
     public int MaxRequestBytes { get; init; } = 10 * 1024 * 1024;
+
+    /// <summary>Operations (without '$') a GET may invoke; their answers are judged like any other.</summary>
+    public IReadOnlySet<string> AllowedOperations { get; init; } = DefaultOperations.ToHashSet(StringComparer.Ordinal);
+
+    /// <summary>Whether an <c>access_token</c> query parameter is accepted (RFC 6750 §2.3; off by default).</summary>
+    public bool AllowQueryTokens { get; init; }
+
+    public static readonly string[] DefaultOperations = ["everything", "lastn", "meta", "expand", "lookup", "validate-code", "translate", "subsumes"];
     public int SiloPort { get; init; } = 11111;
     public int SiloGatewayPort { get; init; } = 30000;
     public IPAddress? AdvertisedAddress { get; init; }
@@ -253,6 +261,8 @@ public sealed class HearthSettings
             IntrospectionTimeout = Seconds("HEARTH_INTROSPECTION_TIMEOUT_SECONDS", TimeSpan.FromSeconds(5), min: 1, max: 600),
             GrainCallTimeout = Seconds("HEARTH_GRAIN_CALL_TIMEOUT_SECONDS", TimeSpan.FromSeconds(8), min: 2, max: 600),
             MaxRequestBytes = Int("HEARTH_MAX_REQUEST_BYTES", 10 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
+            AllowedOperations = List("HEARTH_ALLOWED_OPERATIONS", DefaultOperations.Select(o => "$" + o).ToList()).Select(o => o.TrimStart('$')).ToHashSet(StringComparer.Ordinal),
+            AllowQueryTokens = Bool("HEARTH_ALLOW_QUERY_TOKENS", false),
             SiloPort = Int("HEARTH_SILO_PORT", 11111, 1, 65535),
             SiloGatewayPort = Int("HEARTH_SILO_GATEWAY_PORT", 30000, 1, 65535),
             ClusterId = Str("HEARTH_CLUSTER_ID") ?? "hearth",

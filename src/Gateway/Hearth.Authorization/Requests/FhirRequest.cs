@@ -3,6 +3,12 @@ namespace Hearth.Authorization.Requests;
 /// <summary>A classified request: what it does, on what, and the action it implies.</summary>
 public sealed record FhirRequest(FhirInteraction Interaction, string? ResourceType, string? Id, string Action)
 {
+    /// <summary>The operation's name without '$', for <see cref="FhirInteraction.Operation"/>.</summary>
+    public string? Operation { get; init; }
+
+    /// <summary>A search whose parameters come in a form-encoded body (POST [type]/_search).</summary>
+    public bool FormSearch { get; init; }
+
     /// <summary>/metadata and /.well-known/smart-configuration: forwarded without a token, not filtered.</summary>
     public bool IsPublicMetadata => Interaction is FhirInteraction.Capabilities or FhirInteraction.SmartConfiguration;
 

@@ -24,9 +24,21 @@ public static partial class RequestClassifier
 
         var segments = rawPath == "/" ? [] : rawPath[1..].Split('/');
 
-        if (!HttpMethods.IsGet(method))
+        var upper = method.ToUpperInvariant();
+        if (upper == "POST" && segments is ["_search"])
         {
-            return ClassifyWrite(method.ToUpperInvariant(), segments);
+            return Classification.Accept(new FhirRequest(FhirInteraction.SearchSystem, null, null, "read") { FormSearch = true });
+        }
+
+        if (upper == "POST" && segments is [var searched, "_search"] && IsType(searched))
+        {
+            return Classification.Accept(new FhirRequest(FhirInteraction.SearchType, searched, null, "read") { FormSearch = true });
+        }
+
+        // HEAD is classified as GET: Hearth asks the FHIR server with GET and answers without a body.
+        if (upper is not ("GET" or "HEAD"))
+        {
+            return ClassifyWrite(upper, segments);
         }
 
         if (segments is ["metadata"])
@@ -43,13 +55,13 @@ public static partial class RequestClassifier
         {
             [] => Read(FhirInteraction.SearchSystem, null, null),
             ["_history"] => Read(FhirInteraction.HistorySystem, null, null),
-            [var op] when IsOperation(op) => Read(FhirInteraction.Operation, null, null),
+            [var op] when IsOperation(op) => Operation(null, null, op),
             [var type] when IsType(type) => Read(FhirInteraction.SearchType, type, null),
             [var type, "_history"] when IsType(type) => Read(FhirInteraction.HistoryType, type, null),
-            [var type, var op] when IsType(type) && IsOperation(op) => Read(FhirInteraction.Operation, type, null),
+            [var type, var op] when IsType(type) && IsOperation(op) => Operation(type, null, op),
             [var type, var id] when IsType(type) && IsId(id) => Read(FhirInteraction.Read, type, id),
             [var type, var id, "_history"] when IsType(type) && IsId(id) => Read(FhirInteraction.HistoryInstance, type, id),
-            [var type, var id, var op] when IsType(type) && IsId(id) && IsOperation(op) => Read(FhirInteraction.Operation, type, id),
+            [var type, var id, var op] when IsType(type) && IsId(id) && IsOperation(op) => Operation(type, id, op),
             [var type, var id, var other] when IsType(type) && IsId(id) && IsType(other) => Read(FhirInteraction.SearchCompartment, other, id),
             [var type, var id, "_history", var vid] when IsType(type) && IsId(id) && IsId(vid) => Read(FhirInteraction.VRead, type, id),
             _ => Classification.Refuse(400, "not-supported", "The request path is not a FHIR interaction Hearth recognises."),
@@ -70,6 +82,9 @@ public static partial class RequestClassifier
 
     private static Classification Write(FhirInteraction interaction, string type, string? id, string action)
         => Classification.Accept(new FhirRequest(interaction, type, id, action));
+
+    private static Classification Operation(string? type, string? id, string op)
+        => Classification.Accept(new FhirRequest(FhirInteraction.Operation, type, id, "read") { Operation = op[1..] });
 
     private static Classification Read(FhirInteraction interaction, string? type, string? id)
         => Classification.Accept(new FhirRequest(interaction, type, id, "read"));
@@ -113,10 +128,5 @@ public static partial class RequestClassifier
         }
 
         return true;
-    }
-
-    private static class HttpMethods
-    {
-        public static bool IsGet(string method) => string.Equals(method, "GET", StringComparison.OrdinalIgnoreCase);
     }
 }

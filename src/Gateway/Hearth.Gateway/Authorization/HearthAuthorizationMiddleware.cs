@@ -3,6 +3,7 @@ using Hearth.Authorization.Permissions;
 using Hearth.Authorization.Requests;
 using Hearth.Grains;
 using Microsoft.AspNetCore.Http.Features;
+using Microsoft.AspNetCore.WebUtilities;
 using Microsoft.Net.Http.Headers;
 using Yarp.ReverseProxy.Forwarder;
 
@@ -38,19 +39,35 @@ internal sealed partial class HearthAuthorizationMiddleware(
             return;
         }
 
-        if (MethodOverrides.Any(context.Request.Headers.ContainsKey) || context.Request.Query.ContainsKey("_method"))
+        if (request.Operation is { } operation && !settings.AllowedOperations.Contains(operation))
         {
-            await HearthResponses.WriteOutcomeAsync(context, 400, "security", "Method override headers and parameters are refused: send the real HTTP method.");
+            await HearthResponses.WriteOutcomeAsync(context, 400, "not-supported", $"The operation ${operation} is not among the operations Hearth allows (HEARTH_ALLOWED_OPERATIONS).");
             return;
         }
 
-        if (!request.IsWrite && (context.Request.ContentLength > 0 || context.Request.Headers.TransferEncoding.Count > 0))
+        var parameters = context.Request.Query;
+        if (request.FormSearch)
+        {
+            if (await ReadSearchFormAsync(context) is not { } form)
+            {
+                return;
+            }
+
+            parameters = form;
+        }
+        else if (!request.IsWrite && (context.Request.ContentLength > 0 || context.Request.Headers.TransferEncoding.Count > 0))
         {
             await HearthResponses.WriteOutcomeAsync(context, 400, "invalid", "A GET request must not have a body.");
             return;
         }
 
-        if (!request.IsWrite && HasSubsettingParameter(context.Request))
+        if (MethodOverrides.Any(context.Request.Headers.ContainsKey) || parameters.ContainsKey("_method") || context.Request.Query.ContainsKey("_method"))
+        {
+            await HearthResponses.WriteOutcomeAsync(context, 400, "security", "Method override headers and parameters are refused: send the real HTTP method.");
+            return;
+        }
+
+        if (!request.IsWrite && (HasSubsettingParameter(context.Request.Query) || HasSubsettingParameter(parameters)))
         {
             // _elements/_summary let the FHIR server leave out meta.security or the patient
             // reference, and a subsetted resource would be judged on what is left: refused until
@@ -60,7 +77,7 @@ internal sealed partial class HearthAuthorizationMiddleware(
             return;
         }
 
-        if (!AcceptsJson(context.Request, out var formatError))
+        if (!AcceptsJson(context.Request, parameters, out var formatError))
         {
             await HearthResponses.WriteOutcomeAsync(context, formatError == 400 ? 400 : 406, "not-supported",
                 "Hearth serves FHIR JSON only in this version (application/fhir+json).");
@@ -75,7 +92,20 @@ internal sealed partial class HearthAuthorizationMiddleware(
         }
         else
         {
-            var status = BearerToken.Read(context.Request.Headers.Authorization, out var token);
+            var authorization = context.Request.Headers.Authorization;
+            if (context.Request.Query.TryGetValue("access_token", out var queryToken))
+            {
+                // RFC 6750 §2.3 puts tokens where logs and Referer headers see them: refused unless configured.
+                if (!settings.AllowQueryTokens || authorization.Count > 0 || queryToken.Count != 1)
+                {
+                    await responses.NoTokenAsync(context, malformed: true);
+                    return;
+                }
+
+                authorization = "Bearer " + queryToken[0];
+            }
+
+            var status = BearerToken.Read(authorization, out var token);
             if (status != BearerTokenStatus.Present)
             {
                 await responses.NoTokenAsync(context, status == BearerTokenStatus.Malformed);
@@ -176,9 +206,37 @@ internal sealed partial class HearthAuthorizationMiddleware(
         return false;
     }
 
-    private static bool HasSubsettingParameter(HttpRequest request)
-        => request.Query.ContainsKey("_elements")
-        || (request.Query.TryGetValue("_summary", out var summary) && summary.Any(v => !string.Equals(v, "false", StringComparison.Ordinal)));
+    private static bool HasSubsettingParameter(IQueryCollection parameters)
+        => parameters.ContainsKey("_elements")
+        || (parameters.TryGetValue("_summary", out var summary) && summary.Any(v => !string.Equals(v, "false", StringComparison.Ordinal)));
+
+    /// <summary>
+    /// POST [type]/_search: the parameters come as a form (bounded); it is buffered and forwarded
+    /// as read. Null when the request was answered (wrong media type, too large, a token in it).
+    /// </summary>
+    private async Task<IQueryCollection?> ReadSearchFormAsync(HttpContext context)
+    {
+        if (!MediaTypeHeaderValue.TryParse(context.Request.ContentType, out var type) || type.MediaType.Value != "application/x-www-form-urlencoded")
+        {
+            await HearthResponses.WriteOutcomeAsync(context, 415, "not-supported", "POST _search takes its parameters as application/x-www-form-urlencoded.");
+            return null;
+        }
+
+        if (await RequestBodies.BufferAsync(context, settings.MaxRequestBytes) is not { } body)
+        {
+            await HearthResponses.WriteOutcomeAsync(context, 413, "too-costly", $"The request body is larger than {settings.MaxRequestBytes} bytes.");
+            return null;
+        }
+
+        var form = new QueryCollection(QueryHelpers.ParseQuery(System.Text.Encoding.UTF8.GetString(body)));
+        if (form.ContainsKey("access_token"))
+        {
+            await responses.NoTokenAsync(context, malformed: true);
+            return null;
+        }
+
+        return form;
+    }
 
     /// <summary>
     /// UNPROTECTED_RESOURCE_TYPES need no token for interactions on the type itself (never for
@@ -211,17 +269,17 @@ internal sealed partial class HearthAuthorizationMiddleware(
     }
 
     /// <summary>JSON is acceptable when neither _format nor Accept excludes it.</summary>
-    private static bool AcceptsJson(HttpRequest request, out int errorStatus)
+    private static bool AcceptsJson(HttpRequest request, IQueryCollection parameters, out int errorStatus)
     {
         errorStatus = 406;
-        var format = request.Query["_format"];
-        if (format.Count > 1)
+        var format = request.Query["_format"].Concat(parameters == request.Query ? [] : parameters["_format"]).ToArray();
+        if (format.Length > 1)
         {
             errorStatus = 400;
             return false;
         }
 
-        if (format.Count == 1)
+        if (format.Length == 1)
         {
             return JsonFormats.Contains(format[0]!.Split(';')[0].Trim(), StringComparer.OrdinalIgnoreCase);
         }

@@ -14,7 +14,10 @@ internal sealed class HearthResponses(HearthSettings settings)
         context.Response.StatusCode = status;
         context.Response.ContentType = OperationOutcomes.ContentType;
         context.Response.ContentLength = body.Length;
-        await context.Response.Body.WriteAsync(body, context.RequestAborted);
+        if (!HttpMethods.IsHead(context.Request.Method))
+        {
+            await context.Response.Body.WriteAsync(body, context.RequestAborted);
+        }
     }
 
     /// <summary>No token (401) or a malformed Authorization header (400).</summary>

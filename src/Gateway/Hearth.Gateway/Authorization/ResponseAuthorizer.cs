@@ -197,7 +197,10 @@ internal sealed partial class ResponseAuthorizer(
         var bytes = Encoding.UTF8.GetBytes(UrlRewriter.Rewrite(json, settings.FhirServerBase, feature.PublicBase));
         http.Response.ContentType = OperationOutcomes.ContentType;
         http.Response.ContentLength = bytes.Length;
-        await http.Response.Body.WriteAsync(bytes, http.RequestAborted);
+        if (!HttpMethods.IsHead(http.Request.Method))
+        {
+            await http.Response.Body.WriteAsync(bytes, http.RequestAborted);
+        }
     }
 
     /// <summary>Drops hop and server headers, and points Location / Content-Location at the gateway.</summary>

@@ -63,7 +63,7 @@ internal sealed class WriteAuthorizer(HearthSettings settings, ResponseFilter fi
                 return new WriteRefusal(415, "not-supported", "Send the resource as FHIR JSON (application/fhir+json).");
             }
 
-            if (await ReadBodyAsync(context) is not { } read)
+            if (await RequestBodies.BufferAsync(context, settings.MaxRequestBytes) is not { } read)
             {
                 return new WriteRefusal(413, "too-costly", $"The request body is larger than {settings.MaxRequestBytes} bytes.");
             }
@@ -136,35 +136,6 @@ internal sealed class WriteAuthorizer(HearthSettings settings, ResponseFilter fi
         }
 
         return null;
-    }
-
-    /// <summary>Buffers the request body (bounded) and puts it back for forwarding; null when too large.</summary>
-    private async Task<byte[]?> ReadBodyAsync(HttpContext context)
-    {
-        var http = context.Request;
-        if (http.ContentLength > settings.MaxRequestBytes)
-        {
-            return null;
-        }
-
-        using var buffer = new MemoryStream();
-        var chunk = new byte[81920];
-        int read;
-        while ((read = await http.Body.ReadAsync(chunk, context.RequestAborted)) > 0)
-        {
-            if (buffer.Length + read > settings.MaxRequestBytes)
-            {
-                return null;
-            }
-
-            buffer.Write(chunk, 0, read);
-        }
-
-        var body = buffer.ToArray();
-        http.Headers.Remove("Transfer-Encoding");
-        http.Body = new MemoryStream(body, writable: false);
-        http.ContentLength = body.Length;
-        return body;
     }
 
     /// <summary>The stored resource, null when there is none (404/410); throws <see cref="UpstreamException"/> otherwise.</summary>

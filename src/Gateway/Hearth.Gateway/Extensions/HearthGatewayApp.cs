@@ -64,8 +64,15 @@ public static class HearthGatewayApp
                 }
 
                 context.AddRequestHeader("Accept", "application/fhir+json", append: false);
+                context.AddQueryRemoveKey("access_token");
                 context.AddRequestTransform(transform =>
                 {
+                    // HEAD is asked as GET: Hearth needs the body to judge what the headers describe.
+                    if (HttpMethods.IsHead(transform.HttpContext.Request.Method))
+                    {
+                        transform.ProxyRequest.Method = HttpMethod.Get;
+                    }
+
                     // A write goes out pinned to the stored version Hearth checked.
                     if (transform.HttpContext.Features.Get<HearthRequestFeature>()?.ExpectedVersion is { } version)
                     {

@@ -1,0 +1,36 @@
+namespace Hearth.Gateway.Authorization;
+
+internal static class RequestBodies
+{
+    /// <summary>
+    /// Reads the request body (at most <paramref name="maxBytes"/>) and puts it back so that it is
+    /// forwarded exactly as read. Null when it is larger.
+    /// </summary>
+    public static async Task<byte[]?> BufferAsync(HttpContext context, int maxBytes)
+    {
+        var http = context.Request;
+        if (http.ContentLength > maxBytes)
+        {
+            return null;
+        }
+
+        using var buffer = new MemoryStream();
+        var chunk = new byte[81920];
+        int read;
+        while ((read = await http.Body.ReadAsync(chunk, context.RequestAborted)) > 0)
+        {
+            if (buffer.Length + read > maxBytes)
+            {
+                return null;
+            }
+
+            buffer.Write(chunk, 0, read);
+        }
+
+        var body = buffer.ToArray();
+        http.Headers.Remove("Transfer-Encoding");
+        http.Body = new MemoryStream(body, writable: false);
+        http.ContentLength = body.Length;
+        return body;
+    }
+}

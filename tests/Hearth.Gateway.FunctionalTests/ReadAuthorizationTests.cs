@@ -298,10 +298,10 @@ public class ReadAuthorizationTests(HearthEnvironment env)
     }
 
     [Theory]
-    [InlineData("application/fhir+xml", null)]
-    [InlineData(null, "xml")]
+    [InlineData("text/turtle", null)]
+    [InlineData(null, "ttl")]
     [InlineData("text/html", null)]
-    public async Task NonJsonFormat_406(string? accept, string? format)
+    public async Task FormatHearthCannotProduce_406(string? accept, string? format)
     {
         var token = await env.TokenAsync("[" + Permission("*") + "]");
         using var request = new HttpRequestMessage(HttpMethod.Get, "Patient/p01" + (format is null ? "" : "?_format=" + format));

@@ -99,7 +99,7 @@ public class WriteAuthorizationTests(HearthEnvironment env)
     [InlineData("{\"resourceType\":\"Patient\",\"identifier\":[{\"system\":\"urn:official:id\",\"value\":\"10005\"}]}", FhirJson, HttpStatusCode.BadRequest, "invalid")]
     [InlineData("{\"resourceType\":\"Observation\",", FhirJson, HttpStatusCode.BadRequest, "structure")]
     [InlineData("{\"resourceType\":\"Observation\",\"subject\":{\"reference\":\"Patient/p17\"},\"subject\":{\"reference\":\"Patient/p18\"}}", FhirJson, HttpStatusCode.BadRequest, "structure")]
-    [InlineData("<Observation xmlns=\"http://hl7.org/fhir\"/>", "application/fhir+xml", HttpStatusCode.UnsupportedMediaType, "not-supported")]
+    [InlineData("Observation: p17", "text/plain", HttpStatusCode.UnsupportedMediaType, "not-supported")]
     public async Task Create_BadBody_RefusedNothingCreated(string body, string contentType, HttpStatusCode status, string code)
     {
         var token = await WriterFor("*");

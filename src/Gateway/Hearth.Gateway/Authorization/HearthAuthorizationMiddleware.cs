@@ -26,8 +26,6 @@ internal sealed partial class HearthAuthorizationMiddleware(
     /// <summary>Headers and parameters some servers read as "treat this request as another method".</summary>
     private static readonly string[] MethodOverrides = ["X-HTTP-Method-Override", "X-HTTP-Method", "X-Method-Override"];
 
-    private static readonly string[] JsonFormats = ["json", "application/json", "application/fhir+json", "application/json+fhir"];
-
     public async Task InvokeAsync(HttpContext context)
     {
         var rawPath = RawPath(context);
@@ -77,10 +75,20 @@ internal sealed partial class HearthAuthorizationMiddleware(
             return;
         }
 
-        if (!AcceptsJson(context.Request, parameters, out var formatError))
+        if (request.FormSearch && parameters.ContainsKey("_format"))
         {
-            await HearthResponses.WriteOutcomeAsync(context, formatError == 400 ? 400 : 406, "not-supported",
-                "Hearth serves FHIR JSON only in this version (application/fhir+json).");
+            await HearthResponses.WriteOutcomeAsync(context, 400, "not-supported", "Give _format in the query string, not in the search form.");
+            return;
+        }
+
+        var format = HearthResponses.ClientFormat(context.Request);
+        if (format is FhirFormat.Invalid or FhirFormat.NotAcceptable)
+        {
+            // Answered in JSON: the client's request names no format Hearth can produce.
+            context.Request.Headers.Accept = "application/fhir+json";
+            context.Request.Query = new QueryCollection();
+            await HearthResponses.WriteOutcomeAsync(context, format == FhirFormat.Invalid ? 400 : 406, "not-supported",
+                "Hearth answers FHIR JSON (application/fhir+json) or FHIR XML (application/fhir+xml), one _format at most.");
             return;
         }
 
@@ -142,6 +150,7 @@ internal sealed partial class HearthAuthorizationMiddleware(
         }
 
         feature.PublicBase = PublicBase(context);
+        feature.ResponseFormat = format;
         if (request.IsWrite && !await AuthorizeWriteAsync(context, feature))
         {
             return;
@@ -266,37 +275,6 @@ internal sealed partial class HearthAuthorizationMiddleware(
         }
 
         return path.Length == 0 ? "/" : path;
-    }
-
-    /// <summary>JSON is acceptable when neither _format nor Accept excludes it.</summary>
-    private static bool AcceptsJson(HttpRequest request, IQueryCollection parameters, out int errorStatus)
-    {
-        errorStatus = 406;
-        var format = request.Query["_format"].Concat(parameters == request.Query ? [] : parameters["_format"]).ToArray();
-        if (format.Length > 1)
-        {
-            errorStatus = 400;
-            return false;
-        }
-
-        if (format.Length == 1)
-        {
-            return JsonFormats.Contains(format[0]!.Split(';')[0].Trim(), StringComparer.OrdinalIgnoreCase);
-        }
-
-        var accept = request.Headers.Accept;
-        if (accept.Count == 0)
-        {
-            return true;
-        }
-
-        if (!MediaTypeHeaderValue.TryParseList(accept, out var types))
-        {
-            return true;
-        }
-
-        return types.Count == 0 || types.Any(t => (t.Quality ?? 1) > 0
-            && (t.MediaType.Value is "*/*" or "application/*" || JsonFormats.Contains(t.MediaType.Value, StringComparer.OrdinalIgnoreCase)));
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Refused {Method} request: {Status} {Reason}")]

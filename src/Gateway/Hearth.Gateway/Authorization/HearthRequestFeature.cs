@@ -16,6 +16,9 @@ internal sealed class HearthRequestFeature(FhirRequest request, PermissionSet pe
     /// <summary>SHA-256 of the token (never the token), null for requests that need none.</summary>
     public string? TokenHash { get; } = tokenHash;
 
+    /// <summary>The format the client gets (Hearth always judges JSON).</summary>
+    public Hearth.Authorization.Requests.FhirFormat ResponseFormat { get; set; } = Hearth.Authorization.Requests.FhirFormat.Json;
+
     /// <summary>For a write: the version of the stored resource that was checked; the write is forwarded with If-Match on it.</summary>
     public string? ExpectedVersion { get; set; }
 

@@ -1,5 +1,7 @@
 using Hearth.Authorization.Configuration;
+using Hearth.Authorization.Requests;
 using Hearth.Authorization.Responses;
+using Hearth.Gateway.Formats;
 
 namespace Hearth.Gateway.Authorization;
 
@@ -8,17 +10,29 @@ internal sealed class HearthResponses(HearthSettings settings)
 {
     private readonly string _realm = Sanitize(string.IsNullOrEmpty(settings.UmaServerRealm) ? "hearth" : settings.UmaServerRealm);
 
+    /// <summary>Writes Hearth's own OperationOutcome, in XML when the client asked for XML.</summary>
     public static async Task WriteOutcomeAsync(HttpContext context, int status, string code, string diagnostics)
     {
         var body = OperationOutcomes.Create(code, diagnostics);
+        var contentType = OperationOutcomes.ContentType;
+        if (ClientFormat(context.Request) == FhirFormat.Xml)
+        {
+            body = System.Text.Encoding.UTF8.GetBytes(FhirFormats.JsonToXml(System.Text.Encoding.UTF8.GetString(body)));
+            contentType = FhirFormats.XmlContentType;
+        }
+
         context.Response.StatusCode = status;
-        context.Response.ContentType = OperationOutcomes.ContentType;
+        context.Response.ContentType = contentType;
         context.Response.ContentLength = body.Length;
         if (!HttpMethods.IsHead(context.Request.Method))
         {
             await context.Response.Body.WriteAsync(body, context.RequestAborted);
         }
     }
+
+    /// <summary>The format negotiated from _format (query) and Accept.</summary>
+    public static FhirFormat ClientFormat(HttpRequest request)
+        => FormatNegotiation.Negotiate(request.Query["_format"].Select(v => v ?? "").ToList(), request.Headers.Accept.Select(v => v ?? ""));
 
     /// <summary>No token (401) or a malformed Authorization header (400).</summary>
     public Task NoTokenAsync(HttpContext context, bool malformed)

@@ -28,9 +28,20 @@ internal static class RequestBodies
         }
 
         var body = buffer.ToArray();
+        Replace(context, body, contentType: null);
+        return body;
+    }
+
+    /// <summary>Makes <paramref name="body"/> the body that is forwarded (and its media type, when given).</summary>
+    public static void Replace(HttpContext context, byte[] body, string? contentType)
+    {
+        var http = context.Request;
         http.Headers.Remove("Transfer-Encoding");
         http.Body = new MemoryStream(body, writable: false);
         http.ContentLength = body.Length;
-        return body;
+        if (contentType is not null)
+        {
+            http.ContentType = contentType;
+        }
     }
 }

@@ -2,7 +2,9 @@ using System.Text;
 using Hearth.Authorization.Configuration;
 using Hearth.Authorization.Fhir;
 using Hearth.Authorization.Permissions;
+using Hearth.Authorization.Requests;
 using Hearth.Authorization.Responses;
+using Hearth.Gateway.Formats;
 using Hearth.Grains;
 using Hearth.ServiceDefaults;
 using Yarp.ReverseProxy.Transforms;
@@ -194,8 +196,24 @@ internal sealed partial class ResponseAuthorizer(
     private async Task WriteAsync(HttpContext http, HearthRequestFeature feature, string json, bool keepValidators)
     {
         RewriteHeaders(http, feature, keepValidators);
-        var bytes = Encoding.UTF8.GetBytes(UrlRewriter.Rewrite(json, settings.FhirServerBase, feature.PublicBase));
-        http.Response.ContentType = OperationOutcomes.ContentType;
+        var rewritten = UrlRewriter.Rewrite(json, settings.FhirServerBase, feature.PublicBase);
+        var contentType = OperationOutcomes.ContentType;
+        if (feature.ResponseFormat == FhirFormat.Xml && rewritten.Length > 0)
+        {
+            try
+            {
+                rewritten = FhirFormats.JsonToXml(rewritten);
+            }
+            catch (FormatException)
+            {
+                throw new UpstreamException("The FHIR server's answer cannot be converted to FHIR XML.");
+            }
+
+            contentType = FhirFormats.XmlContentType;
+        }
+
+        var bytes = Encoding.UTF8.GetBytes(rewritten);
+        http.Response.ContentType = contentType;
         http.Response.ContentLength = bytes.Length;
         if (!HttpMethods.IsHead(http.Request.Method))
         {

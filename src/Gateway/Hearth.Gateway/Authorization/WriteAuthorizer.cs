@@ -58,9 +58,10 @@ internal sealed class WriteAuthorizer(HearthSettings settings, ResponseFilter fi
                     : "Send a JSON Patch as application/json-patch+json.");
             }
 
-            if (request.Interaction != FhirInteraction.Patch && !ResourceMediaTypes.Contains(mediaType))
+            var isXml = mediaType is not null && FormatNegotiation.Classify(mediaType) == FhirFormat.Xml;
+            if (request.Interaction != FhirInteraction.Patch && !ResourceMediaTypes.Contains(mediaType) && !isXml)
             {
-                return new WriteRefusal(415, "not-supported", "Send the resource as FHIR JSON (application/fhir+json).");
+                return new WriteRefusal(415, "not-supported", "Send the resource as FHIR JSON (application/fhir+json) or FHIR XML (application/fhir+xml).");
             }
 
             if (await RequestBodies.BufferAsync(context, settings.MaxRequestBytes) is not { } read)
@@ -69,6 +70,20 @@ internal sealed class WriteAuthorizer(HearthSettings settings, ResponseFilter fi
             }
 
             body = read;
+            if (isXml && request.Interaction != FhirInteraction.Patch)
+            {
+                // Judged and forwarded as JSON: what the FHIR server stores is exactly what was checked.
+                try
+                {
+                    body = System.Text.Encoding.UTF8.GetBytes(Formats.FhirFormats.XmlToJson(System.Text.Encoding.UTF8.GetString(read)));
+                }
+                catch (FormatException e)
+                {
+                    return new WriteRefusal(400, "structure", e.Message);
+                }
+
+                RequestBodies.Replace(context, body, "application/fhir+json; charset=utf-8");
+            }
         }
 
         var stored = request.Interaction == FhirInteraction.Create ? null : await FetchStoredAsync(request.ResourceType!, request.Id!, context.RequestAborted);

@@ -65,6 +65,7 @@ public static class HearthGatewayApp
 
                 context.AddRequestHeader("Accept", "application/fhir+json", append: false);
                 context.AddQueryRemoveKey("access_token");
+                context.AddQueryRemoveKey("_format"); // the FHIR server always answers JSON; Hearth converts
                 context.AddRequestTransform(transform =>
                 {
                     // HEAD is asked as GET: Hearth needs the body to judge what the headers describe.
@@ -102,6 +103,7 @@ public static class HearthGatewayApp
         }
 
         var app = builder.Build();
+        Formats.FhirFormats.WarmUp();
         app.UseExceptionHandler(error => error.Run(context =>
             HearthResponses.WriteOutcomeAsync(context, 500, "exception", "Hearth could not process this request.")));
         if (settings.TrustedProxies.Count > 0)

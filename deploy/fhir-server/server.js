@@ -182,6 +182,27 @@ async function handle(req, res, rawBody) {
       return send(res, ...outcome(400, 'structure', 'Body is not JSON.'));
     }
   }
+  // Patient compartment search and $everything, which Medplum's memory router lacks, built from
+  // ordinary searches as servers do (GET only).
+  const compartment = req.method === 'GET' ? /^\/Patient\/([A-Za-z0-9\-.]{1,64})\/(\$everything|[A-Z][A-Za-z]+)(\?.*)?$/.exec(relUrl) : null;
+  if (compartment) {
+    const [, patientId, target, search = ''] = compartment;
+    const extra = search ? '&' + search.slice(1) : '';
+    if (target !== '$everything') {
+      const [r, bundle] = await router.handleRequest({ method: 'GET', url: `/${target}?patient=Patient/${patientId}${extra}`, body: undefined, params: {}, query: {}, headers: req.headers }, repo);
+      return send(res, core.getStatus(r), decorateBundle(bundle ?? r, base, relUrl));
+    }
+    const entry = [];
+    const [pr, patient] = await router.handleRequest({ method: 'GET', url: `/Patient/${patientId}`, body: undefined, params: {}, query: {}, headers: req.headers }, repo);
+    if (!patient) return send(res, core.getStatus(pr), pr);
+    entry.push({ resource: patient, search: { mode: 'match' } });
+    for (const type of ['Observation', 'Condition', 'Specimen']) {
+      const [, bundle] = await router.handleRequest({ method: 'GET', url: `/${type}?patient=Patient/${patientId}&_count=1000`, body: undefined, params: {}, query: {}, headers: req.headers }, repo);
+      for (const e of bundle?.entry ?? []) entry.push({ resource: e.resource, search: { mode: 'match' } });
+    }
+    return send(res, 200, decorateBundle({ resourceType: 'Bundle', type: 'searchset', total: entry.length, entry }, base, relUrl));
+  }
+
   const query = {};
   for (const [k, v] of new URL(relUrl, 'http://x').searchParams) {
     query[k] = k in query ? [].concat(query[k], v) : v;

@@ -103,6 +103,41 @@ public class SearchAndHygieneTests(HearthEnvironment env)
     }
 
     [Fact]
+    public async Task CompartmentSearch_TrustsNothingFromTheUrl()
+    {
+        var token = await Patient03TokenAsync();
+        using var own = await Client.GetWithTokenAsync("Patient/p03/Observation", token);
+        Assert.Equal(["obs-03-1"], (await own.JsonAsync()).EntryIds()); // R and M entries of p03 removed
+
+        using var other = await Client.GetWithTokenAsync("Patient/p04/Observation", token);
+        Assert.Equal(HttpStatusCode.Forbidden, other.StatusCode);
+    }
+
+    [Fact]
+    public async Task Everything_ReturnsOnlyWhatTheTokenMaySee()
+    {
+        var token = await Patient03TokenAsync(); // p03's Patient and Observations, label N
+        using var response = await Client.GetWithTokenAsync("Patient/p03/$everything", token);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var bundle = await response.JsonAsync();
+        Assert.Equal(["obs-03-1", "p03"], bundle.EntryIds().Order().ToList()); // no R/M Observation, no Condition, no Specimen
+        Assert.Null(bundle["total"]);
+
+        using var other = await Client.GetWithTokenAsync("Patient/p04/$everything", token);
+        Assert.Equal(HttpStatusCode.Forbidden, other.StatusCode);
+    }
+
+    [Fact]
+    public async Task ChainedSearch_IntoAnotherPatient_403()
+    {
+        var token = await Patient03TokenAsync();
+        using var other = await Client.GetWithTokenAsync("Observation?subject:Patient.identifier=urn:official:id|10004", token);
+        Assert.Equal(HttpStatusCode.Forbidden, other.StatusCode);
+        using var own = await Client.GetWithTokenAsync("Observation?subject:Patient.identifier=urn:official:id|10003", token);
+        Assert.Equal(["obs-03-1"], (await own.JsonAsync()).EntryIds());
+    }
+
+    [Fact]
     public async Task QueryStringToken_RefusedByDefault_NotForwarded()
     {
         var token = await Patient03TokenAsync();

@@ -86,7 +86,21 @@ internal sealed class WriteAuthorizer(HearthSettings settings, ResponseFilter fi
             }
         }
 
-        var stored = request.Interaction == FhirInteraction.Create ? null : await FetchStoredAsync(request.ResourceType!, request.Id!, context.RequestAborted);
+        var (refusal, version) = await DecideAsync(request, body, http.Headers.IfMatch.Select(v => v ?? "").ToList(), permissions, context.RequestAborted);
+        feature.ExpectedVersion = version;
+        return refusal;
+    }
+
+    /// <summary>
+    /// The decision itself, for a request alone or a batch entry: <paramref name="body"/> is the
+    /// resource (create/update) or the JSON Patch (patch) as JSON bytes; <paramref name="ifMatch"/>
+    /// the client's If-Match values. Returns the refusal (null: permitted) and the stored version
+    /// the write must be pinned to.
+    /// </summary>
+    public async Task<(WriteRefusal? Refusal, string? ExpectedVersion)> DecideAsync(
+        FhirRequest request, byte[] body, IReadOnlyList<string> ifMatch, PermissionSet permissions, CancellationToken cancellationToken)
+    {
+        var stored = request.Interaction == FhirInteraction.Create ? null : await FetchStoredAsync(request.ResourceType!, request.Id!, cancellationToken);
         var checks = new List<(ResourceFacts Facts, string Action)>();
         switch (request.Interaction)
         {
@@ -95,17 +109,17 @@ internal sealed class WriteAuthorizer(HearthSettings settings, ResponseFilter fi
                 var parsed = filter.Parse(body, judgeEntries: false);
                 if (parsed is null)
                 {
-                    return new WriteRefusal(400, "structure", "The request body is not a FHIR JSON resource.");
+                    return (new WriteRefusal(400, "structure", "The request body is not a FHIR JSON resource."), null);
                 }
 
                 if (parsed.RootFacts.ResourceType != request.ResourceType)
                 {
-                    return new WriteRefusal(400, "invalid", $"The body is a {parsed.RootFacts.ResourceType}, the URL names {request.ResourceType}.");
+                    return (new WriteRefusal(400, "invalid", $"The body is a {parsed.RootFacts.ResourceType}, the URL names {request.ResourceType}."), null);
                 }
 
                 if (request.Interaction == FhirInteraction.Update && !(ResourceInspector.TryGetString(parsed.Root, "id", out var bodyId) && bodyId == request.Id))
                 {
-                    return new WriteRefusal(400, "invalid", "The resource's id must equal the id in the URL.");
+                    return (new WriteRefusal(400, "invalid", "The resource's id must equal the id in the URL."), null);
                 }
 
                 checks.Add((parsed.RootFacts, request.Interaction == FhirInteraction.Create || stored is null ? "create" : "update"));
@@ -113,13 +127,13 @@ internal sealed class WriteAuthorizer(HearthSettings settings, ResponseFilter fi
             case FhirInteraction.Patch when stored is not null:
                 if (JsonPatch.Apply(stored.Root, body, out var error) is not { } result)
                 {
-                    return new WriteRefusal(422, "processing", error ?? "The patch cannot be applied.");
+                    return (new WriteRefusal(422, "processing", error ?? "The patch cannot be applied."), null);
                 }
 
                 if (_inspector.Inspect(result) is not { } resultFacts || resultFacts.ResourceType != request.ResourceType
                     || !(ResourceInspector.TryGetString(result, "id", out var resultId) && resultId == request.Id))
                 {
-                    return new WriteRefusal(422, "processing", "The patch would change the resource's type or id, or leave no resource.");
+                    return (new WriteRefusal(422, "processing", "The patch would change the resource's type or id, or leave no resource."), null);
                 }
 
                 checks.Add((resultFacts, "update"));
@@ -136,21 +150,21 @@ internal sealed class WriteAuthorizer(HearthSettings settings, ResponseFilter fi
         {
             if (filter.Judge(facts, reference => patients.GetValueOrDefault(reference), permissions, action) != Decision.Permit)
             {
-                return WriteRefusal.NotPermitted;
+                return (WriteRefusal.NotPermitted, null);
             }
         }
 
         if (stored is not null && stored.Root["meta"] is JsonObject meta && ResourceInspector.TryGetString(meta, "versionId", out var version))
         {
-            if (http.Headers.IfMatch.Count > 0 && !http.Headers.IfMatch.Any(v => EntityTagMatches(v, version)))
+            if (ifMatch.Count > 0 && !ifMatch.Any(v => EntityTagMatches(v, version)))
             {
-                return new WriteRefusal(412, "conflict", "The resource has changed since the version named in If-Match.");
+                return (new WriteRefusal(412, "conflict", "The resource has changed since the version named in If-Match."), null);
             }
 
-            feature.ExpectedVersion = version;
+            return (null, version);
         }
 
-        return null;
+        return (null, null);
     }
 
     /// <summary>The stored resource, null when there is none (404/410); throws <see cref="UpstreamException"/> otherwise.</summary>

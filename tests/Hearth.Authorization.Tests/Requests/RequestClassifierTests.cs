@@ -80,8 +80,11 @@ public class RequestClassifierTests
         Assert.Equal((400, "not-supported"), (result.Status, result.IssueCode));
     }
 
+    [Fact]
+    public void Classify_PostToBase_IsABatch()
+        => Assert.Equal(FhirInteraction.Batch, RequestClassifier.Classify("POST", "/").Request!.Interaction);
+
     [Theory]
-    [InlineData("POST", "/")]
     [InlineData("POST", "/Patient/p01/$everything")]
     [InlineData("POST", "/Patient/p01/_search")]
     [InlineData("POST", "/Patient/p01")]

@@ -17,4 +17,7 @@ public enum FhirInteraction
     Update,
     Patch,
     Delete,
+
+    /// <summary>POST of a batch or transaction Bundle to the base: every entry is decided alone.</summary>
+    Batch,
 }

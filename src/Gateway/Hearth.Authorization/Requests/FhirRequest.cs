@@ -15,6 +15,9 @@ public sealed record FhirRequest(FhirInteraction Interaction, string? ResourceTy
     /// <summary>A read or vread returns one resource, judged whole (even when it is a Bundle).</summary>
     public bool ReturnsSingleResource => Interaction is FhirInteraction.Read or FhirInteraction.VRead;
 
+    /// <summary>A batch or transaction Bundle posted to the base.</summary>
+    public bool IsBatch => Interaction == FhirInteraction.Batch;
+
     /// <summary>Create, update, patch, delete: authorized before anything is forwarded.</summary>
     public bool IsWrite => Interaction is FhirInteraction.Create or FhirInteraction.Update or FhirInteraction.Patch or FhirInteraction.Delete;
 }

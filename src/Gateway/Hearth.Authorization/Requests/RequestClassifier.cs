@@ -70,6 +70,7 @@ public static partial class RequestClassifier
 
     private static Classification ClassifyWrite(string method, string[] segments) => (method, segments) switch
     {
+        ("POST", []) => Classification.Accept(new FhirRequest(FhirInteraction.Batch, null, null, "batch")),
         ("POST", [var type]) when IsType(type) => Write(FhirInteraction.Create, type, null, "create"),
         ("PUT", [var type, var id]) when IsType(type) && IsId(id) => Write(FhirInteraction.Update, type, id, "update"),
         ("PATCH", [var type, var id]) when IsType(type) && IsId(id) => Write(FhirInteraction.Patch, type, id, "update"),
@@ -77,7 +78,7 @@ public static partial class RequestClassifier
         ("PUT" or "PATCH" or "DELETE", [var type]) when IsType(type) => Classification.Refuse(400, "not-supported",
             $"Conditional {method} (by search criteria) is not supported by Hearth yet: address the resource by its id."),
         _ => Classification.Refuse(403, "not-supported",
-            $"Hearth does not authorize this {method} request yet; reads, searches, history, create, update, patch and delete are served."),
+            $"Hearth does not authorize this {method} request yet; reads, searches, history, create, update, patch, delete, batch and transaction are served."),
     };
 
     private static Classification Write(FhirInteraction interaction, string type, string? id, string action)

@@ -20,6 +20,7 @@ internal sealed partial class HearthAuthorizationMiddleware(
     HearthResponses responses,
     IGrainFactory grains,
     WriteAuthorizer writes,
+    BatchAuthorizer batches,
     TimeProvider time,
     ILogger<HearthAuthorizationMiddleware> logger)
 {
@@ -53,7 +54,7 @@ internal sealed partial class HearthAuthorizationMiddleware(
 
             parameters = form;
         }
-        else if (!request.IsWrite && (context.Request.ContentLength > 0 || context.Request.Headers.TransferEncoding.Count > 0))
+        else if (!request.IsWrite && !request.IsBatch && (context.Request.ContentLength > 0 || context.Request.Headers.TransferEncoding.Count > 0))
         {
             await HearthResponses.WriteOutcomeAsync(context, 400, "invalid", "A GET request must not have a body.");
             return;
@@ -156,6 +157,11 @@ internal sealed partial class HearthAuthorizationMiddleware(
             return;
         }
 
+        if (request.IsBatch && !await AuthorizeBatchAsync(context, feature))
+        {
+            return;
+        }
+
         context.Features.Set(feature);
         await next(context);
 
@@ -175,13 +181,36 @@ internal sealed partial class HearthAuthorizationMiddleware(
         }
     }
 
+    /// <summary>Decides every entry of a batch or transaction; false when it answered instead.</summary>
+    private Task<bool> AuthorizeBatchAsync(HttpContext context, HearthRequestFeature feature)
+        => DecideAsync(context, feature, async () =>
+        {
+            var (plan, refusal) = await batches.AuthorizeAsync(context, feature, feature.Permissions);
+            if (plan is { Forwarded.Count: 0, Count: > 0 })
+            {
+                await BatchAuthorizer.AnswerWithoutForwardingAsync(context, plan);
+                return (null, true);
+            }
+
+            feature.Batch = plan;
+            return (refusal, false);
+        });
+
     /// <summary>Decides a write before forwarding; false when it answered instead (refusal or failure).</summary>
-    private async Task<bool> AuthorizeWriteAsync(HttpContext context, HearthRequestFeature feature)
+    private Task<bool> AuthorizeWriteAsync(HttpContext context, HearthRequestFeature feature)
+        => DecideAsync(context, feature, async () => (await writes.AuthorizeAsync(context, feature, feature.Permissions), false));
+
+    /// <summary>Runs a decision; answers refusals and failures. True when the request may be forwarded.</summary>
+    private async Task<bool> DecideAsync(HttpContext context, HearthRequestFeature feature, Func<Task<(WriteRefusal? Refusal, bool Answered)>> decide)
     {
         WriteRefusal? refusal;
         try
         {
-            refusal = await writes.AuthorizeAsync(context, feature, feature.Permissions);
+            (refusal, var answered) = await decide();
+            if (answered)
+            {
+                return false;
+            }
         }
         catch (UpstreamException e)
         {

@@ -22,6 +22,9 @@ internal sealed class HearthRequestFeature(FhirRequest request, PermissionSet pe
     /// <summary>For a write: the version of the stored resource that was checked; the write is forwarded with If-Match on it.</summary>
     public string? ExpectedVersion { get; set; }
 
+    /// <summary>For a batch or transaction: how its entries were decided.</summary>
+    public BatchPlan? Batch { get; set; }
+
     /// <summary>The public base written into links, computed once per request.</summary>
     public string PublicBase { get; set; } = "";
 }

@@ -22,6 +22,7 @@ internal sealed partial class ResponseAuthorizer(
     HearthResponses responses,
     ResponseFilter filter,
     PatientResolver resolver,
+    BatchAuthorizer batches,
     TimeProvider time,
     ILogger<ResponseAuthorizer> logger)
 {
@@ -93,6 +94,14 @@ internal sealed partial class ResponseAuthorizer(
         if (feature.Request.IsWrite)
         {
             await WriteResultAsync(http, feature, body, isJson);
+            return;
+        }
+
+        if (feature.Batch is { } plan)
+        {
+            var judged = (isJson ? await batches.JudgeResponseAsync(body, plan, feature.Permissions) : null)
+                ?? throw new UpstreamException("The FHIR server's answer to the batch cannot be matched to its entries.");
+            await WriteAsync(http, feature, judged.ToJsonString(), keepValidators: false);
             return;
         }
 

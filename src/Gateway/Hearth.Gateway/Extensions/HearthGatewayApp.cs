@@ -45,6 +45,7 @@ public static class HearthGatewayApp
         builder.Services.AddSingleton<ResponseAuthorizer>();
         builder.Services.AddSingleton<PatientResolver>();
         builder.Services.AddSingleton<WriteAuthorizer>();
+        builder.Services.AddSingleton<BatchAuthorizer>();
         builder.Services.AddHttpClient(WriteAuthorizer.HttpClientName)
             .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler { AllowAutoRedirect = false, PooledConnectionLifetime = TimeSpan.FromMinutes(5) });
         builder.Services.AddReverseProxy()

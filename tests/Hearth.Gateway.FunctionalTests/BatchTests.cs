@@ -146,21 +146,65 @@ public class BatchTests(HearthEnvironment env)
         Assert.Equal("Patient/p17", stored!["subject"]!["reference"]!.GetValue<string>());
     }
 
-    [Fact]
-    public async Task Transaction_ReferenceToAPatientCreatedInTheSameBundle_DeniedForNow()
+    private static (JsonObject Patient, JsonObject Observation) PatientWithObservation(string identifier, string marker, string? urnOverride = null)
     {
-        // urn:uuid references between entries cannot be resolved yet: fail closed.
-        var marker = Marker();
+        var urn = "urn:uuid:" + Guid.NewGuid();
         var patient = new JsonObject
         {
-            ["fullUrl"] = "urn:uuid:7c8f3a52-1111-4c3b-9a55-000000000001",
-            ["resource"] = JsonNode.Parse("{\"resourceType\":\"Patient\",\"identifier\":[{\"system\":\"urn:official:id\",\"value\":\"10017\"}]}"),
+            ["fullUrl"] = urn,
+            ["resource"] = JsonNode.Parse("{\"resourceType\":\"Patient\",\"name\":[{\"family\":\"" + marker + "\"}],\"identifier\":[{\"system\":\"urn:official:id\",\"value\":\"" + identifier + "\"}]}"),
             ["request"] = new JsonObject { ["method"] = "POST", ["url"] = "Patient" },
         };
         var observation = CreateEntry("p17", marker);
-        observation["resource"]!["subject"]!["reference"] = "urn:uuid:7c8f3a52-1111-4c3b-9a55-000000000001";
+        observation["resource"]!["subject"]!["reference"] = urnOverride ?? urn;
+        return (patient, observation);
+    }
+
+    [Fact]
+    public async Task Transaction_PatientAndItsObservation_ReferencesBetweenEntriesResolved()
+    {
+        var marker = Marker();
+        var (patient, observation) = PatientWithObservation("10017", marker);
+        using var response = await PostBundleAsync("transaction", await env.TokenAsync("[" + Permission("10017", action: "*") + "]"), patient, observation);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal(["201", "201"], Statuses(await response.JsonAsync()));
+        var (_, stored) = await env.Fhir.GetAsync($"Observation?code:text={marker}");
+        var subject = stored!["entry"]![0]!["resource"]!["subject"]!["reference"]!.GetValue<string>();
+        Assert.StartsWith("Patient/", subject, StringComparison.Ordinal); // the server resolved the urn
+    }
+
+    [Fact]
+    public async Task Transaction_ObservationOfANewPatientTheTokenMayNotTouch_RefusedWhole()
+    {
+        var marker = Marker();
+        var (patient, observation) = PatientWithObservation("10018", marker);
         using var response = await PostBundleAsync("transaction", await env.TokenAsync("[" + Permission("10017", action: "*") + "]"), patient, observation);
         Assert.Equal(HttpStatusCode.Forbidden, response.StatusCode);
+        Assert.Equal(0, await StoredWithMarkerAsync(marker));
+        var (_, patients) = await env.Fhir.GetAsync($"Patient?name={marker}");
+        Assert.Null(patients!["entry"]);
+    }
+
+    [Theory]
+    [InlineData("urn:uuid:00000000-0000-0000-0000-00000000beef")] // no such entry
+    public async Task Transaction_UnknownUrn_RefusedWhole(string urn)
+    {
+        var marker = Marker();
+        var (patient, observation) = PatientWithObservation("10017", marker, urn);
+        using var response = await PostBundleAsync("transaction", await env.TokenAsync("[" + Permission("10017", action: "*") + "]"), patient, observation);
+        Assert.Equal(HttpStatusCode.Forbidden, response.StatusCode);
+        Assert.Equal(0, await StoredWithMarkerAsync(marker));
+    }
+
+    [Fact]
+    public async Task Batch_UrnReferences_NotResolved_EntryDenied()
+    {
+        // Batch entries are independent: a urn pointing at another entry is not resolved there.
+        var marker = Marker();
+        var (patient, observation) = PatientWithObservation("10017", marker);
+        using var response = await PostBundleAsync("batch", await env.TokenAsync("[" + Permission("10017", action: "*") + "]"), patient, observation);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal(["201", "403"], Statuses(await response.JsonAsync()));
         Assert.Equal(0, await StoredWithMarkerAsync(marker));
     }
 

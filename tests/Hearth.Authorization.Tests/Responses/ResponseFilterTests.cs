@@ -81,6 +81,29 @@ public class ResponseFilterTests
     }
 
     [Fact]
+    public void Parse_LocalUrnReferences_PatientReportedByUrn_OthersNotPatients_UnknownDenied()
+    {
+        var filter = new ResponseFilter(TestSettings.Create());
+        var local = new Dictionary<string, JsonObject>
+        {
+            ["urn:uuid:p"] = JsonNode.Parse("{\"resourceType\":\"Patient\"}")!.AsObject(),
+            ["urn:uuid:g"] = JsonNode.Parse("{\"resourceType\":\"Group\"}")!.AsObject(),
+        };
+        var toPatient = filter.Parse(Encoding.UTF8.GetBytes(Obs("o1", "urn:uuid:p")), false, local)!;
+        Assert.Equal(PatientLinkKind.References, toPatient.RootFacts.PatientLink);
+        Assert.Equal(["urn:uuid:p"], toPatient.RootFacts.PatientReferences);
+
+        var toGroup = filter.Parse(Encoding.UTF8.GetBytes(Obs("o1", "urn:uuid:g")), false, local)!;
+        Assert.Equal(PatientLinkKind.OutsideCompartment, toGroup.RootFacts.PatientLink);
+
+        var unknown = filter.Parse(Encoding.UTF8.GetBytes(Obs("o1", "urn:uuid:other")), false, local)!;
+        Assert.Equal(PatientLinkKind.Unresolvable, unknown.RootFacts.PatientLink);
+
+        var withoutMap = filter.Parse(Encoding.UTF8.GetBytes(Obs("o1", "urn:uuid:p")), false)!;
+        Assert.Equal(PatientLinkKind.Unresolvable, withoutMap.RootFacts.PatientLink);
+    }
+
+    [Fact]
     public void Apply_FocusIsNotCompartment_Ignored()
     {
         // Observation.focus may point at a Patient but is not in the Patient compartment definition.

@@ -8,8 +8,13 @@ public sealed class ResourceInspector(HearthSettings settings)
 {
     private readonly SecurityLabel _defaultLabel = new(HearthSettings.ConfidentialitySystem, settings.DefaultConfidentialityCode);
 
-    /// <summary>Null when the node is not a FHIR resource (no known resourceType).</summary>
-    public ResourceFacts? Inspect(JsonNode? node)
+    /// <summary>
+    /// Null when the node is not a FHIR resource (no known resourceType). <paramref name="local"/>:
+    /// in a transaction, the entries' resources by their urn:uuid / urn:oid fullUrl; a reference to
+    /// a local Patient is then reported as that urn (resolve it from the entry), any other local
+    /// resource is not a patient. Without it, such references are unresolvable.
+    /// </summary>
+    public ResourceFacts? Inspect(JsonNode? node, IReadOnlyDictionary<string, JsonObject>? local = null)
     {
         if (node is not JsonObject resource
             || !TryGetString(resource, "resourceType", out var type)
@@ -43,7 +48,7 @@ public sealed class ResourceInspector(HearthSettings settings)
                     continue;
                 }
 
-                switch (ClassifyReference(resource, reference, out var patient))
+                switch (ClassifyReference(resource, reference, local, out var patient))
                 {
                     case ReferenceKind.Patient when !patients.Contains(patient!):
                         patients.Add(patient!);
@@ -141,7 +146,7 @@ public sealed class ResourceInspector(HearthSettings settings)
         }
     }
 
-    private ReferenceKind ClassifyReference(JsonObject resource, JsonObject reference, out string? patient)
+    private ReferenceKind ClassifyReference(JsonObject resource, JsonObject reference, IReadOnlyDictionary<string, JsonObject>? local, out string? patient)
     {
         patient = null;
         string? declaredType = TryGetString(reference, "type", out var t) ? t : null;
@@ -152,6 +157,18 @@ public sealed class ResourceInspector(HearthSettings settings)
                 // A contained resource: only a contained Patient would be a patient, and Hearth cannot identify it reliably.
                 var containedType = ContainedType(resource, text[1..]);
                 return containedType is null or "Patient" ? ReferenceKind.Unresolvable : ReferenceKind.NotPatient;
+            }
+
+            if (local is not null && local.TryGetValue(text, out var target) && TryGetString(target, "resourceType", out var targetType))
+            {
+                if (targetType != "Patient")
+                {
+                    // Declared a Patient but points at something else: inconsistent, fail closed.
+                    return declaredType == "Patient" ? ReferenceKind.Unresolvable : ReferenceKind.NotPatient;
+                }
+
+                patient = text;
+                return ReferenceKind.Patient;
             }
 
             var kind = PatientReference.Classify(text, settings.FhirServerBase, out patient);

@@ -21,7 +21,7 @@ public sealed class ResponseFilter(HearthSettings settings)
     /// forward it). <paramref name="judgeEntries"/>: a Bundle from a search, history or operation is
     /// judged entry by entry; a Bundle that was read as a resource is judged whole.
     /// </summary>
-    public ParsedResponse? Parse(ReadOnlyMemory<byte> body, bool judgeEntries)
+    public ParsedResponse? Parse(ReadOnlyMemory<byte> body, bool judgeEntries, IReadOnlyDictionary<string, JsonObject>? local = null)
     {
         JsonNode? node;
         try
@@ -37,7 +37,7 @@ public sealed class ResponseFilter(HearthSettings settings)
             return null;
         }
 
-        if (node is not JsonObject root || _inspector.Inspect(root) is not { } rootFacts)
+        if (node is not JsonObject root || _inspector.Inspect(root, local) is not { } rootFacts)
         {
             return null;
         }

@@ -14,7 +14,9 @@ namespace Hearth.Gateway.Authorization;
 /// sent alone, by the same rules (writes before forwarding, with If-Match on the stored version
 /// checked; reads by what comes back). A transaction with any refused entry is refused whole and
 /// nothing is forwarded; in a batch, refused entries are answered by error entries and the rest
-/// proceed. References between entries (urn:uuid) cannot be resolved yet: such a resource is denied.
+/// proceed. In a transaction, a reference to another entry's urn fullUrl is resolved from that
+/// entry (a Patient is named by its own identifiers; that entry is itself judged); a urn used by
+/// several entries, or unknown, is unresolvable and denied.
 /// </summary>
 internal sealed class BatchAuthorizer(HearthSettings settings, WriteAuthorizer writes, ResponseFilter filter, PatientResolver resolver)
 {
@@ -68,12 +70,20 @@ internal sealed class BatchAuthorizer(HearthSettings settings, WriteAuthorizer w
 
         var entries = bundle["entry"] as JsonArray ?? [];
         var plan = new BatchPlan(bundleType == "transaction", entries.Count);
+
+        // In a transaction, entries may refer to each other by urn fullUrl (the server assigns the ids).
+        var local = plan.Transaction
+            ? entries.OfType<JsonObject>()
+                .Where(e => ResourceInspector.TryGetString(e, "fullUrl", out var u) && (u.StartsWith("urn:uuid:", StringComparison.Ordinal) || u.StartsWith("urn:oid:", StringComparison.Ordinal)) && e["resource"] is JsonObject)
+                .GroupBy(e => e["fullUrl"]!.GetValue<string>())
+                .ToDictionary(g => g.Key, g => g.Count() == 1 ? (JsonObject)g.Single()["resource"]! : new JsonObject())
+            : null;
         var forwarded = new JsonArray();
         var insufficient = false;
         var problems = new List<string>();
         for (var i = 0; i < entries.Count; i++)
         {
-            var (request, refusal) = await DecideEntryAsync(entries[i] as JsonObject, feature, permissions, context.RequestAborted);
+            var (request, refusal) = await DecideEntryAsync(entries[i] as JsonObject, feature, permissions, local, context.RequestAborted);
             if (refusal is not null)
             {
                 insufficient |= refusal.Insufficient;
@@ -210,7 +220,8 @@ internal sealed class BatchAuthorizer(HearthSettings settings, WriteAuthorizer w
         return answer;
     }
 
-    private async Task<(FhirRequest? Request, WriteRefusal? Refusal)> DecideEntryAsync(JsonObject? entry, HearthRequestFeature feature, PermissionSet permissions, CancellationToken cancellationToken)
+    private async Task<(FhirRequest? Request, WriteRefusal? Refusal)> DecideEntryAsync(
+        JsonObject? entry, HearthRequestFeature feature, PermissionSet permissions, IReadOnlyDictionary<string, JsonObject>? local, CancellationToken cancellationToken)
     {
         if (entry?["request"] is not JsonObject request
             || !ResourceInspector.TryGetString(request, "method", out var method) || !ResourceInspector.TryGetString(request, "url", out var url))
@@ -304,7 +315,7 @@ internal sealed class BatchAuthorizer(HearthSettings settings, WriteAuthorizer w
         }
 
         var ifMatch = ResourceInspector.TryGetString(request, "ifMatch", out var match) ? new[] { match } : [];
-        var (refusal, version) = await writes.DecideAsync(classified, body, ifMatch, permissions, cancellationToken);
+        var (refusal, version) = await writes.DecideAsync(classified, body, ifMatch, permissions, cancellationToken, local);
         if (refusal is not null)
         {
             return (null, refusal);

@@ -1,3 +1,4 @@
+using System.Text.Json.Nodes;
 using Hearth.Authorization.Configuration;
 using Hearth.Authorization.Fhir;
 using Hearth.Grains;
@@ -11,10 +12,18 @@ namespace Hearth.Gateway.Authorization;
 /// </summary>
 internal sealed class PatientResolver(HearthSettings settings, IGrainFactory grains)
 {
-    public async Task<Dictionary<string, PatientIdentifier?>> ResolveAsync(IEnumerable<string> references)
+    /// <param name="references">"Patient/{id}" references, or urns of Patients in <paramref name="local"/>.</param>
+    /// <param name="local">In a transaction: the entries' resources by urn fullUrl; such a Patient is named by its own identifiers.</param>
+    public async Task<Dictionary<string, PatientIdentifier?>> ResolveAsync(IEnumerable<string> references, IReadOnlyDictionary<string, JsonObject>? local = null)
     {
-        var distinct = references.Distinct(StringComparer.Ordinal).ToArray();
-        var result = new Dictionary<string, PatientIdentifier?>(distinct.Length, StringComparer.Ordinal);
+        var all = references.Distinct(StringComparer.Ordinal).ToList();
+        var result = new Dictionary<string, PatientIdentifier?>(all.Count, StringComparer.Ordinal);
+        foreach (var urn in all.Where(r => local?.ContainsKey(r) == true))
+        {
+            result[urn] = PatientIdentifier.Choose(ResourceInspector.Identifiers(local![urn]), settings.DesignatedPatientIdSystems);
+        }
+
+        var distinct = all.Where(r => !result.ContainsKey(r)).ToArray();
         if (distinct.Length == 0)
         {
             return result;

@@ -98,7 +98,8 @@ internal sealed class WriteAuthorizer(HearthSettings settings, ResponseFilter fi
     /// the write must be pinned to.
     /// </summary>
     public async Task<(WriteRefusal? Refusal, string? ExpectedVersion)> DecideAsync(
-        FhirRequest request, byte[] body, IReadOnlyList<string> ifMatch, PermissionSet permissions, CancellationToken cancellationToken)
+        FhirRequest request, byte[] body, IReadOnlyList<string> ifMatch, PermissionSet permissions, CancellationToken cancellationToken,
+        IReadOnlyDictionary<string, JsonObject>? local = null)
     {
         var stored = request.Interaction == FhirInteraction.Create ? null : await FetchStoredAsync(request.ResourceType!, request.Id!, cancellationToken);
         var checks = new List<(ResourceFacts Facts, string Action)>();
@@ -106,7 +107,7 @@ internal sealed class WriteAuthorizer(HearthSettings settings, ResponseFilter fi
         {
             case FhirInteraction.Create:
             case FhirInteraction.Update:
-                var parsed = filter.Parse(body, judgeEntries: false);
+                var parsed = filter.Parse(body, judgeEntries: false, local);
                 if (parsed is null)
                 {
                     return (new WriteRefusal(400, "structure", "The request body is not a FHIR JSON resource."), null);
@@ -130,7 +131,7 @@ internal sealed class WriteAuthorizer(HearthSettings settings, ResponseFilter fi
                     return (new WriteRefusal(422, "processing", error ?? "The patch cannot be applied."), null);
                 }
 
-                if (_inspector.Inspect(result) is not { } resultFacts || resultFacts.ResourceType != request.ResourceType
+                if (_inspector.Inspect(result, local) is not { } resultFacts || resultFacts.ResourceType != request.ResourceType
                     || !(ResourceInspector.TryGetString(result, "id", out var resultId) && resultId == request.Id))
                 {
                     return (new WriteRefusal(422, "processing", "The patch would change the resource's type or id, or leave no resource."), null);
@@ -145,7 +146,7 @@ internal sealed class WriteAuthorizer(HearthSettings settings, ResponseFilter fi
             checks.Add((stored.RootFacts, request.Action));
         }
 
-        var patients = await resolver.ResolveAsync(checks.SelectMany(c => c.Facts.PatientReferences));
+        var patients = await resolver.ResolveAsync(checks.SelectMany(c => c.Facts.PatientReferences), local);
         foreach (var (facts, action) in checks)
         {
             if (filter.Judge(facts, reference => patients.GetValueOrDefault(reference), permissions, action) != Decision.Permit)

@@ -253,19 +253,59 @@ public class ReadAuthorizationTests(HearthEnvironment env)
     }
 
     [Theory]
-    [InlineData("Observation?subject=Patient/p03&_elements=subject,valueQuantity")]
-    [InlineData("Observation/obs-03-2?_summary=true")]
-    [InlineData("Observation?_summary=data")]
     [InlineData("Observation?_summary=count")]
-    public async Task SubsettingParameters_RefusedUntilSupported_NothingForwarded(string path)
+    [InlineData("Observation?_summary=bogus")]
+    [InlineData("Observation?_elements=subject&_summary=true")]
+    [InlineData("Observation?_elements=sub.ject")]
+    public async Task SubsettingHearthCannotHonour_400_NothingForwarded(string path)
     {
-        // A subsetted answer may lack meta.security (an R resource would pass as unlabelled) or the patient reference.
+        // _summary=count would reveal how many resources exist that the token may not see.
         var token = await env.TokenAsync("[" + Permission("10003", "Observation", labels: Labels("N", "M")) + "]");
         var before = await env.FhirTotalCountAsync();
         using var response = await Client.GetWithTokenAsync(path, token);
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
         await response.AssertOutcomeAsync("not-supported");
         Assert.Equal(before, await env.FhirTotalCountAsync());
+    }
+
+    [Theory]
+    [InlineData("Observation/obs-03-2?_summary=true")]
+    [InlineData("Observation/obs-03-2?_elements=valueQuantity")]
+    [InlineData("Observation/obs-03-2?_summary=data")]
+    public async Task Subsetting_CannotHideTheLabelsThatDeny(string path)
+    {
+        // obs-03-2 is labelled R; a subsetted copy could lack meta.security. Hearth judges the whole resource.
+        var token = await env.TokenAsync("[" + Permission("10003", "Observation", labels: Labels("N", "M")) + "]");
+        using var response = await Client.GetWithTokenAsync(path, token);
+        Assert.Equal(HttpStatusCode.Forbidden, response.StatusCode);
+    }
+
+    [Fact]
+    public async Task Elements_AppliedAfterJudging_Subsetted()
+    {
+        var token = await env.TokenAsync("[" + Permission("10003", "Observation", labels: Labels("N", "M")) + "]");
+        using var response = await Client.GetWithTokenAsync("Observation?subject=Patient/p03&_elements=status", token);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var bundle = await response.JsonAsync();
+        Assert.Equal(["obs-03-1", "obs-03-3"], bundle.EntryIds().Order().ToList()); // R still removed
+        foreach (var entry in bundle["entry"]!.AsArray())
+        {
+            var resource = entry!["resource"]!.AsObject();
+            Assert.Equal("final", resource["status"]!.GetValue<string>());
+            Assert.Null(resource["valueQuantity"]);
+            Assert.Contains(resource["meta"]!["tag"]!.AsArray(), t => t!["code"]!.GetValue<string>() == "SUBSETTED");
+        }
+    }
+
+    [Fact]
+    public async Task Summary_AppliedAfterJudging()
+    {
+        var token = await env.TokenAsync("[" + Permission("10003", "Observation", labels: Labels("N")) + "]");
+        using var response = await Client.GetWithTokenAsync("Observation/obs-03-1?_summary=text", token);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var resource = await response.JsonAsync();
+        Assert.Null(resource["valueQuantity"]);
+        Assert.Contains(resource["meta"]!["tag"]!.AsArray(), t => t!["code"]!.GetValue<string>() == "SUBSETTED");
     }
 
     [Fact]

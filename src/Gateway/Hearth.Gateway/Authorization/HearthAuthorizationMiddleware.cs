@@ -1,6 +1,7 @@
 using Hearth.Authorization.Configuration;
 using Hearth.Authorization.Permissions;
 using Hearth.Authorization.Requests;
+using Hearth.Gateway.Formats;
 using Hearth.Grains;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.WebUtilities;
@@ -66,14 +67,19 @@ internal sealed partial class HearthAuthorizationMiddleware(
             return;
         }
 
-        if (!request.IsWrite && (HasSubsettingParameter(context.Request.Query) || HasSubsettingParameter(parameters)))
+        // _elements/_summary never reach the FHIR server (it could leave out meta.security or the
+        // patient reference that the judgement needs): Hearth judges whole resources and subsets after.
+        Subsetting? subsetting = null;
+        if (!request.IsWrite && !request.IsBatch)
         {
-            // _elements/_summary let the FHIR server leave out meta.security or the patient
-            // reference, and a subsetted resource would be judged on what is left: refused until
-            // Hearth fetches the whole resource and subsets it itself.
-            await HearthResponses.WriteOutcomeAsync(context, 400, "not-supported",
-                "The _elements and _summary parameters are not supported by Hearth yet.");
-            return;
+            var summary = context.Request.Query["_summary"].Concat(request.FormSearch ? parameters["_summary"] : []).Select(v => v ?? "").ToList();
+            var elements = context.Request.Query["_elements"].Concat(request.FormSearch ? parameters["_elements"] : []).Select(v => v ?? "").ToList();
+            subsetting = Subsetting.Parse(summary, elements, out var subsettingError);
+            if (subsettingError is not null)
+            {
+                await HearthResponses.WriteOutcomeAsync(context, 400, "not-supported", subsettingError);
+                return;
+            }
         }
 
         if (request.FormSearch && parameters.ContainsKey("_format"))
@@ -152,6 +158,7 @@ internal sealed partial class HearthAuthorizationMiddleware(
 
         feature.PublicBase = PublicBase(context);
         feature.ResponseFormat = format;
+        feature.Subsetting = subsetting;
         if (request.IsWrite && !await AuthorizeWriteAsync(context, feature))
         {
             return;
@@ -244,10 +251,6 @@ internal sealed partial class HearthAuthorizationMiddleware(
         return false;
     }
 
-    private static bool HasSubsettingParameter(IQueryCollection parameters)
-        => parameters.ContainsKey("_elements")
-        || (parameters.TryGetValue("_summary", out var summary) && summary.Any(v => !string.Equals(v, "false", StringComparison.Ordinal)));
-
     /// <summary>
     /// POST [type]/_search: the parameters come as a form (bounded); it is buffered and forwarded
     /// as read. Null when the request was answered (wrong media type, too large, a token in it).
@@ -271,6 +274,14 @@ internal sealed partial class HearthAuthorizationMiddleware(
         {
             await responses.NoTokenAsync(context, malformed: true);
             return null;
+        }
+
+        if (form.ContainsKey("_elements") || form.ContainsKey("_summary"))
+        {
+            // Forwarded without them: Hearth subsets after judging.
+            var kept = form.Where(p => p.Key is not ("_elements" or "_summary"))
+                .SelectMany(p => p.Value.Select(v => Uri.EscapeDataString(p.Key) + "=" + Uri.EscapeDataString(v ?? "")));
+            RequestBodies.Replace(context, System.Text.Encoding.UTF8.GetBytes(string.Join("&", kept)), contentType: null);
         }
 
         return form;

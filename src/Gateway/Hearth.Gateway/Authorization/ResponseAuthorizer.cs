@@ -131,7 +131,20 @@ internal sealed partial class ResponseAuthorizer(
             return;
         }
 
-        await WriteAsync(http, feature, result.Body ?? Encoding.UTF8.GetString(body), keepValidators: result.Body is null);
+        var json = result.Body ?? Encoding.UTF8.GetString(body);
+        if (feature.Subsetting is { } subsetting)
+        {
+            try
+            {
+                json = subsetting.Apply(json, entries: parsed.Entries is not null);
+            }
+            catch (Exception e) when (e is not OutOfMemoryException)
+            {
+                throw new UpstreamException("The FHIR server's answer cannot be subsetted as _summary/_elements ask.");
+            }
+        }
+
+        await WriteAsync(http, feature, json, keepValidators: result.Body is null && feature.Subsetting is null);
     }
 
     /// <summary>

@@ -67,6 +67,8 @@ public static class HearthGatewayApp
                 context.AddRequestHeader("Accept", "application/fhir+json", append: false);
                 context.AddQueryRemoveKey("access_token");
                 context.AddQueryRemoveKey("_format"); // the FHIR server always answers JSON; Hearth converts
+                context.AddQueryRemoveKey("_elements"); // Hearth judges whole resources and subsets after
+                context.AddQueryRemoveKey("_summary");
                 context.AddRequestTransform(transform =>
                 {
                     // HEAD is asked as GET: Hearth needs the body to judge what the headers describe.

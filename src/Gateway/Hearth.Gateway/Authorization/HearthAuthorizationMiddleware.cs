@@ -30,6 +30,12 @@ internal sealed partial class HearthAuthorizationMiddleware(
 
     public async Task InvokeAsync(HttpContext context)
     {
+        if (settings.BasePath.Length > 0 && !context.Request.PathBase.Equals(settings.BasePath, StringComparison.OrdinalIgnoreCase))
+        {
+            await HearthResponses.WriteOutcomeAsync(context, 404, "not-found", $"The FHIR API is served under {settings.BasePath}.");
+            return;
+        }
+
         var rawPath = RawPath(context);
         var classification = RequestClassifier.Classify(context.Request.Method, rawPath);
         if (classification.Request is not { } request)

@@ -119,6 +119,9 @@ public static class HearthGatewayApp
             app.UsePathBase(settings.BasePath);
         }
 
+        // Routing after the path base, so that endpoints match the path without the prefix.
+        app.UseRouting();
+
         app.MapHealthEndpoints();
         app.MapAdminEndpoints(settings);
         app.MapReverseProxy(proxy => proxy.UseMiddleware<HearthAuthorizationMiddleware>());

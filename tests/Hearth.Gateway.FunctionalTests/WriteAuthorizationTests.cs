@@ -46,12 +46,6 @@ public class WriteAuthorizationTests(HearthEnvironment env)
     private Task<string> WriterFor(string patient, string action = "*", string labels = "\"*\"")
         => env.TokenAsync("[" + Permission(patient, action: action, labels: labels) + "]");
 
-    private async Task<int> ObservationCountAsync(string patient)
-    {
-        var (_, bundle) = await env.Fhir.GetAsync($"Observation?subject=Patient/{patient}&_count=1000");
-        return bundle!["entry"]?.AsArray().Count ?? 0;
-    }
-
     private async Task<string?> StoredSubjectAsync(string type, string id)
     {
         var (status, resource) = await env.Fhir.GetAsync($"{type}/{id}");
@@ -78,21 +72,21 @@ public class WriteAuthorizationTests(HearthEnvironment env)
     public async Task Create_NotGranted_403_NothingCreated(string patient, string label, string grantedLabels)
     {
         var token = await WriterFor("10017", labels: grantedLabels);
-        var before = await ObservationCountAsync(patient);
+        var before = await env.Fhir.ObservationCountAsync(patient);
         using var response = await SendAsync("POST", "Observation", token, Obs("x", patient, label));
         Assert.Equal(HttpStatusCode.Forbidden, response.StatusCode);
         Assert.Contains("insufficient_scope", response.Challenge(), StringComparison.Ordinal);
-        Assert.Equal(before, await ObservationCountAsync(patient));
+        Assert.Equal(before, await env.Fhir.ObservationCountAsync(patient));
     }
 
     [Fact]
     public async Task Create_ReadOnlyToken_403()
     {
         var token = await WriterFor("10017", action: "read");
-        var before = await ObservationCountAsync("p17");
+        var before = await env.Fhir.ObservationCountAsync("p17");
         using var response = await SendAsync("POST", "Observation", token, Obs("x", "p17"));
         Assert.Equal(HttpStatusCode.Forbidden, response.StatusCode);
-        Assert.Equal(before, await ObservationCountAsync("p17"));
+        Assert.Equal(before, await env.Fhir.ObservationCountAsync("p17"));
     }
 
     [Theory]
@@ -114,11 +108,11 @@ public class WriteAuthorizationTests(HearthEnvironment env)
     public async Task Create_Conditional_Refused()
     {
         var token = await WriterFor("10017");
-        var before = await ObservationCountAsync("p17");
+        var before = await env.Fhir.ObservationCountAsync("p17");
         using var response = await SendAsync("POST", "Observation", token, Obs("x", "p17"), configure: r => r.Headers.TryAddWithoutValidation("If-None-Exist", "identifier=x"));
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
         await response.AssertOutcomeAsync("not-supported");
-        Assert.Equal(before, await ObservationCountAsync("p17"));
+        Assert.Equal(before, await env.Fhir.ObservationCountAsync("p17"));
     }
 
     [Fact]
@@ -285,10 +279,10 @@ public class WriteAuthorizationTests(HearthEnvironment env)
     [Fact]
     public async Task Write_NoToken_401_NothingWritten()
     {
-        var before = await ObservationCountAsync("p17");
+        var before = await env.Fhir.ObservationCountAsync("p17");
         using var response = await SendAsync("POST", "Observation", null, Obs("x", "p17"));
         Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
-        Assert.Equal(before, await ObservationCountAsync("p17"));
+        Assert.Equal(before, await env.Fhir.ObservationCountAsync("p17"));
     }
 
     [Fact]
@@ -308,7 +302,7 @@ public class WriteAuthorizationTests(HearthEnvironment env)
     {
         await using var gateway = await env.StartGatewayAsync(("HEARTH_MAX_REQUEST_BYTES", "2048"));
         var token = await WriterFor("10017");
-        var before = await ObservationCountAsync("p17");
+        var before = await env.Fhir.ObservationCountAsync("p17");
         using var request = new HttpRequestMessage(HttpMethod.Post, "Observation")
         {
             Content = new StringContent(Obs("x", "p17").Replace("\"written\"", "\"" + new string('x', 4000) + "\"", StringComparison.Ordinal), Encoding.UTF8, FhirJson),
@@ -316,7 +310,7 @@ public class WriteAuthorizationTests(HearthEnvironment env)
         request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
         using var response = await gateway.Client.SendAsync(request);
         Assert.Equal(HttpStatusCode.RequestEntityTooLarge, response.StatusCode);
-        Assert.Equal(before, await ObservationCountAsync("p17"));
+        Assert.Equal(before, await env.Fhir.ObservationCountAsync("p17"));
     }
 
     [Fact]

@@ -89,12 +89,6 @@ public class XmlTests(HearthEnvironment env)
     // Writes use p17 (the token's) and p18 (another's), which no read test searches.
     private Task<string> Patient17WriterAsync() => env.TokenAsync("[" + Permission("10017", "*", action: "*", labels: Labels("N")) + "]");
 
-    private async Task<int> ObservationCountAsync(string patient)
-    {
-        var (_, bundle) = await env.Fhir.GetAsync($"Observation?subject=Patient/{patient}&_count=1000");
-        return bundle!["entry"]?.AsArray().Count ?? 0;
-    }
-
     [Fact]
     public async Task Create_XmlBody_JudgedAndStoredAsChecked()
     {
@@ -110,10 +104,10 @@ public class XmlTests(HearthEnvironment env)
     [InlineData("p17", "R")] // a label not granted, in XML
     public async Task Create_XmlBody_NotGranted_NothingCreated(string patient, string label)
     {
-        var before = await ObservationCountAsync(patient);
+        var before = await env.Fhir.ObservationCountAsync(patient);
         using var response = await PostXmlAsync(ObservationXml(patient, label), await Patient17WriterAsync());
         Assert.Equal(HttpStatusCode.Forbidden, response.StatusCode);
-        Assert.Equal(before, await ObservationCountAsync(patient));
+        Assert.Equal(before, await env.Fhir.ObservationCountAsync(patient));
     }
 
     [Theory]

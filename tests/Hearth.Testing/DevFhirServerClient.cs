@@ -36,6 +36,13 @@ public sealed class DevFhirServerClient(HttpClient http, string fhirBase)
         return (response.StatusCode, response.IsSuccessStatusCode ? JsonNode.Parse(text)?.AsObject() : null);
     }
 
+    /// <summary>How many Observations the FHIR server holds for a Patient (read directly).</summary>
+    public async Task<int> ObservationCountAsync(string patientId)
+    {
+        var (_, bundle) = await GetAsync($"Observation?subject=Patient/{patientId}&_count=1000");
+        return bundle!["entry"]?.AsArray().Count ?? 0;
+    }
+
     /// <summary>Writes directly to the FHIR server, as another system would.</summary>
     public async Task PutAsync(string path, string json)
     {

@@ -116,6 +116,17 @@ public class RequestClassifierTests
     public void Classify_Operation_NamesIt(string path, string operation)
         => Assert.Equal(operation, RequestClassifier.Classify("GET", path).Request!.Operation);
 
+    [Theory]
+    [InlineData("/Patient/p01/$everything", false)]
+    [InlineData("/Patient/p01/$graph", true)]
+    [InlineData("/$reindex", true)]
+    public void Classify_OperationsOutsideTheAllowList_Refused(string path, bool refused)
+    {
+        var result = RequestClassifier.Classify("GET", path, new HashSet<string> { "everything" });
+        Assert.Equal(refused, result.IsRefused);
+        Assert.True(!refused || (result.Status, result.IssueCode) == (400, "not-supported"));
+    }
+
     [Fact]
     public void Classify_Head_LikeGet()
         => Assert.Equal(FhirInteraction.Read, RequestClassifier.Classify("HEAD", "/Patient/p01").Request!.Interaction);

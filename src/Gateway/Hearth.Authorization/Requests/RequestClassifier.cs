@@ -14,7 +14,16 @@ public static partial class RequestClassifier
 
     /// <param name="method">The HTTP method.</param>
     /// <param name="rawPath">The path as sent (still percent-encoded), without the gateway's base path; starts with '/'.</param>
-    public static Classification Classify(string method, string rawPath)
+    /// <param name="allowedOperations">Operation names (without '$') a request may invoke; null allows every well-formed one.</param>
+    public static Classification Classify(string method, string rawPath, IReadOnlySet<string>? allowedOperations = null)
+    {
+        var classification = ClassifyShape(method, rawPath);
+        return classification.Request?.Operation is { } operation && allowedOperations is not null && !allowedOperations.Contains(operation)
+            ? Classification.Refuse(400, "not-supported", $"The operation ${operation} is not among the operations Hearth allows (HEARTH_ALLOWED_OPERATIONS).")
+            : classification;
+    }
+
+    private static Classification ClassifyShape(string method, string rawPath)
     {
         if (!IsCanonical(rawPath))
         {

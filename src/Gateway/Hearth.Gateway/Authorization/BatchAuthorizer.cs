@@ -18,7 +18,7 @@ namespace Hearth.Gateway.Authorization;
 /// entry (a Patient is named by its own identifiers; that entry is itself judged); a urn used by
 /// several entries, or unknown, is unresolvable and denied.
 /// </summary>
-internal sealed class BatchAuthorizer(HearthSettings settings, WriteAuthorizer writes, ResponseFilter filter, PatientResolver resolver)
+internal sealed class BatchAuthorizer(HearthSettings settings, WriteAuthorizer writes, ResponseFilter filter, PatientResolver resolver, ResponseJudge judge)
 {
     /// <summary>
     /// Decides every entry and replaces the request body with the entries that may go. Returns the
@@ -199,8 +199,7 @@ internal sealed class BatchAuthorizer(HearthSettings settings, WriteAuthorizer w
             return answer;
         }
 
-        var patients = await resolver.ResolveAsync(parsed.PatientReferences);
-        var result = filter.Apply(parsed, reference => patients.GetValueOrDefault(reference), permissions, "read");
+        var result = await judge.JudgeAsync(parsed, permissions, "read");
         if (result.Outcome == FilterOutcome.Denied)
         {
             if (request.IsWrite)
@@ -245,7 +244,7 @@ internal sealed class BatchAuthorizer(HearthSettings settings, WriteAuthorizer w
         var question = url.IndexOf('?');
         var path = "/" + (question >= 0 ? url[..question] : url).TrimStart('/');
         var query = question >= 0 ? Microsoft.AspNetCore.WebUtilities.QueryHelpers.ParseQuery(url[question..]) : [];
-        var classification = RequestClassifier.Classify(method, path);
+        var classification = RequestClassifier.Classify(method, path, settings.AllowedOperations);
         if (classification.Request is not { } classified)
         {
             return (null, new WriteRefusal(classification.Status, classification.IssueCode, classification.Diagnostics));
@@ -254,11 +253,6 @@ internal sealed class BatchAuthorizer(HearthSettings settings, WriteAuthorizer w
         if (classified.Interaction == FhirInteraction.Batch || classified.FormSearch)
         {
             return (null, new WriteRefusal(400, "not-supported", "Batches and POST searches inside a batch are not supported."));
-        }
-
-        if (classified.Operation is { } operation && !settings.AllowedOperations.Contains(operation))
-        {
-            return (null, new WriteRefusal(400, "not-supported", $"The operation ${operation} is not allowed."));
         }
 
         foreach (var name in new[] { "_elements", "_method", "access_token", "_format" })
@@ -271,7 +265,7 @@ internal sealed class BatchAuthorizer(HearthSettings settings, WriteAuthorizer w
 
         if (query.TryGetValue("_summary", out var summary) && summary.Any(v => v != "false"))
         {
-            return (null, new WriteRefusal(400, "not-supported", "The parameter _summary is not supported by Hearth yet."));
+            return (null, new WriteRefusal(400, "not-supported", "The parameter _summary is not supported inside a batch."));
         }
 
         if (!classified.IsWrite)

@@ -37,17 +37,11 @@ internal sealed partial class HearthAuthorizationMiddleware(
         }
 
         var rawPath = RawPath(context);
-        var classification = RequestClassifier.Classify(context.Request.Method, rawPath);
+        var classification = RequestClassifier.Classify(context.Request.Method, rawPath, settings.AllowedOperations);
         if (classification.Request is not { } request)
         {
             LogRefused(logger, context.Request.Method, classification.Status, classification.Diagnostics);
             await HearthResponses.WriteOutcomeAsync(context, classification.Status, classification.IssueCode, classification.Diagnostics);
-            return;
-        }
-
-        if (request.Operation is { } operation && !settings.AllowedOperations.Contains(operation))
-        {
-            await HearthResponses.WriteOutcomeAsync(context, 400, "not-supported", $"The operation ${operation} is not among the operations Hearth allows (HEARTH_ALLOWED_OPERATIONS).");
             return;
         }
 

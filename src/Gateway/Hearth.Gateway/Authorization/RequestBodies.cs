@@ -14,10 +14,22 @@ internal static class RequestBodies
             return null;
         }
 
+        if (await ReadAtMostAsync(http.Body, maxBytes, context.RequestAborted) is not { } body)
+        {
+            return null;
+        }
+
+        Replace(context, body, contentType: null);
+        return body;
+    }
+
+    /// <summary>Reads a whole stream, but no more than <paramref name="maxBytes"/>: null when it is longer.</summary>
+    public static async Task<byte[]?> ReadAtMostAsync(Stream stream, int maxBytes, CancellationToken cancellationToken)
+    {
         using var buffer = new MemoryStream();
         var chunk = new byte[81920];
         int read;
-        while ((read = await http.Body.ReadAsync(chunk, context.RequestAborted)) > 0)
+        while ((read = await stream.ReadAsync(chunk, cancellationToken)) > 0)
         {
             if (buffer.Length + read > maxBytes)
             {
@@ -27,9 +39,7 @@ internal static class RequestBodies
             buffer.Write(chunk, 0, read);
         }
 
-        var body = buffer.ToArray();
-        Replace(context, body, contentType: null);
-        return body;
+        return buffer.ToArray();
     }
 
     /// <summary>Makes <paramref name="body"/> the body that is forwarded (and its media type, when given).</summary>

@@ -1,7 +1,6 @@
 using System.Text;
 using Hearth.Authorization.Configuration;
 using Hearth.Authorization.Fhir;
-using Hearth.Authorization.Permissions;
 using Hearth.Authorization.Requests;
 using Hearth.Authorization.Responses;
 using Hearth.Gateway.Formats;
@@ -22,6 +21,7 @@ internal sealed partial class ResponseAuthorizer(
     HearthResponses responses,
     ResponseFilter filter,
     PatientResolver resolver,
+    ResponseJudge judge,
     BatchAuthorizer batches,
     TimeProvider time,
     ILogger<ResponseAuthorizer> logger)
@@ -111,8 +111,7 @@ internal sealed partial class ResponseAuthorizer(
             throw new UpstreamException("The FHIR server's answer is not a FHIR JSON resource, so it cannot be authorized.");
         }
 
-        var patients = await resolver.ResolveAsync(parsed.PatientReferences);
-        var result = filter.Apply(parsed, reference => patients.GetValueOrDefault(reference), feature.Permissions, feature.Request.Action);
+        var result = await judge.JudgeAsync(parsed, feature.Permissions, feature.Request.Action);
         HearthTelemetry.Responses.Add(1, new KeyValuePair<string, object?>("outcome", result.Outcome.ToString().ToLowerInvariant()));
         LogDecision(logger, feature.Request.Interaction.ToString(), feature.Request.ResourceType, result.Outcome, result.Kept, result.Removed,
             feature.TokenHash is null ? "-" : TokenKey.ForLog(feature.TokenHash));
@@ -179,8 +178,7 @@ internal sealed partial class ResponseAuthorizer(
             return;
         }
 
-        var patients = await resolver.ResolveAsync(parsed.PatientReferences);
-        if (filter.Judge(parsed.RootFacts, reference => patients.GetValueOrDefault(reference), feature.Permissions, "read") == Decision.Permit)
+        if ((await judge.JudgeAsync(parsed, feature.Permissions, "read")).Outcome == FilterOutcome.Permitted)
         {
             await WriteAsync(http, feature, Encoding.UTF8.GetString(body), keepValidators: true);
             return;
@@ -296,28 +294,18 @@ internal sealed partial class ResponseAuthorizer(
             throw new UpstreamException("The FHIR server's answer is too large to authorize.");
         }
 
-        await using var stream = await upstream.Content.ReadAsStreamAsync(cancellationToken);
-        using var buffer = new MemoryStream();
-        var chunk = new byte[81920];
-        int read;
+        byte[]? body;
         try
         {
-            while ((read = await stream.ReadAsync(chunk, cancellationToken)) > 0)
-            {
-                if (buffer.Length + read > MaxResponseBytes)
-                {
-                    throw new UpstreamException("The FHIR server's answer is too large to authorize.");
-                }
-
-                buffer.Write(chunk, 0, read);
-            }
+            await using var stream = await upstream.Content.ReadAsStreamAsync(cancellationToken);
+            body = await RequestBodies.ReadAtMostAsync(stream, MaxResponseBytes, cancellationToken);
         }
         catch (Exception e) when (e is IOException or HttpRequestException)
         {
             throw new UpstreamException("The FHIR server's answer was cut off.");
         }
 
-        return buffer.ToArray();
+        return body ?? throw new UpstreamException("The FHIR server's answer is too large to authorize.");
     }
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "{Interaction} {ResourceType}: {Outcome}, kept {Kept}, removed {Removed} (token {TokenHash})")]

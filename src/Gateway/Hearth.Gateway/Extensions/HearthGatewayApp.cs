@@ -44,6 +44,7 @@ public static class HearthGatewayApp
         builder.Services.AddSingleton(new ResponseFilter(settings));
         builder.Services.AddSingleton<ResponseAuthorizer>();
         builder.Services.AddSingleton<PatientResolver>();
+        builder.Services.AddSingleton<ResponseJudge>();
         builder.Services.AddSingleton<WriteAuthorizer>();
         builder.Services.AddSingleton<BatchAuthorizer>();
         builder.Services.AddHttpClient(WriteAuthorizer.HttpClientName)

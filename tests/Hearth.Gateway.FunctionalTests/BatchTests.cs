@@ -146,6 +146,34 @@ public class BatchTests(HearthEnvironment env)
         Assert.Equal("Patient/p17", stored!["subject"]!["reference"]!.GetValue<string>());
     }
 
+    [Fact]
+    public async Task Batch_FhirPathPatchEntries_PermittedOneApplied_DeniedOneUnchanged()
+    {
+        async Task<string> NewObservationAsync()
+        {
+            var id = "bf-" + Guid.NewGuid().ToString("N")[..10];
+            await env.Fhir.PutAsync($"Observation/{id}", "{\"resourceType\":\"Observation\",\"id\":\"" + id + "\",\"meta\":{\"security\":[{\"system\":\"" + Conf + "\",\"code\":\"N\"}]},\"status\":\"final\",\"code\":{\"text\":\"x\"},\"subject\":{\"reference\":\"Patient/p17\"}}");
+            return id;
+        }
+
+        JsonObject Patch(string id, string path, string valuePart) => new()
+        {
+            ["resource"] = JsonNode.Parse("{\"resourceType\":\"Parameters\",\"parameter\":[{\"name\":\"operation\",\"part\":[{\"name\":\"type\",\"valueCode\":\"replace\"},"
+                + "{\"name\":\"path\",\"valueString\":\"" + path + "\"},{\"name\":\"value\"," + valuePart + "}]}]}"),
+            ["request"] = new JsonObject { ["method"] = "PATCH", ["url"] = $"Observation/{id}" },
+        };
+
+        var (allowed, denied) = (await NewObservationAsync(), await NewObservationAsync());
+        using var response = await PostBundleAsync("batch", await Writer17Async(),
+            Patch(allowed, "Observation.status", "\"valueCode\":\"amended\""),
+            Patch(denied, "Observation.subject.reference", "\"valueString\":\"Patient/p18\""));
+        Assert.Equal(["200", "403"], Statuses(await response.JsonAsync()));
+        var (_, patched) = await env.Fhir.GetAsync($"Observation/{allowed}");
+        Assert.Equal("amended", patched!["status"]!.GetValue<string>());
+        var (_, untouched) = await env.Fhir.GetAsync($"Observation/{denied}");
+        Assert.Equal("Patient/p17", untouched!["subject"]!["reference"]!.GetValue<string>());
+    }
+
     private static (JsonObject Patient, JsonObject Observation) PatientWithObservation(string identifier, string marker, string? urnOverride = null)
     {
         var urn = "urn:uuid:" + Guid.NewGuid();

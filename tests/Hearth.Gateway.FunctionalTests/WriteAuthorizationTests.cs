@@ -226,13 +226,84 @@ public class WriteAuthorizationTests(HearthEnvironment env)
         Assert.Equal(70, stored["valueQuantity"]!["value"]!.GetValue<int>());
     }
 
+    private static string FhirPathReplace(string path, string valuePart)
+        => "{\"resourceType\":\"Parameters\",\"parameter\":[{\"name\":\"operation\",\"part\":[{\"name\":\"type\",\"valueCode\":\"replace\"},"
+           + "{\"name\":\"path\",\"valueString\":\"" + path + "\"},{\"name\":\"value\"," + valuePart + "}]}]}";
+
     [Fact]
-    public async Task Patch_FhirPathPatch_415_Unchanged()
+    public async Task FhirPathPatch_Permitted_ServerChangedToTheJudgedResult()
+    {
+        var id = NewId("w");
+        await env.Fhir.PutAsync($"Observation/{id}", Obs(id, "p17", value: 70));
+        var (_, before) = await env.Fhir.GetAsync($"Observation/{id}");
+        var token = await WriterFor("10017");
+        using var response = await SendAsync("PATCH", $"Observation/{id}", token, FhirPathReplace("Observation.value.value", "\"valueDecimal\":91"));
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var (_, stored) = await env.Fhir.GetAsync($"Observation/{id}");
+        Assert.Equal(91, stored!["valueQuantity"]!["value"]!.GetValue<int>());
+        Assert.Equal("/min", stored["valueQuantity"]!["unit"]!.GetValue<string>());
+        Assert.NotEqual(before!["meta"]!["versionId"]!.GetValue<string>(), stored["meta"]!["versionId"]!.GetValue<string>());
+        Assert.Equal(91, (await response.JsonAsync())["valueQuantity"]!["value"]!.GetValue<int>());
+    }
+
+    [Fact]
+    public async Task FhirPathPatch_AsXml_Permitted()
+    {
+        var id = NewId("w");
+        await env.Fhir.PutAsync($"Observation/{id}", Obs(id, "p17", value: 70));
+        var token = await WriterFor("10017");
+        const string xml = """
+            <Parameters xmlns="http://hl7.org/fhir"><parameter><name value="operation"/>
+              <part><name value="type"/><valueCode value="add"/></part><part><name value="path"/><valueString value="Observation"/></part>
+              <part><name value="name"/><valueString value="note"/></part>
+              <part><name value="value"/><part><name value="text"/><valueMarkdown value="patched as XML"/></part></part>
+            </parameter></Parameters>
+            """;
+        using var response = await SendAsync("PATCH", $"Observation/{id}", token, xml, "application/fhir+xml");
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var (_, stored) = await env.Fhir.GetAsync($"Observation/{id}");
+        Assert.Equal("patched as XML", stored!["note"]![0]!["text"]!.GetValue<string>());
+    }
+
+    public static TheoryData<string, HttpStatusCode, string> FhirPathAttacks => new()
+    {
+        // moves the Observation to a patient the token cannot touch
+        { FhirPathReplace("Observation.subject", "\"valueReference\":{\"reference\":\"Patient/p18\"}"), HttpStatusCode.Forbidden, "forbidden" },
+        // relabels it beyond the grant
+        { FhirPathReplace("Observation.meta.security.where(code='N').code", "\"valueCode\":\"R\""), HttpStatusCode.Forbidden, "forbidden" },
+        // renames it
+        { FhirPathReplace("Observation.id", "\"valueId\":\"elsewhere\""), HttpStatusCode.UnprocessableEntity, "processing" },
+        // a path whose cost grows with the resource, or that restarts from the root inside a filter
+        { FhirPathReplace("descendants().where(reference='Patient/p17').reference", "\"valueString\":\"Patient/p18\""), HttpStatusCode.UnprocessableEntity, "processing" },
+        { FhirPathReplace("Observation.subject.where(%resource.exists()).reference", "\"valueString\":\"Patient/p18\""), HttpStatusCode.UnprocessableEntity, "processing" },
+        // not FHIRPath, not a Parameters resource
+        { FhirPathReplace("Observation.(((", "\"valueString\":\"x\""), HttpStatusCode.UnprocessableEntity, "processing" },
+        { "{\"resourceType\":\"Parameters\",\"parameter\":[]}", HttpStatusCode.UnprocessableEntity, "processing" },
+    };
+
+    [Theory]
+    [MemberData(nameof(FhirPathAttacks))]
+    public async Task FhirPathPatch_Refused_Unchanged(string patch, HttpStatusCode status, string code)
+    {
+        var id = NewId("w");
+        await env.Fhir.PutAsync($"Observation/{id}", Obs(id, "p17", value: 70));
+        var (_, before) = await env.Fhir.GetAsync($"Observation/{id}");
+        var token = await WriterFor("10017", labels: Labels("N"));
+        using var response = await SendAsync("PATCH", $"Observation/{id}", token, patch);
+        Assert.Equal(status, response.StatusCode);
+        await response.AssertOutcomeAsync(code);
+        var (_, stored) = await env.Fhir.GetAsync($"Observation/{id}");
+        Assert.Equal(before!["meta"]!["versionId"]!.GetValue<string>(), stored!["meta"]!["versionId"]!.GetValue<string>());
+        Assert.Equal("Patient/p17", stored["subject"]!["reference"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task Patch_OtherMediaType_415_Unchanged()
     {
         var id = NewId("w");
         await env.Fhir.PutAsync($"Observation/{id}", Obs(id, "p17"));
         var token = await WriterFor("10017");
-        using var response = await SendAsync("PATCH", $"Observation/{id}", token, "{\"resourceType\":\"Parameters\",\"parameter\":[]}");
+        using var response = await SendAsync("PATCH", $"Observation/{id}", token, "status=final", "application/x-www-form-urlencoded");
         Assert.Equal(HttpStatusCode.UnsupportedMediaType, response.StatusCode);
         await response.AssertOutcomeAsync("not-supported");
     }

@@ -288,36 +288,53 @@ internal sealed class BatchAuthorizer(HearthSettings settings, WriteAuthorizer w
 
             body = Encoding.UTF8.GetBytes(resource.ToJsonString());
         }
-        else if (classified.Interaction == FhirInteraction.Patch)
+
+        var patch = PatchKind.None;
+        if (classified.Interaction == FhirInteraction.Patch)
         {
-            // FHIR carries a JSON Patch in a batch as a Binary.
-            if (entry["resource"] is not JsonObject binary || !ResourceInspector.TryGetString(binary, "resourceType", out var binaryType) || binaryType != "Binary"
+            // FHIR carries a FHIRPath Patch in a batch as its Parameters, a JSON Patch as a Binary.
+            if (entry["resource"] is JsonObject parameters && ResourceInspector.TryGetString(parameters, "resourceType", out var patchType) && patchType == "Parameters")
+            {
+                patch = PatchKind.FhirPath;
+                body = Encoding.UTF8.GetBytes(parameters.ToJsonString());
+            }
+            else if (entry["resource"] is not JsonObject binary || !ResourceInspector.TryGetString(binary, "resourceType", out var binaryType) || binaryType != "Binary"
                 || !ResourceInspector.TryGetString(binary, "contentType", out var contentType) || contentType != "application/json-patch+json"
                 || !ResourceInspector.TryGetString(binary, "data", out var data))
             {
-                return (null, new WriteRefusal(415, "not-supported", "A patch entry must carry a JSON Patch as a Binary (application/json-patch+json)."));
+                return (null, new WriteRefusal(415, "not-supported", "A patch entry must carry a FHIRPath Patch (Parameters) or a JSON Patch as a Binary (application/json-patch+json)."));
             }
-
-            try
+            else
             {
-                body = Convert.FromBase64String(data);
-            }
-            catch (FormatException)
-            {
-                return (null, new WriteRefusal(400, "structure", "The patch entry's Binary data is not base64."));
+                patch = PatchKind.Json;
+                try
+                {
+                    body = Convert.FromBase64String(data);
+                }
+                catch (FormatException)
+                {
+                    return (null, new WriteRefusal(400, "structure", "The patch entry's Binary data is not base64."));
+                }
             }
         }
 
         var ifMatch = ResourceInspector.TryGetString(request, "ifMatch", out var match) ? new[] { match } : [];
-        var (refusal, version) = await writes.DecideAsync(classified, body, ifMatch, permissions, cancellationToken, local);
-        if (refusal is not null)
+        var decision = await writes.DecideAsync(classified, body, patch, ifMatch, permissions, cancellationToken, local);
+        if (decision.Refusal is { } refusal)
         {
             return (null, refusal);
         }
 
-        if (version is not null)
+        if (decision.ExpectedVersion is { } version)
         {
             request["ifMatch"] = $"W/\"{version}\"";
+        }
+
+        if (decision.Replacement is { } replacement)
+        {
+            // Forwarded as the update Hearth judged (see FhirPathPatch).
+            request["method"] = "PUT";
+            entry["resource"] = replacement;
         }
 
         return (classified, null);

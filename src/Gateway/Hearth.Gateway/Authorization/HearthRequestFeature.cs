@@ -22,6 +22,9 @@ internal sealed class HearthRequestFeature(FhirRequest request, PermissionSet pe
     /// <summary>For a write: the version of the stored resource that was checked; the write is forwarded with If-Match on it.</summary>
     public string? ExpectedVersion { get; set; }
 
+    /// <summary>When set, the request is forwarded with this method (a FHIRPath Patch goes out as PUT).</summary>
+    public HttpMethod? ForwardMethod { get; set; }
+
     /// <summary>_summary / _elements the client asked for: applied after judging.</summary>
     public Formats.Subsetting? Subsetting { get; set; }
 

@@ -16,8 +16,8 @@ namespace Hearth.Gateway.Authorization;
 /// <item>update: the body (<c>update</c>, or <c>create</c> when nothing is stored under that id)
 /// and the stored version (<c>update</c>): a token cannot move a resource out of, or into, a
 /// patient it cannot touch;</item>
-/// <item>patch (JSON Patch): the stored version and the result of applying the patch to it, both
-/// <c>update</c>;</item>
+/// <item>patch (JSON Patch or FHIRPath Patch): the stored version and the result of applying the
+/// patch to it, both <c>update</c>; a FHIRPath Patch is forwarded as an update to that result;</item>
 /// <item>delete: the stored version, action <c>delete</c>.</item>
 /// </list>
 /// The write is then forwarded with <c>If-Match</c> on the stored version that was checked, so the
@@ -41,6 +41,7 @@ internal sealed class WriteAuthorizer(HearthSettings settings, ResponseFilter fi
         }
 
         byte[] body = [];
+        var patch = PatchKind.None;
         if (request.Interaction == FhirInteraction.Delete)
         {
             if (http.ContentLength > 0 || http.Headers.TransferEncoding.Count > 0)
@@ -51,15 +52,20 @@ internal sealed class WriteAuthorizer(HearthSettings settings, ResponseFilter fi
         else
         {
             var mediaType = MediaTypeHeaderValue.TryParse(http.ContentType, out var contentType) ? contentType.MediaType : null;
-            if (request.Interaction == FhirInteraction.Patch && mediaType != "application/json-patch+json")
-            {
-                return new WriteRefusal(415, "not-supported", ResourceMediaTypes.Contains(mediaType)
-                    ? "FHIRPath Patch is not supported by Hearth yet: send a JSON Patch (application/json-patch+json)."
-                    : "Send a JSON Patch as application/json-patch+json.");
-            }
-
             var isXml = mediaType is not null && FormatNegotiation.Classify(mediaType) == FhirFormat.Xml;
-            if (request.Interaction != FhirInteraction.Patch && !ResourceMediaTypes.Contains(mediaType) && !isXml)
+            if (request.Interaction == FhirInteraction.Patch)
+            {
+                // JSON Patch, or FHIRPath Patch: a Parameters resource in FHIR JSON or XML.
+                patch = mediaType == "application/json-patch+json" ? PatchKind.Json
+                    : ResourceMediaTypes.Contains(mediaType) || isXml ? PatchKind.FhirPath
+                    : PatchKind.None;
+                if (patch == PatchKind.None)
+                {
+                    return new WriteRefusal(415, "not-supported",
+                        "Send a JSON Patch (application/json-patch+json) or a FHIRPath Patch (a Parameters resource as application/fhir+json or application/fhir+xml).");
+                }
+            }
+            else if (!ResourceMediaTypes.Contains(mediaType) && !isXml)
             {
                 return new WriteRefusal(415, "not-supported", "Send the resource as FHIR JSON (application/fhir+json) or FHIR XML (application/fhir+xml).");
             }
@@ -70,7 +76,7 @@ internal sealed class WriteAuthorizer(HearthSettings settings, ResponseFilter fi
             }
 
             body = read;
-            if (isXml && request.Interaction != FhirInteraction.Patch)
+            if (isXml)
             {
                 // Judged and forwarded as JSON: what the FHIR server stores is exactly what was checked.
                 try
@@ -86,23 +92,30 @@ internal sealed class WriteAuthorizer(HearthSettings settings, ResponseFilter fi
             }
         }
 
-        var (refusal, version) = await DecideAsync(request, body, http.Headers.IfMatch.Select(v => v ?? "").ToList(), permissions, context.RequestAborted);
-        feature.ExpectedVersion = version;
-        return refusal;
+        var decision = await DecideAsync(request, body, patch, http.Headers.IfMatch.Select(v => v ?? "").ToList(), permissions, context.RequestAborted);
+        feature.ExpectedVersion = decision.ExpectedVersion;
+        if (decision.Replacement is { } replacement)
+        {
+            // A FHIRPath Patch goes out as the update Hearth judged (see FhirPathPatch).
+            RequestBodies.Replace(context, System.Text.Encoding.UTF8.GetBytes(replacement.ToJsonString()), "application/fhir+json; charset=utf-8");
+            feature.ForwardMethod = HttpMethod.Put;
+        }
+
+        return decision.Refusal;
     }
 
     /// <summary>
     /// The decision itself, for a request alone or a batch entry: <paramref name="body"/> is the
-    /// resource (create/update) or the JSON Patch (patch) as JSON bytes; <paramref name="ifMatch"/>
-    /// the client's If-Match values. Returns the refusal (null: permitted) and the stored version
-    /// the write must be pinned to.
+    /// resource (create/update) or the patch (of kind <paramref name="patch"/>) as JSON bytes;
+    /// <paramref name="ifMatch"/> the client's If-Match values.
     /// </summary>
-    public async Task<(WriteRefusal? Refusal, string? ExpectedVersion)> DecideAsync(
-        FhirRequest request, byte[] body, IReadOnlyList<string> ifMatch, PermissionSet permissions, CancellationToken cancellationToken,
+    public async Task<WriteDecision> DecideAsync(
+        FhirRequest request, byte[] body, PatchKind patch, IReadOnlyList<string> ifMatch, PermissionSet permissions, CancellationToken cancellationToken,
         IReadOnlyDictionary<string, JsonObject>? local = null)
     {
         var stored = request.Interaction == FhirInteraction.Create ? null : await FetchStoredAsync(request.ResourceType!, request.Id!, cancellationToken);
         var checks = new List<(ResourceFacts Facts, string Action)>();
+        JsonObject? replacement = null;
         switch (request.Interaction)
         {
             case FhirInteraction.Create:
@@ -110,34 +123,40 @@ internal sealed class WriteAuthorizer(HearthSettings settings, ResponseFilter fi
                 var parsed = filter.Parse(body, judgeEntries: false, local);
                 if (parsed is null)
                 {
-                    return (new WriteRefusal(400, "structure", "The request body is not a FHIR JSON resource."), null);
+                    return WriteDecision.Refused(new WriteRefusal(400, "structure", "The request body is not a FHIR JSON resource."));
                 }
 
                 if (parsed.RootFacts.ResourceType != request.ResourceType)
                 {
-                    return (new WriteRefusal(400, "invalid", $"The body is a {parsed.RootFacts.ResourceType}, the URL names {request.ResourceType}."), null);
+                    return WriteDecision.Refused(new WriteRefusal(400, "invalid", $"The body is a {parsed.RootFacts.ResourceType}, the URL names {request.ResourceType}."));
                 }
 
                 if (request.Interaction == FhirInteraction.Update && !(ResourceInspector.TryGetString(parsed.Root, "id", out var bodyId) && bodyId == request.Id))
                 {
-                    return (new WriteRefusal(400, "invalid", "The resource's id must equal the id in the URL."), null);
+                    return WriteDecision.Refused(new WriteRefusal(400, "invalid", "The resource's id must equal the id in the URL."));
                 }
 
                 checks.Add((parsed.RootFacts, request.Interaction == FhirInteraction.Create || stored is null ? "create" : "update"));
                 break;
             case FhirInteraction.Patch when stored is not null:
-                if (JsonPatch.Apply(stored.Root, body, out var error) is not { } result)
+                var patched = patch == PatchKind.FhirPath ? FhirPathPatch.Apply(stored.Root, body, out var error) : JsonPatch.Apply(stored.Root, body, out error);
+                if (patched is not { } result)
                 {
-                    return (new WriteRefusal(422, "processing", error ?? "The patch cannot be applied."), null);
+                    return WriteDecision.Refused(new WriteRefusal(422, "processing", error ?? "The patch cannot be applied."));
                 }
 
                 if (_inspector.Inspect(result, local) is not { } resultFacts || resultFacts.ResourceType != request.ResourceType
                     || !(ResourceInspector.TryGetString(result, "id", out var resultId) && resultId == request.Id))
                 {
-                    return (new WriteRefusal(422, "processing", "The patch would change the resource's type or id, or leave no resource."), null);
+                    return WriteDecision.Refused(new WriteRefusal(422, "processing", "The patch would change the resource's type or id, or leave no resource."));
                 }
 
                 checks.Add((resultFacts, "update"));
+                if (patch == PatchKind.FhirPath)
+                {
+                    replacement = result;
+                }
+
                 break;
         }
 
@@ -151,7 +170,7 @@ internal sealed class WriteAuthorizer(HearthSettings settings, ResponseFilter fi
         {
             if (filter.Judge(facts, reference => patients.GetValueOrDefault(reference), permissions, action) != Decision.Permit)
             {
-                return (WriteRefusal.NotPermitted, null);
+                return WriteDecision.Refused(WriteRefusal.NotPermitted);
             }
         }
 
@@ -159,13 +178,19 @@ internal sealed class WriteAuthorizer(HearthSettings settings, ResponseFilter fi
         {
             if (ifMatch.Count > 0 && !ifMatch.Any(v => EntityTagMatches(v, version)))
             {
-                return (new WriteRefusal(412, "conflict", "The resource has changed since the version named in If-Match."), null);
+                return WriteDecision.Refused(new WriteRefusal(412, "conflict", "The resource has changed since the version named in If-Match."));
             }
 
-            return (null, version);
+            return new WriteDecision(null, version, replacement);
         }
 
-        return (null, null);
+        if (replacement is not null)
+        {
+            // Without a version to pin it to, the update could overwrite a change made in between.
+            return WriteDecision.Refused(new WriteRefusal(409, "conflict", "The stored resource has no version; Hearth cannot apply a FHIRPath Patch to it safely."));
+        }
+
+        return new WriteDecision(null, null, null);
     }
 
     /// <summary>The stored resource, null when there is none (404/410); throws <see cref="UpstreamException"/> otherwise.</summary>
@@ -209,4 +234,21 @@ internal sealed class WriteAuthorizer(HearthSettings settings, ResponseFilter fi
 
         return value.Trim('"') == version;
     }
+}
+
+/// <summary>What a patch body is.</summary>
+internal enum PatchKind
+{
+    None,
+    Json,
+    FhirPath,
+}
+
+/// <summary>
+/// A write's decision: the refusal (null: permitted), the stored version the write must be pinned
+/// to, and for a FHIRPath Patch the resource to send as an update instead of the patch.
+/// </summary>
+internal readonly record struct WriteDecision(WriteRefusal? Refusal, string? ExpectedVersion, JsonObject? Replacement)
+{
+    public static WriteDecision Refused(WriteRefusal refusal) => new(refusal, null, null);
 }

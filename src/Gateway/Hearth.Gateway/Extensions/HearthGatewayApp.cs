@@ -79,9 +79,15 @@ public static class HearthGatewayApp
                     }
 
                     // A write goes out pinned to the stored version Hearth checked.
-                    if (transform.HttpContext.Features.Get<HearthRequestFeature>()?.ExpectedVersion is { } version)
+                    var feature = transform.HttpContext.Features.Get<HearthRequestFeature>();
+                    if (feature?.ExpectedVersion is { } version)
                     {
                         transform.ProxyRequest.Headers.TryAddWithoutValidation("If-Match", $"W/\"{version}\"");
+                    }
+
+                    if (feature?.ForwardMethod is { } method)
+                    {
+                        transform.ProxyRequest.Method = method;
                     }
 
                     return ValueTask.CompletedTask;

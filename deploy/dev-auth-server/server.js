@@ -11,7 +11,12 @@
 //                                "time_unit": "ms"|"s"}  -> 201 {"access_token", "exp"}
 //   POST /dev/revoke            {"token": "..."} -> 200
 //   GET  /dev/stats             {"introspections": N, "registrations": N}
-//   POST /dev/reset-stats
+//   GET  /dev/registrations     every permission array registered, oldest first
+//   POST /dev/reset-stats       (also forgets the registrations)
+//   POST /dev/fault             {"registration": "down"|"slow"|"garbage"|null}: the permission endpoint fails
+//   POST /authorization         {"ticket": "...", "claim_tokens": [...], "shape", "time_unit", "expires_in"}
+//                               -> 201 {"rpt": "..."} granting exactly the ticket's permissions
+//                               (a ticket is used once; unknown -> 400 {"error": "invalid_ticket"})
 //   POST /protection/introspection   form token=..., Authorization: Bearer <api key>
 //   POST /protection/permissions     JSON array of permissions, Authorization: Bearer <api key>
 //                                    -> 201 {"ticket": "..."}
@@ -35,6 +40,22 @@ const realm = process.env.DEV_AUTH_REALM ?? 'hearth-dev';
 const tokens = new Map();
 const tickets = new Map();
 const stats = { introspections: 0, registrations: 0 };
+const registrations = [];
+let registrationFault = null;
+
+function issue(permissions, body) {
+  const expiresIn = Number(body.expires_in ?? 3600);
+  const now = Date.now();
+  const token = crypto.randomBytes(32).toString('base64url');
+  tokens.set(token, {
+    permissions,
+    iat: now,
+    exp: now + expiresIn * 1000,
+    shape: body.shape === 'scope' ? 'scope' : 'permissions',
+    unit: body.time_unit === 's' ? 's' : 'ms',
+  });
+  return { token, exp: now + expiresIn * 1000 };
+}
 
 function send(res, status, body) {
   const text = JSON.stringify(body);
@@ -60,17 +81,23 @@ function handle(req, res, raw) {
     const [body, err] = parseJson(raw || '{}');
     if (err || typeof body !== 'object' || body === null) return send(res, 400, { error: 'invalid_request' });
     const permissions = Array.isArray(body.permissions) ? body.permissions : [];
-    const expiresIn = Number(body.expires_in ?? 3600);
-    const now = Date.now();
-    const token = crypto.randomBytes(32).toString('base64url');
-    tokens.set(token, {
-      permissions,
-      iat: now,
-      exp: now + expiresIn * 1000,
-      shape: body.shape === 'scope' ? 'scope' : 'permissions',
-      unit: body.time_unit === 's' ? 's' : 'ms',
-    });
-    return send(res, 201, { access_token: token, token_type: 'Bearer', exp: now + expiresIn * 1000 });
+    const { token, exp } = issue(permissions, body);
+    return send(res, 201, { access_token: token, token_type: 'Bearer', exp });
+  }
+  if (req.method === 'POST' && path === '/authorization') {
+    const [body, err] = parseJson(raw || '{}');
+    if (err || typeof body !== 'object' || body === null) return send(res, 400, { error: 'invalid_request' });
+    const permissions = tickets.get(body.ticket);
+    if (!permissions) return send(res, 400, { error: 'invalid_ticket' });
+    tickets.delete(body.ticket);
+    const { token } = issue(permissions, body);
+    return send(res, 201, { rpt: token });
+  }
+  if (req.method === 'GET' && path === '/dev/registrations') return send(res, 200, registrations);
+  if (req.method === 'POST' && path === '/dev/fault') {
+    const [body] = parseJson(raw || '{}');
+    registrationFault = body?.registration ?? null;
+    return send(res, 200, { registration: registrationFault });
   }
   if (req.method === 'POST' && path === '/dev/revoke') {
     const [body] = parseJson(raw || '{}');
@@ -81,6 +108,7 @@ function handle(req, res, raw) {
   if (req.method === 'POST' && path === '/dev/reset-stats') {
     stats.introspections = 0;
     stats.registrations = 0;
+    registrations.length = 0;
     return send(res, 200, stats);
   }
   if (req.method === 'POST' && path === '/protection/introspection') {
@@ -100,6 +128,13 @@ function handle(req, res, raw) {
     const [body, err] = parseJson(raw);
     if (err || !Array.isArray(body)) return send(res, 400, { error: 'invalid_request' });
     stats.registrations++;
+    registrations.push(body);
+    if (registrationFault === 'down') return send(res, 500, { error: 'server_error' });
+    if (registrationFault === 'garbage') return send(res, 201, { ticket: 'bad"ticket\r\nX-Injected: 1' });
+    if (registrationFault === 'slow') {
+      setTimeout(() => send(res, 201, { ticket: crypto.randomUUID() }), 15000);
+      return;
+    }
     const ticket = crypto.randomUUID();
     tickets.set(ticket, body);
     return send(res, 201, { ticket });

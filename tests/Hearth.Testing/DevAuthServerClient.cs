@@ -28,4 +28,31 @@ public sealed class DevAuthServerClient(HttpClient http, string baseUrl)
 
     public async Task<int> IntrospectionsAsync()
         => (await http.GetFromJsonAsync<JsonElement>(baseUrl + "/dev/stats")).GetProperty("introspections").GetInt32();
+
+    /// <summary>Every permission array the permission endpoint received, oldest first.</summary>
+    public async Task<JsonArray> RegistrationsAsync()
+        => (JsonArray)JsonNode.Parse(await http.GetStringAsync(baseUrl + "/dev/registrations"))!;
+
+    public async Task ResetStatsAsync()
+    {
+        using var response = await http.PostAsync(baseUrl + "/dev/reset-stats", null);
+        response.EnsureSuccessStatusCode();
+    }
+
+    /// <summary>Makes the permission endpoint fail ("down", "slow", "garbage") or work again (null).</summary>
+    public async Task RegistrationFaultAsync(string? fault)
+    {
+        using var response = await http.PostAsync(baseUrl + "/dev/fault", JsonContent.Create(new JsonObject { ["registration"] = fault }));
+        response.EnsureSuccessStatusCode();
+    }
+
+    /// <summary>UMA: exchanges a ticket at the authorization endpoint for an RPT granting what the ticket registered.</summary>
+    public async Task<HttpResponseMessage> AuthorizeAsync(string ticket, string shape = "permissions", string timeUnit = "ms")
+        => await http.PostAsync(baseUrl + "/authorization", JsonContent.Create(new JsonObject
+        {
+            ["ticket"] = ticket,
+            ["claim_tokens"] = new JsonArray(),
+            ["shape"] = shape,
+            ["time_unit"] = timeUnit,
+        }));
 }

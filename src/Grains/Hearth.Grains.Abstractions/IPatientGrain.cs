@@ -10,6 +10,10 @@ public interface IPatientGrain : IGrainWithStringKey
     [Alias("Resolve")]
     Task<PatientLookup> ResolveAsync();
 
+    /// <summary>The cached identifiers when this grain holds a fresh resolution; never asks the FHIR server.</summary>
+    [Alias("Peek")]
+    Task<PatientLookup?> PeekAsync();
+
     [Alias("Invalidate")]
     Task InvalidateAsync();
 }

@@ -58,6 +58,9 @@ internal sealed class PatientGrain(FhirPatientClient client, HearthSettings sett
         return lookup;
     }
 
+    public Task<PatientLookup?> PeekAsync()
+        => Task.FromResult(_cached is { Status: PatientLookupStatus.Found } && time.GetUtcNow() < _cachedUntil ? _cached : null);
+
     public Task InvalidateAsync()
     {
         _cached = null;

@@ -6,6 +6,9 @@ public sealed record FhirRequest(FhirInteraction Interaction, string? ResourceTy
     /// <summary>The operation's name without '$', for <see cref="FhirInteraction.Operation"/>.</summary>
     public string? Operation { get; init; }
 
+    /// <summary>For a compartment search (<c>Patient/x/Observation</c>): the compartment's type; <see cref="Id"/> is its id.</summary>
+    public string? Compartment { get; init; }
+
     /// <summary>A search whose parameters come in a form-encoded body (POST [type]/_search).</summary>
     public bool FormSearch { get; init; }
 

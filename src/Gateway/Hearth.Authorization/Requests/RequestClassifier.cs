@@ -71,7 +71,7 @@ public static partial class RequestClassifier
             [var type, var id] when IsType(type) && IsId(id) => Read(FhirInteraction.Read, type, id),
             [var type, var id, "_history"] when IsType(type) && IsId(id) => Read(FhirInteraction.HistoryInstance, type, id),
             [var type, var id, var op] when IsType(type) && IsId(id) && IsOperation(op) => Operation(type, id, op),
-            [var type, var id, var other] when IsType(type) && IsId(id) && IsType(other) => Read(FhirInteraction.SearchCompartment, other, id),
+            [var type, var id, var other] when IsType(type) && IsId(id) && IsType(other) => Classification.Accept(new FhirRequest(FhirInteraction.SearchCompartment, other, id, "read") { Compartment = type }),
             [var type, var id, "_history", var vid] when IsType(type) && IsId(id) && IsId(vid) => Read(FhirInteraction.VRead, type, id),
             _ => Classification.Refuse(400, "not-supported", "The request path is not a FHIR interaction Hearth recognises."),
         };

@@ -144,13 +144,22 @@ public sealed class ResponseFilter(HearthSettings settings)
             return Decision.Permit;
         }
 
+        return Required(facts, resolve, action) is { } required ? permissions.Evaluate(required) : Decision.NotGranted;
+    }
+
+    /// <summary>
+    /// What one resource needs for <paramref name="action"/>; null when no permission can grant it
+    /// (a patient that cannot be resolved, a Patient without identifiers).
+    /// </summary>
+    public RequiredPermission? Required(ResourceFacts facts, Func<string, PatientIdentifier?> resolve, string action)
+    {
         IReadOnlyList<PatientIdentifier>? patients;
         switch (facts.PatientLink)
         {
             case PatientLinkKind.Self:
                 if (PatientIdentifier.Choose(facts.SelfIdentifiers, settings.DesignatedPatientIdSystems) is not { } self)
                 {
-                    return Decision.NotGranted;
+                    return null;
                 }
 
                 patients = [self];
@@ -161,7 +170,7 @@ public sealed class ResponseFilter(HearthSettings settings)
                 {
                     if (resolve(reference) is not { } identifier)
                     {
-                        return Decision.NotGranted;
+                        return null;
                     }
 
                     list.Add(identifier);
@@ -173,9 +182,20 @@ public sealed class ResponseFilter(HearthSettings settings)
                 patients = null;
                 break;
             default:
-                return Decision.NotGranted;
+                return null;
         }
 
-        return permissions.Evaluate(new RequiredPermission(patients, facts.ResourceType, action, facts.Labels));
+        return new RequiredPermission(patients, facts.ResourceType, action, facts.Labels);
+    }
+
+    /// <summary>
+    /// What the resources of a denied answer would have needed (for a UMA ticket): the root, or
+    /// every judged entry. Resources no permission could grant are left out.
+    /// </summary>
+    public IReadOnlyList<RequiredPermission> Unmet(ParsedResponse response, Func<string, PatientIdentifier?> resolve, string action)
+    {
+        var facts = response.Entries is null ? [response.RootFacts] : response.Entries.Select(e => e.Facts).OfType<ResourceFacts>();
+        return facts.Where(f => !settings.UnprotectedResourceTypes.Contains(f.ResourceType))
+            .Select(f => Required(f, resolve, action)).OfType<RequiredPermission>().ToList();
     }
 }

@@ -80,6 +80,7 @@ internal sealed class BatchAuthorizer(HearthSettings settings, WriteAuthorizer w
             : null;
         var forwarded = new JsonArray();
         var insufficient = false;
+        var unmet = new List<RequiredPermission>();
         var problems = new List<string>();
         for (var i = 0; i < entries.Count; i++)
         {
@@ -87,6 +88,7 @@ internal sealed class BatchAuthorizer(HearthSettings settings, WriteAuthorizer w
             if (refusal is not null)
             {
                 insufficient |= refusal.Insufficient;
+                unmet.AddRange(refusal.Unmet);
                 problems.Add($"entry {i}: {(refusal.Insufficient ? "the token does not permit it" : refusal.Diagnostics)}");
                 plan.Errors[i] = ErrorEntry(refusal);
                 continue;
@@ -100,7 +102,7 @@ internal sealed class BatchAuthorizer(HearthSettings settings, WriteAuthorizer w
         if (plan.Transaction && problems.Count > 0)
         {
             return (null, insufficient
-                ? WriteRefusal.NotPermitted
+                ? WriteRefusal.NotPermittedFor(unmet)
                 : new WriteRefusal(400, "invalid", "The transaction is refused whole, nothing was forwarded: " + string.Join("; ", problems)));
         }
 

@@ -123,7 +123,7 @@ internal sealed partial class HearthAuthorizationMiddleware(
             var status = BearerToken.Read(authorization, out var token);
             if (status != BearerTokenStatus.Present)
             {
-                await responses.NoTokenAsync(context, status == BearerTokenStatus.Malformed);
+                await responses.NoTokenAsync(context, status == BearerTokenStatus.Malformed, request, parameters);
                 return;
             }
 
@@ -149,7 +149,7 @@ internal sealed partial class HearthAuthorizationMiddleware(
             if (info.Status != TokenStatus.Active || info.ExpiresAt <= time.GetUtcNow())
             {
                 LogInactive(logger, TokenKey.ForLog(tokenHash));
-                await responses.InvalidTokenAsync(context);
+                await responses.InvalidTokenAsync(context, request, parameters);
                 return;
             }
 
@@ -241,7 +241,7 @@ internal sealed partial class HearthAuthorizationMiddleware(
             feature.TokenHash is null ? "-" : TokenKey.ForLog(feature.TokenHash));
         if (refusal.Insufficient)
         {
-            await responses.InsufficientAsync(context);
+            await responses.InsufficientAsync(context, feature.Request, refusal.Unmet);
         }
         else
         {

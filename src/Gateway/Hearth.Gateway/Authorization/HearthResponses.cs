@@ -1,4 +1,6 @@
+using System.Text.Json.Nodes;
 using Hearth.Authorization.Configuration;
+using Hearth.Authorization.Permissions;
 using Hearth.Authorization.Requests;
 using Hearth.Authorization.Responses;
 using Hearth.Gateway.Formats;
@@ -6,14 +8,21 @@ using Hearth.Gateway.Formats;
 namespace Hearth.Gateway.Authorization;
 
 /// <summary>Writes the OperationOutcome answers Hearth itself gives, with RFC 6750 / UMA headers.</summary>
-internal sealed class HearthResponses(HearthSettings settings)
+internal sealed class HearthResponses(HearthSettings settings, UmaTickets tickets)
 {
+    /// <summary>Extensions of the OperationOutcome of a UMA challenge: what Pauldron puts in its body.</summary>
+    public const string TicketExtension = "urn:hearth:uma:ticket";
+    public const string AsUriExtension = "urn:hearth:uma:as_uri";
+    public const string AuthorizationEndpointExtension = "urn:hearth:uma:authorization_endpoint";
+
     private readonly string _realm = Sanitize(string.IsNullOrEmpty(settings.UmaServerRealm) ? "hearth" : settings.UmaServerRealm);
 
     /// <summary>Writes Hearth's own OperationOutcome, in XML when the client asked for XML.</summary>
-    public static async Task WriteOutcomeAsync(HttpContext context, int status, string code, string diagnostics)
+    public static Task WriteOutcomeAsync(HttpContext context, int status, string code, string diagnostics)
+        => WriteOutcomeAsync(context, status, OperationOutcomes.Create(code, diagnostics));
+
+    private static async Task WriteOutcomeAsync(HttpContext context, int status, byte[] body)
     {
-        var body = OperationOutcomes.Create(code, diagnostics);
         var contentType = OperationOutcomes.ContentType;
         if (ClientFormat(context.Request) == FhirFormat.Xml)
         {
@@ -34,31 +43,99 @@ internal sealed class HearthResponses(HearthSettings settings)
     public static FhirFormat ClientFormat(HttpRequest request)
         => FormatNegotiation.Negotiate(request.Query["_format"].Select(v => v ?? "").ToList(), request.Headers.Accept.Select(v => v ?? ""));
 
-    /// <summary>No token (401) or a malformed Authorization header (400).</summary>
-    public Task NoTokenAsync(HttpContext context, bool malformed)
+    /// <summary>
+    /// No token (401; in UMA mode with a ticket for what <paramref name="request"/> implies) or a
+    /// malformed Authorization header (400).
+    /// </summary>
+    public async Task NoTokenAsync(HttpContext context, bool malformed, FhirRequest? request = null, IQueryCollection? parameters = null)
     {
         if (malformed)
         {
             SetChallenge(context, "invalid_request", "The Authorization header is not a single well-formed bearer token.");
-            return WriteOutcomeAsync(context, 400, "login", "The Authorization header must carry exactly one bearer token.");
+            await WriteOutcomeAsync(context, 400, "login", "The Authorization header must carry exactly one bearer token.");
+            return;
+        }
+
+        if (settings.UmaMode && request is not null)
+        {
+            await UmaChallengeAsync(context, 401, "login", "This request needs a bearer access token (an RPT): ask the authorization server with the ticket.",
+                await tickets.FromRequestAsync(request, parameters ?? context.Request.Query));
+            return;
         }
 
         SetChallenge(context, null, null);
-        return WriteOutcomeAsync(context, 401, "login", "This request needs a bearer access token.");
+        await WriteOutcomeAsync(context, 401, "login", "This request needs a bearer access token.");
     }
 
-    /// <summary>Unknown, inactive or expired token: 401.</summary>
-    public Task InvalidTokenAsync(HttpContext context)
+    /// <summary>Unknown, inactive or expired token: 401 (OAuth) or, as Pauldron does, 403 with a new ticket (UMA).</summary>
+    public async Task InvalidTokenAsync(HttpContext context, FhirRequest? request = null, IQueryCollection? parameters = null)
     {
+        if (settings.UmaMode && request is not null)
+        {
+            await UmaChallengeAsync(context, 403, "login", "The access token is invalid, expired or revoked: ask the authorization server with the ticket.",
+                await tickets.FromRequestAsync(request, parameters ?? context.Request.Query));
+            return;
+        }
+
         SetChallenge(context, "invalid_token", "The access token is not active.");
-        return WriteOutcomeAsync(context, 401, "login", "The access token is invalid, expired or revoked.");
+        await WriteOutcomeAsync(context, 401, "login", "The access token is invalid, expired or revoked.");
     }
 
-    /// <summary>The token does not grant what the request needs: 403 insufficient_scope.</summary>
-    public Task InsufficientAsync(HttpContext context)
+    /// <summary>
+    /// The token does not grant what the request needs: 403 insufficient_scope, or in UMA mode 403
+    /// with a ticket for <paramref name="unmet"/> (what the refused resources needed; when nothing
+    /// is known, what the request implies).
+    /// </summary>
+    public async Task InsufficientAsync(HttpContext context, FhirRequest? request = null, IReadOnlyList<RequiredPermission>? unmet = null)
     {
+        if (settings.UmaMode && request is not null)
+        {
+            var permissions = unmet is { Count: > 0 } ? UmaTickets.From(unmet) : await tickets.FromRequestAsync(request, context.Request.Query);
+            await UmaChallengeAsync(context, 403, "forbidden", "The access token does not grant access to the requested data: ask the authorization server with the ticket.", permissions);
+            return;
+        }
+
         SetChallenge(context, "insufficient_scope", "The access token does not grant access to this data.");
-        return WriteOutcomeAsync(context, 403, "forbidden", "The access token does not grant access to the requested data.");
+        await WriteOutcomeAsync(context, 403, "forbidden", "The access token does not grant access to the requested data.");
+    }
+
+    /// <summary>
+    /// Registers <paramref name="permissions"/> and answers with the ticket:
+    /// <c>WWW-Authenticate: UMA realm, as_uri, ticket</c> and an OperationOutcome whose extensions
+    /// carry the ticket, the server and its authorization endpoint. Registration failed: 403 with
+    /// <c>Warning: 199 - "UMA Authorization Server Unreachable"</c>.
+    /// </summary>
+    private async Task UmaChallengeAsync(HttpContext context, int status, string code, string diagnostics, IReadOnlyList<JsonObject> permissions)
+    {
+        string? ticket;
+        try
+        {
+            ticket = await tickets.RegisterAsync(permissions);
+        }
+        catch (Exception e) when (ClusterFailures.IsTransient(e))
+        {
+            await WriteOutcomeAsync(context, 503, "transient", "Hearth's cluster is unavailable. Try again later.");
+            return;
+        }
+
+        if (ticket is null)
+        {
+            context.Response.Headers.Warning = "199 - \"UMA Authorization Server Unreachable\"";
+            await WriteOutcomeAsync(context, 403, "transient", "The authorization server is unreachable; no permission ticket could be registered.");
+            return;
+        }
+
+        var asUri = Sanitize(settings.UmaServerBase);
+        context.Response.Headers.WWWAuthenticate = $"UMA realm=\"{_realm}\", as_uri=\"{asUri}\", ticket=\"{ticket}\"";
+        var outcome = JsonNode.Parse(OperationOutcomes.Create(code, diagnostics))!.AsObject();
+        var issue = outcome["issue"];
+        outcome.Remove("issue");
+        outcome["extension"] = new JsonArray(
+            new JsonObject { ["url"] = TicketExtension, ["valueString"] = ticket },
+            new JsonObject { ["url"] = AsUriExtension, ["valueUri"] = settings.UmaServerBase },
+            new JsonObject { ["url"] = AuthorizationEndpointExtension, ["valueUri"] = settings.UmaServerBase + settings.UmaServerAuthorizationEndpoint });
+        outcome["issue"] = issue;
+        await WriteOutcomeAsync(context, status, System.Text.Encoding.UTF8.GetBytes(outcome.ToJsonString()));
     }
 
     /// <summary>The authorization server cannot be asked and nothing is cached: 503 (OAuth) or 403 + Warning (UMA).</summary>
@@ -78,7 +155,7 @@ internal sealed class HearthResponses(HearthSettings settings)
     {
         if (settings.UmaMode)
         {
-            // Ticket registration (UMA) is not implemented yet: the challenge names the realm and server.
+            // A UMA challenge without a ticket: only for answers that register nothing (a malformed header).
             context.Response.Headers.WWWAuthenticate = $"UMA realm=\"{_realm}\", as_uri=\"{Sanitize(settings.UmaServerBase)}\"";
             return;
         }

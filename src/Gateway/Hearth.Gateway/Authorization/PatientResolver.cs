@@ -44,6 +44,17 @@ internal sealed class PatientResolver(HearthSettings settings, IGrainFactory gra
         return result;
     }
 
+    /// <summary>The designated identifier of Patient/{id} when a grain already holds it; never asks the FHIR server.</summary>
+    public async Task<PatientIdentifier?> PeekAsync(string patientId)
+    {
+        if (!PatientReference.IsValidId(patientId) || await Grain("Patient/" + patientId).PeekAsync() is not { } lookup)
+        {
+            return null;
+        }
+
+        return PatientIdentifier.Choose(lookup.Identifiers.Select(i => new PatientIdentifier(i.System, i.Value)).ToList(), settings.DesignatedPatientIdSystems);
+    }
+
     /// <summary>Forgets a Patient's cached identifiers cluster-wide (after it was written).</summary>
     public Task InvalidateAsync(string patientId) => Grain("Patient/" + patientId).InvalidateAsync();
 

@@ -119,14 +119,14 @@ internal sealed partial class ResponseAuthorizer(
         if (feature.ExpiresAt is { } exp && exp <= time.GetUtcNow())
         {
             http.Response.Headers.Clear();
-            await responses.InvalidTokenAsync(http);
+            await responses.InvalidTokenAsync(http, feature.Request);
             return;
         }
 
         if (result.Outcome == FilterOutcome.Denied)
         {
             http.Response.Headers.Clear();
-            await responses.InsufficientAsync(http);
+            await responses.InsufficientAsync(http, feature.Request, result.Unmet);
             return;
         }
 

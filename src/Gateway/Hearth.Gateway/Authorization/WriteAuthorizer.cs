@@ -168,9 +168,10 @@ internal sealed class WriteAuthorizer(HearthSettings settings, ResponseFilter fi
         var patients = await resolver.ResolveAsync(checks.SelectMany(c => c.Facts.PatientReferences), local);
         foreach (var (facts, action) in checks)
         {
-            if (filter.Judge(facts, reference => patients.GetValueOrDefault(reference), permissions, action) != Decision.Permit)
+            PatientIdentifier? Resolve(string reference) => patients.GetValueOrDefault(reference);
+            if (filter.Judge(facts, Resolve, permissions, action) != Decision.Permit)
             {
-                return WriteDecision.Refused(WriteRefusal.NotPermitted);
+                return WriteDecision.Refused(WriteRefusal.NotPermittedFor(filter.Required(facts, Resolve, action) is { } unmet ? [unmet] : []));
             }
         }
 

@@ -41,6 +41,7 @@ public static class HearthGatewayApp
         builder.Services.AddSingleton(settings);
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<HearthResponses>();
+        builder.Services.AddSingleton<UmaTickets>();
         builder.Services.AddSingleton(new ResponseFilter(settings));
         builder.Services.AddSingleton<ResponseAuthorizer>();
         builder.Services.AddSingleton<PatientResolver>();

@@ -1,0 +1,260 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using System.Text.RegularExpressions;
+using Hearth.Gateway.Authorization;
+using Hearth.Gateway.FunctionalTests.Infrastructure;
+using static Hearth.Gateway.FunctionalTests.Infrastructure.HearthEnvironment;
+
+namespace Hearth.Gateway.FunctionalTests;
+
+/// <summary>
+/// UMA mode (UMA_MODE=true, Pauldron's default) through a real gateway, against the development
+/// authorization server, which speaks Pauldron's wire format (permission registration, tickets,
+/// RPTs in both permission shapes with exp in milliseconds or seconds). Each test asserts the
+/// answer, its challenge and body, and the registrations the authorization server received.
+/// </summary>
+[Collection(HearthCollection.Name)]
+public partial class UmaTests(HearthEnvironment env)
+{
+    private static readonly string Obs011Needs = Registered("10001", "Observation", "read", "[{\"system\":\"" + Conf + "\",\"code\":\"N\"}]");
+
+    private static string Registered(string? patient, string? type, string action, string labels = "\"*\"")
+        => "{\"resource_set_id\":{\"patientId\":" + (patient is null ? "\"*\"" : "{\"system\":\"urn:official:id\",\"value\":\"" + patient + "\"}")
+           + ",\"resourceType\":\"" + (type ?? "*") + "\",\"securityLabel\":" + labels + "},\"scopes\":[\"" + action + "\"]}";
+
+    private Task<GatewayInstance> UmaGatewayAsync(params (string Key, string? Value)[] changes)
+        => env.StartGatewayAsync([("UMA_MODE", "true"), .. changes]);
+
+    private static async Task<HttpResponseMessage> GetAsync(GatewayInstance gateway, string path, string? token = null)
+        => await gateway.Client.GetWithTokenAsync(path, token);
+
+    /// <summary>The ticket of a UMA challenge, checked against the body's extensions.</summary>
+    private async Task<string> AssertChallengeAsync(HttpResponseMessage response, HttpStatusCode status)
+    {
+        Assert.Equal(status, response.StatusCode);
+        var challenge = response.Headers.WwwAuthenticate.Single().ToString();
+        var match = ChallengePattern().Match(challenge);
+        Assert.True(match.Success, challenge);
+        Assert.Equal("hearth-test", match.Groups["realm"].Value);
+        Assert.Equal(env.AuthBase, match.Groups["as"].Value);
+        var ticket = match.Groups["ticket"].Value;
+
+        Assert.Equal("application/fhir+json", response.Content.Headers.ContentType?.MediaType);
+        var body = await response.JsonAsync();
+        Assert.Equal("OperationOutcome", body["resourceType"]!.GetValue<string>());
+        var extensions = body["extension"]!.AsArray().ToDictionary(e => e!["url"]!.GetValue<string>(), e => e!.AsObject());
+        Assert.Equal(ticket, extensions[HearthResponses.TicketExtension]["valueString"]!.GetValue<string>());
+        Assert.Equal(env.AuthBase, extensions[HearthResponses.AsUriExtension]["valueUri"]!.GetValue<string>());
+        Assert.Equal(env.AuthBase + "/authorization", extensions[HearthResponses.AuthorizationEndpointExtension]["valueUri"]!.GetValue<string>());
+        return ticket;
+    }
+
+    private async Task<JsonArray> LastRegistrationAsync()
+    {
+        var all = await env.Auth.RegistrationsAsync();
+        Assert.NotEmpty(all);
+        return all[^1]!.AsArray();
+    }
+
+    private static void AssertSame(string expectedJsonArray, JsonArray actual)
+        => Assert.True(JsonNode.DeepEquals(JsonNode.Parse(expectedJsonArray), actual), $"registered {actual.ToJsonString()}");
+
+    private async Task<string> RptAsync(string ticket, string shape = "permissions", string timeUnit = "ms")
+    {
+        using var response = await env.Auth.AuthorizeAsync(ticket, shape, timeUnit);
+        Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+        return (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("rpt").GetString()!;
+    }
+
+    [Fact]
+    public async Task NoToken_401_TicketForWhatTheRequestNames_FhirServerNotAsked()
+    {
+        await using var gateway = await UmaGatewayAsync();
+        var fhirBefore = await env.FhirTotalCountAsync();
+        using var response = await GetAsync(gateway, "Observation?subject:Patient.identifier=urn:official:id|10001");
+        await AssertChallengeAsync(response, HttpStatusCode.Unauthorized);
+        AssertSame("[" + Registered("10001", "Observation", "read") + "]", await LastRegistrationAsync());
+        Assert.Equal(fhirBefore, await env.FhirTotalCountAsync());
+    }
+
+    [Fact]
+    public async Task NoToken_RequestNamesNoPatient_TicketForAnyPatient_FhirServerNotAsked()
+    {
+        await using var gateway = await UmaGatewayAsync();
+        var fhirBefore = await env.FhirTotalCountAsync();
+        using var response = await GetAsync(gateway, "Observation/obs-01-1");
+        await AssertChallengeAsync(response, HttpStatusCode.Unauthorized);
+        AssertSame("[" + Registered(null, "Observation", "read") + "]", await LastRegistrationAsync());
+        Assert.Equal(fhirBefore, await env.FhirTotalCountAsync());
+    }
+
+    [Fact]
+    public async Task NoToken_PatientAGrainKnows_ItsIdentifier_UnknownPatient_Any_FhirServerNotAsked()
+    {
+        await using var gateway = await UmaGatewayAsync();
+        var token = await env.TokenAsync("[" + Permission("10002") + "]");
+        using (var warm = await GetAsync(gateway, "Observation/obs-02-1", token))
+        {
+            Assert.Equal(HttpStatusCode.OK, warm.StatusCode); // judging it, the patient grain of p02 resolved it
+        }
+
+        var fhirBefore = await env.FhirTotalCountAsync();
+        using (var known = await GetAsync(gateway, "Patient/p02/Condition"))
+        {
+            await AssertChallengeAsync(known, HttpStatusCode.Unauthorized);
+        }
+
+        AssertSame("[" + Registered("10002", "Condition", "read") + "]", await LastRegistrationAsync());
+        using (var unknown = await GetAsync(gateway, "Patient/p03"))
+        {
+            await AssertChallengeAsync(unknown, HttpStatusCode.Unauthorized);
+        }
+
+        AssertSame("[" + Registered(null, "Patient", "read") + "]", await LastRegistrationAsync());
+        Assert.Equal(fhirBefore, await env.FhirTotalCountAsync());
+    }
+
+    [Theory]
+    [InlineData("permissions", "ms")]
+    [InlineData("scope", "s")]
+    public async Task NoToken_Ticket_RptForThatTicket_200(string shape, string timeUnit)
+    {
+        await using var gateway = await UmaGatewayAsync();
+        using var first = await GetAsync(gateway, "Observation?subject:Patient.identifier=urn:official:id|10001");
+        var ticket = await AssertChallengeAsync(first, HttpStatusCode.Unauthorized);
+
+        var rpt = await RptAsync(ticket, shape, timeUnit);
+        using var second = await GetAsync(gateway, "Observation?subject:Patient.identifier=urn:official:id|10001", rpt);
+        Assert.Equal(HttpStatusCode.OK, second.StatusCode);
+        var subjects = (await second.JsonAsync())["entry"]!.AsArray().Select(e => e!["resource"]!["subject"]!["reference"]!.GetValue<string>()).ToList();
+        Assert.NotEmpty(subjects);
+        Assert.All(subjects, s => Assert.Equal("Patient/p01", s));
+    }
+
+    [Fact]
+    public async Task InsufficientToken_403_TicketForExactlyWhatWasRefused_ThenItsRpt_200()
+    {
+        await using var gateway = await UmaGatewayAsync();
+        var other = await env.TokenAsync("[" + Permission("10002") + "]");
+        using var refused = await GetAsync(gateway, "Observation/obs-01-1", other);
+        var ticket = await AssertChallengeAsync(refused, HttpStatusCode.Forbidden);
+        AssertSame("[" + Obs011Needs + "]", await LastRegistrationAsync());
+
+        using var granted = await GetAsync(gateway, "Observation/obs-01-1", await RptAsync(ticket));
+        Assert.Equal(HttpStatusCode.OK, granted.StatusCode);
+        Assert.Equal("obs-01-1", (await granted.JsonAsync())["id"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task InsufficientForASearch_TicketListsEachNeedOnce()
+    {
+        await using var gateway = await UmaGatewayAsync();
+        var other = await env.TokenAsync("[" + Permission("10002") + "]");
+        using var refused = await GetAsync(gateway, "Observation?subject=Patient/p01", other);
+        await AssertChallengeAsync(refused, HttpStatusCode.Forbidden);
+        var registered = await LastRegistrationAsync();
+        var texts = registered.Select(p => p!.ToJsonString()).ToList();
+        Assert.Equal(texts.Count, texts.Distinct().Count());
+        // obs-01-1 (N), obs-01-2 (N) and obs-01-3 (no label: the default M) need two distinct permissions
+        AssertSame("[" + Obs011Needs + "," + Registered("10001", "Observation", "read", "[{\"system\":\"" + Conf + "\",\"code\":\"M\"}]") + "]",
+            new JsonArray(registered.OrderBy(p => p!.ToJsonString().Contains("\"M\"", StringComparison.Ordinal)).Select(p => p!.DeepClone()).ToArray()));
+    }
+
+    [Fact]
+    public async Task InvalidToken_403_NewTicket_AsPauldronDoes()
+    {
+        await using var gateway = await UmaGatewayAsync();
+        var revoked = await env.TokenAsync("[" + Permission("10001") + "]");
+        await env.Auth.RevokeAsync(revoked);
+        var before = (await env.Auth.RegistrationsAsync()).Count;
+        using var response = await GetAsync(gateway, "Observation?subject:Patient.identifier=urn:official:id|10001", revoked);
+        await AssertChallengeAsync(response, HttpStatusCode.Forbidden);
+        Assert.Equal(before + 1, (await env.Auth.RegistrationsAsync()).Count);
+    }
+
+    [Fact]
+    public async Task WriteRefused_403_TicketForTheWrite()
+    {
+        await using var gateway = await UmaGatewayAsync();
+        var reader = await env.TokenAsync("[" + Permission("10017", labels: Labels("N")) + "]");
+        var countBefore = await env.Fhir.ObservationCountAsync("p17");
+        using var request = new HttpRequestMessage(HttpMethod.Post, "Observation")
+        {
+            Content = new StringContent("{\"resourceType\":\"Observation\",\"meta\":{\"security\":[{\"system\":\"" + Conf + "\",\"code\":\"N\"}]},\"status\":\"final\",\"code\":{\"text\":\"uma\"},\"subject\":{\"reference\":\"Patient/p17\"}}",
+                Encoding.UTF8, "application/fhir+json"),
+        };
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", reader);
+        using var response = await gateway.Client.SendAsync(request);
+        await AssertChallengeAsync(response, HttpStatusCode.Forbidden);
+        AssertSame("[" + Registered("10017", "Observation", "create", "[{\"system\":\"" + Conf + "\",\"code\":\"N\"}]") + "]", await LastRegistrationAsync());
+        Assert.Equal(countBefore, await env.Fhir.ObservationCountAsync("p17"));
+    }
+
+    [Theory]
+    [InlineData("down")]
+    [InlineData("garbage")] // a "ticket" that would inject a header is not a ticket
+    public async Task RegistrationFails_403_WarningUnreachable_NoTicket(string fault)
+    {
+        await using var gateway = await UmaGatewayAsync();
+        await env.Auth.RegistrationFaultAsync(fault);
+        try
+        {
+            using var response = await GetAsync(gateway, "Observation/obs-01-1");
+            Assert.Equal(HttpStatusCode.Forbidden, response.StatusCode);
+            Assert.Equal("199 - \"UMA Authorization Server Unreachable\"", response.Headers.GetValues("Warning").Single());
+            Assert.False(response.Headers.Contains("X-Injected"));
+            Assert.DoesNotContain("ticket=", string.Join(",", response.Headers.WwwAuthenticate.Select(h => h.ToString())), StringComparison.Ordinal);
+            await response.AssertOutcomeAsync("transient");
+        }
+        finally
+        {
+            await env.Auth.RegistrationFaultAsync(null);
+        }
+    }
+
+    [Fact]
+    public async Task RegistrationHangs_AnsweredWithinTheTimeout_ThenNotAskedAgainAtOnce()
+    {
+        await using var gateway = await UmaGatewayAsync(("HEARTH_INTROSPECTION_TIMEOUT_SECONDS", "1"));
+        await env.Auth.RegistrationFaultAsync("slow");
+        try
+        {
+            using var client = new HttpClient { BaseAddress = gateway.Client.BaseAddress, Timeout = TimeSpan.FromSeconds(10) };
+            using (var first = await client.GetAsync("Observation/obs-01-1"))
+            {
+                Assert.Equal(HttpStatusCode.Forbidden, first.StatusCode);
+                Assert.True(first.Headers.Contains("Warning"));
+            }
+
+            var calls = (await env.Auth.RegistrationsAsync()).Count;
+            using (var second = await client.GetAsync("Observation/obs-01-2"))
+            {
+                Assert.Equal(HttpStatusCode.Forbidden, second.StatusCode);
+                Assert.True(second.Headers.Contains("Warning"));
+            }
+
+            Assert.Equal(calls, (await env.Auth.RegistrationsAsync()).Count); // paused after the failure: no storm
+        }
+        finally
+        {
+            await env.Auth.RegistrationFaultAsync(null);
+        }
+    }
+
+    [Fact]
+    public async Task OAuthMode_NoTicket_NothingRegistered()
+    {
+        var before = (await env.Auth.RegistrationsAsync()).Count;
+        using var response = await env.Gateway.Client.GetAsync("Observation/obs-01-1");
+        Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
+        Assert.StartsWith("Bearer", response.Headers.WwwAuthenticate.Single().ToString(), StringComparison.Ordinal);
+        Assert.Equal(before, (await env.Auth.RegistrationsAsync()).Count);
+    }
+
+    [GeneratedRegex("^UMA realm=\"(?<realm>[^\"]*)\", as_uri=\"(?<as>[^\"]*)\", ticket=\"(?<ticket>[^\"]+)\"$")]
+    private static partial Regex ChallengePattern();
+}

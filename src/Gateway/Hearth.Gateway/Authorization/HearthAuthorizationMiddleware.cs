@@ -1,3 +1,4 @@
+using Hearth.Authorization.Responses;
 using Hearth.Authorization.Configuration;
 using Hearth.Authorization.Permissions;
 using Hearth.Authorization.Requests;
@@ -22,6 +23,7 @@ internal sealed partial class HearthAuthorizationMiddleware(
     IGrainFactory grains,
     WriteAuthorizer writes,
     BatchAuthorizer batches,
+    CapabilityAugmenter capabilities,
     TimeProvider time,
     ILogger<HearthAuthorizationMiddleware> logger)
 {
@@ -96,6 +98,21 @@ internal sealed partial class HearthAuthorizationMiddleware(
             context.Request.Query = new QueryCollection();
             await HearthResponses.WriteOutcomeAsync(context, format == FhirFormat.Invalid ? 400 : 406, "not-supported",
                 "Hearth answers FHIR JSON (application/fhir+json) or FHIR XML (application/fhir+xml), one _format at most.");
+            return;
+        }
+
+        if (request.Interaction == FhirInteraction.SmartConfiguration)
+        {
+            // Describes the authorization server Hearth enforces, not the FHIR server: Hearth answers it.
+            var document = System.Text.Encoding.UTF8.GetBytes(capabilities.SmartConfiguration().ToJsonString());
+            context.Response.StatusCode = 200;
+            context.Response.ContentType = "application/json";
+            context.Response.ContentLength = document.Length;
+            if (!HttpMethods.IsHead(context.Request.Method))
+            {
+                await context.Response.Body.WriteAsync(document, context.RequestAborted);
+            }
+
             return;
         }
 

@@ -1,3 +1,4 @@
+using System.Text.Json.Nodes;
 using System.Text;
 using Hearth.Authorization.Configuration;
 using Hearth.Authorization.Fhir;
@@ -23,6 +24,8 @@ internal sealed partial class ResponseAuthorizer(
     PatientResolver resolver,
     ResponseJudge judge,
     BatchAuthorizer batches,
+    Labeler labeler,
+    CapabilityAugmenter capabilities,
     TimeProvider time,
     ILogger<ResponseAuthorizer> logger)
 {
@@ -81,7 +84,16 @@ internal sealed partial class ResponseAuthorizer(
                 throw new UpstreamException("The FHIR server did not answer this metadata request with JSON.");
             }
 
-            await WriteAsync(http, feature, Encoding.UTF8.GetString(body), keepValidators: true);
+            var metadata = Encoding.UTF8.GetString(body);
+            var augmented = false;
+            if (feature.Request.Interaction == FhirInteraction.Capabilities && settings.AugmentCapabilityStatement
+                && JsonNode.Parse(metadata, documentOptions: FhirJson.DocumentOptions) is JsonObject statement && capabilities.Apply(statement))
+            {
+                metadata = statement.ToJsonString();
+                augmented = true;
+            }
+
+            await WriteAsync(http, feature, metadata, keepValidators: !augmented);
             return;
         }
 
@@ -101,6 +113,11 @@ internal sealed partial class ResponseAuthorizer(
         {
             var judged = (isJson ? await batches.JudgeResponseAsync(body, plan, feature.Permissions) : null)
                 ?? throw new UpstreamException("The FHIR server's answer to the batch cannot be matched to its entries.");
+            if (judged is JsonObject judgedBundle)
+            {
+                labeler.Apply(judgedBundle);
+            }
+
             await WriteAsync(http, feature, judged.ToJsonString(), keepValidators: false);
             return;
         }
@@ -131,6 +148,13 @@ internal sealed partial class ResponseAuthorizer(
         }
 
         var json = result.Body ?? Encoding.UTF8.GetString(body);
+        var labeled = false;
+        if (labeler.Enabled && JsonNode.Parse(json, documentOptions: FhirJson.DocumentOptions) is JsonObject root && labeler.Apply(root))
+        {
+            json = root.ToJsonString();
+            labeled = true;
+        }
+
         if (feature.Subsetting is { } subsetting)
         {
             try
@@ -143,7 +167,7 @@ internal sealed partial class ResponseAuthorizer(
             }
         }
 
-        await WriteAsync(http, feature, json, keepValidators: result.Body is null && feature.Subsetting is null);
+        await WriteAsync(http, feature, json, keepValidators: result.Body is null && feature.Subsetting is null && !labeled);
     }
 
     /// <summary>
@@ -174,13 +198,31 @@ internal sealed partial class ResponseAuthorizer(
 
         if (parsed.RootFacts.ResourceType == "OperationOutcome")
         {
-            await WriteAsync(http, feature, Encoding.UTF8.GetString(body), keepValidators: true);
+            var metadata = Encoding.UTF8.GetString(body);
+            var augmented = false;
+            if (feature.Request.Interaction == FhirInteraction.Capabilities && settings.AugmentCapabilityStatement
+                && JsonNode.Parse(metadata, documentOptions: FhirJson.DocumentOptions) is JsonObject statement && capabilities.Apply(statement))
+            {
+                metadata = statement.ToJsonString();
+                augmented = true;
+            }
+
+            await WriteAsync(http, feature, metadata, keepValidators: !augmented);
             return;
         }
 
         if ((await judge.JudgeAsync(parsed, feature.Permissions, "read")).Outcome == FilterOutcome.Permitted)
         {
-            await WriteAsync(http, feature, Encoding.UTF8.GetString(body), keepValidators: true);
+            var metadata = Encoding.UTF8.GetString(body);
+            var augmented = false;
+            if (feature.Request.Interaction == FhirInteraction.Capabilities && settings.AugmentCapabilityStatement
+                && JsonNode.Parse(metadata, documentOptions: FhirJson.DocumentOptions) is JsonObject statement && capabilities.Apply(statement))
+            {
+                metadata = statement.ToJsonString();
+                augmented = true;
+            }
+
+            await WriteAsync(http, feature, metadata, keepValidators: !augmented);
             return;
         }
 

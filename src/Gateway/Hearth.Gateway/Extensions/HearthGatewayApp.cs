@@ -43,6 +43,8 @@ public static class HearthGatewayApp
         builder.Services.AddSingleton<HearthResponses>();
         builder.Services.AddSingleton<UmaTickets>();
         builder.Services.AddSingleton(new ResponseFilter(settings));
+        builder.Services.AddSingleton(new Labeler(settings));
+        builder.Services.AddSingleton(new CapabilityAugmenter(settings));
         builder.Services.AddSingleton<ResponseAuthorizer>();
         builder.Services.AddSingleton<PatientResolver>();
         builder.Services.AddSingleton<ResponseJudge>();

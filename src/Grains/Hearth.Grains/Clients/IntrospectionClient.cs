@@ -1,4 +1,3 @@
-using System.Net.Http.Headers;
 using Hearth.Authorization.Configuration;
 using Hearth.Authorization.Tokens;
 
@@ -19,31 +18,7 @@ public sealed class IntrospectionClient(HttpClient http, HearthSettings settings
         {
             Content = new FormUrlEncodedContent([new KeyValuePair<string, string>("token", token)]),
         };
-        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", settings.UmaServerProtectionApiKey);
-        request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("application/json"));
-
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        timeout.CancelAfter(settings.IntrospectionTimeout);
-        string body;
-        try
-        {
-            using var response = await http.SendAsync(request, HttpCompletionOption.ResponseContentRead, timeout.Token);
-            if ((int)response.StatusCode != 200)
-            {
-                throw new AuthorizationServerUnavailableException($"The introspection endpoint answered {(int)response.StatusCode}.");
-            }
-
-            body = await response.Content.ReadAsStringAsync(timeout.Token);
-        }
-        catch (HttpRequestException e)
-        {
-            throw new AuthorizationServerUnavailableException("The introspection endpoint is unreachable.", e);
-        }
-        catch (OperationCanceledException e) when (!cancellationToken.IsCancellationRequested)
-        {
-            throw new AuthorizationServerUnavailableException("The introspection endpoint did not answer in time.", e);
-        }
-
+        var body = await ProtectionApi.SendAsync(http, request, settings, "introspection endpoint", [200], cancellationToken);
         try
         {
             return IntrospectionResponse.Parse(body);

@@ -1,4 +1,3 @@
-using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json;
 using Hearth.Authorization.Configuration;
@@ -57,31 +56,7 @@ public sealed class PermissionRegistrationClient(HttpClient http, HearthSettings
         {
             Content = new StringContent(permissionsJson, Encoding.UTF8, "application/json"),
         };
-        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", settings.UmaServerProtectionApiKey);
-        request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("application/json"));
-
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        timeout.CancelAfter(settings.IntrospectionTimeout);
-        string body;
-        try
-        {
-            using var response = await http.SendAsync(request, HttpCompletionOption.ResponseContentRead, timeout.Token);
-            if ((int)response.StatusCode is not (200 or 201))
-            {
-                throw new AuthorizationServerUnavailableException($"The permission endpoint answered {(int)response.StatusCode}.");
-            }
-
-            body = await response.Content.ReadAsStringAsync(timeout.Token);
-        }
-        catch (HttpRequestException e)
-        {
-            throw new AuthorizationServerUnavailableException("The permission endpoint is unreachable.", e);
-        }
-        catch (OperationCanceledException e) when (!cancellationToken.IsCancellationRequested)
-        {
-            throw new AuthorizationServerUnavailableException("The permission endpoint did not answer in time.", e);
-        }
-
+        var body = await ProtectionApi.SendAsync(http, request, settings, "permission endpoint", [200, 201], cancellationToken);
         try
         {
             using var document = JsonDocument.Parse(body);

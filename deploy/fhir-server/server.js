@@ -8,6 +8,15 @@
 // Outside the FHIR base it serves /__admin/stats (request counts) and /__admin/reset,
 // which tests use to observe how often Hearth calls the server, and /__admin/fault, which makes
 // the next FHIR answers misbehave: POST {"mode": "html"|"malformed"|"gzip"|"truncate"|"slow", "count": N}.
+//
+// Bulk Data export (which Medplum's memory router lacks), built from ordinary searches:
+//   GET [base]/$export, [base]/Patient/$export, [base]/Group/{id}/$export   (Prefer: respond-async)
+//       _type, _typeFilter (repeated or comma-separated, each "Type?query" URL-encoded) -> 202,
+//       Content-Location [base]/$export-status/{job}
+//   GET [base]/$export-status/{job}   202 (X-Progress) on the first poll, then the manifest
+//   DELETE [base]/$export-status/{job}
+//   GET [base]/$export-file/{job}/{n}  application/fhir+ndjson
+//   GET /__admin/exports               the jobs and the searches each one ran
 'use strict';
 
 // @medplum/core expects a global WebSocket (Node 20 has none).
@@ -41,6 +50,65 @@ const repo = new MemoryRepository();
 const router = new FhirRouter();
 const stats = new Map();
 const fault = { mode: undefined, count: 0 };
+const exportJobs = new Map();
+const EXPORT_TYPES = ['Patient', 'Observation', 'Condition', 'Specimen'];
+
+async function search(url, headers) {
+  const [result, bundle] = await router.handleRequest({ method: 'GET', url, body: undefined, params: {}, query: {}, headers }, repo);
+  if (!bundle) throw new Error(`search ${url} failed: ${JSON.stringify(result)}`);
+  return (bundle.entry ?? []).map((e) => e.resource);
+}
+
+async function startExport(req, res, base, relUrl) {
+  if ((req.headers.prefer ?? '') !== 'respond-async') {
+    return send(res, ...outcome(400, 'invalid', 'Bulk export needs Prefer: respond-async.'));
+  }
+  const url = new URL(relUrl, 'http://x');
+  const types = (url.searchParams.get('_type') ?? EXPORT_TYPES.join(',')).split(',').map((t) => t.trim()).filter(Boolean);
+  const filters = url.searchParams.getAll('_typeFilter').flatMap((f) => f.split(',')).filter(Boolean);
+  const job = { id: require('node:crypto').randomUUID(), request: `${base}${relUrl}`, polls: 0, files: [], searches: [] };
+  for (const type of types) {
+    const own = filters.filter((f) => f.startsWith(type + '?'));
+    const queries = own.length > 0 ? own.map((f) => f.slice(type.length + 1)) : [''];
+    const seen = new Map();
+    for (const q of queries) {
+      const searchUrl = `/${type}?_count=1000${q ? '&' + q : ''}`;
+      job.searches.push(searchUrl);
+      for (const r of await search(searchUrl, req.headers)) seen.set(r.id, r);
+    }
+    if (seen.size > 0) job.files.push({ type, lines: [...seen.values()].map((r) => JSON.stringify(r)) });
+  }
+  exportJobs.set(job.id, job);
+  return send(res, 202, undefined, { 'Content-Location': `${base}/$export-status/${job.id}` });
+}
+
+function exportStatus(req, res, base, jobId) {
+  const job = exportJobs.get(jobId);
+  if (!job) return send(res, ...outcome(404, 'not-found', 'No such export.'));
+  if (req.method === 'DELETE') {
+    exportJobs.delete(jobId);
+    return send(res, 202, undefined);
+  }
+  if (job.polls++ === 0) return send(res, 202, undefined, { 'X-Progress': 'exporting', 'Retry-After': '1' });
+  const manifest = {
+    transactionTime: new Date().toISOString(),
+    request: job.request,
+    requiresAccessToken: false,
+    output: job.files.map((f, i) => ({ type: f.type, url: `${base}/$export-file/${job.id}/${i}` })),
+    error: [],
+  };
+  const text = JSON.stringify(manifest);
+  res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text), Expires: new Date(Date.now() + 3600e3).toUTCString() });
+  return res.end(text);
+}
+
+function exportFile(res, jobId, index) {
+  const file = exportJobs.get(jobId)?.files[Number(index)];
+  if (!file) return send(res, ...outcome(404, 'not-found', 'No such export file.'));
+  const text = file.lines.join('\n') + '\n';
+  res.writeHead(200, { 'Content-Type': 'application/fhir+ndjson', 'Content-Length': Buffer.byteLength(text) });
+  return res.end(text);
+}
 
 function count(key) {
   stats.set(key, (stats.get(key) ?? 0) + 1);
@@ -144,6 +212,9 @@ async function handle(req, res, rawBody) {
     fault.count = Number(body.count ?? 1);
     return send(res, 200, fault);
   }
+  if (url === '/__admin/exports') {
+    return send(res, 200, [...exportJobs.values()].map((j) => ({ id: j.id, searches: j.searches, files: j.files.map((f) => ({ type: f.type, count: f.lines.length })) })));
+  }
   if (url === '/__admin/reset' && req.method === 'POST') {
     stats.clear();
     return send(res, 200, {});
@@ -166,6 +237,15 @@ async function handle(req, res, rawBody) {
   if (req.method === 'GET' && relUrl.split('?')[0] === '/metadata') {
     return send(res, 200, capabilityStatement(base));
   }
+
+  const path = relUrl.split('?')[0];
+  if (req.method === 'GET' && /^\/((Patient|Group\/[A-Za-z0-9\-.]{1,64})\/)?\$export$/.test(path)) {
+    return startExport(req, res, base, relUrl);
+  }
+  const statusMatch = /^\/\$export-status\/([0-9a-f-]{36})$/.exec(path);
+  if (statusMatch && (req.method === 'GET' || req.method === 'DELETE')) return exportStatus(req, res, base, statusMatch[1]);
+  const file = /^\/\$export-file\/([0-9a-f-]{36})\/(\d+)$/.exec(path);
+  if (file && req.method === 'GET') return exportFile(res, file[1], file[2]);
 
   let body;
   let linkUrl = relUrl;

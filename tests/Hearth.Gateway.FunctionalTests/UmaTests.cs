@@ -246,6 +246,26 @@ public partial class UmaTests(HearthEnvironment env)
     }
 
     [Fact]
+    public async Task Export_NoToken_401_TicketForEachTypeAsPauldronRegistersIt_ThenRpt_202()
+    {
+        await using var gateway = await UmaGatewayAsync();
+        var exportsBefore = (await env.Fhir.ExportsAsync()).Count;
+        using var request = new HttpRequestMessage(HttpMethod.Get, "$export?_type=Observation,Condition");
+        request.Headers.Add("Prefer", "respond-async");
+        using var response = await gateway.Client.SendAsync(request);
+        var ticket = await AssertChallengeAsync(response, HttpStatusCode.Unauthorized);
+        AssertSame("[" + Registered(null, "Observation", "bulk-export") + "," + Registered(null, "Condition", "bulk-export") + "]", await LastRegistrationAsync());
+        Assert.Equal(exportsBefore, (await env.Fhir.ExportsAsync()).Count);
+
+        using var retry = new HttpRequestMessage(HttpMethod.Get, "$export?_type=Observation,Condition");
+        retry.Headers.Add("Prefer", "respond-async");
+        retry.Headers.Authorization = new AuthenticationHeaderValue("Bearer", await RptAsync(ticket));
+        using var started = await gateway.Client.SendAsync(retry);
+        Assert.Equal(HttpStatusCode.Accepted, started.StatusCode);
+        Assert.Equal(exportsBefore + 1, (await env.Fhir.ExportsAsync()).Count);
+    }
+
+    [Fact]
     public async Task OAuthMode_NoTicket_NothingRegistered()
     {
         var before = (await env.Auth.RegistrationsAsync()).Count;

@@ -49,4 +49,8 @@ public sealed class DevFhirServerClient(HttpClient http, string fhirBase)
         using var response = await http.PutAsync(fhirBase + "/" + path, new StringContent(json, Encoding.UTF8, "application/fhir+json"));
         response.EnsureSuccessStatusCode();
     }
+
+    /// <summary>The dev server's export jobs, oldest first: the searches each ran (the _typeFilter it got) and its files.</summary>
+    public async Task<System.Text.Json.Nodes.JsonArray> ExportsAsync()
+        => (System.Text.Json.Nodes.JsonArray)System.Text.Json.Nodes.JsonNode.Parse(await http.GetStringAsync(Admin("exports")))!;
 }

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Hearth.Authorization.Fhir;
 
 namespace Hearth.Authorization.Permissions;
 
@@ -93,5 +94,75 @@ public sealed class PermissionSet
         }
 
         return Decision.NotGranted;
+    }
+
+    /// <summary>
+    /// Plans a bulk export of <paramref name="types"/> (empty: every type, <c>"*"</c>), as Pauldron
+    /// Hearth does: each type needs a <c>bulk-export</c> grant for patient <c>"*"</c> (labels aside)
+    /// and no deny of the whole type. The grants' labels and the denied labels become
+    /// <c>_typeFilter</c> queries for that type (one per allowed label, each excluding every denied
+    /// label, since a server ORs the filters of a type), combined with the client's own filters for
+    /// that type by AND. Pauldron appended its filters to the client's, which ORs them and lets a
+    /// client filter widen the export. Denies of particular patients, and everything the filters
+    /// cannot say, are enforced when the files are downloaded: each line is judged.
+    /// </summary>
+    /// <param name="clientFilters">The client's <c>_typeFilter</c> queries, decoded (<c>Type?query</c>).</param>
+    public ExportPlan PlanExport(IReadOnlyList<string> types, IReadOnlyList<string> clientFilters)
+    {
+        const string action = "bulk-export";
+        foreach (var filter in clientFilters)
+        {
+            var mark = filter.IndexOf('?', StringComparison.Ordinal);
+            if (mark < 1 || !Fhir.FhirModel.R4.IsResourceType(filter[..mark]))
+            {
+                return new ExportPlan([], [], $"A _typeFilter must be a resource type and a query ('Observation?status=final'): '{filter}' is not.");
+            }
+        }
+
+        var requested = types.Count == 0 ? ["*"] : types;
+        var unmet = new List<RequiredPermission>();
+        var filters = new List<string>();
+        foreach (var type in requested)
+        {
+            var scopes = _grants.Where(g => g.Patient.Kind == ValueMatcher<PatientIdentifier>.MatcherKind.Wildcard && g.ResourceType.Grants(type, string.Equals))
+                .SelectMany(g => g.Scopes).Where(s => s.Action.Grants(action, string.Equals)).ToList();
+            var applicableDenies = _denies.Where(d => d.Patient.Kind != ValueMatcher<PatientIdentifier>.MatcherKind.Values && d.ResourceType.Overlaps(type, string.Equals))
+                .SelectMany(d => d.Scopes).Where(s => s.Action.Overlaps(action, string.Equals)).ToList();
+            if (scopes.Count == 0 || applicableDenies.Any(s => s.Labels.Kind != ValueMatcher<SecurityLabel>.MatcherKind.Values))
+            {
+                unmet.Add(new RequiredPermission(null, type, action, []));
+                continue;
+            }
+
+            var own = clientFilters.Where(f => f.StartsWith(type + "?", StringComparison.Ordinal)).ToList();
+            if (type == "*")
+            {
+                continue; // a _typeFilter needs a type: the lines are judged at download
+            }
+
+            List<string> positives = scopes.Any(s => s.Labels.Kind == ValueMatcher<SecurityLabel>.MatcherKind.Wildcard)
+                ? [""]
+                : scopes.Where(s => s.Labels.Kind == ValueMatcher<SecurityLabel>.MatcherKind.Values).SelectMany(s => s.Labels.Values).Distinct()
+                    .Select(l => "_security=" + ExportPlan.Token(l)).DefaultIfEmpty("_security:missing=true").ToList();
+            var negatives = applicableDenies.SelectMany(s => s.Labels.Values).Distinct().Select(l => "_security:not=" + ExportPlan.Token(l)).ToList();
+            if (positives is [""] && negatives.Count == 0)
+            {
+                filters.AddRange(own);
+                continue;
+            }
+
+            foreach (var client in own.DefaultIfEmpty(type + "?"))
+            {
+                foreach (var positive in positives)
+                {
+                    var conditions = new[] { client[(type.Length + 1)..], positive }.Concat(negatives).Where(c => c.Length > 0);
+                    filters.Add(type + "?" + string.Join("&", conditions));
+                }
+            }
+        }
+
+        // The client's filters for types it did not ask for change nothing; they are kept.
+        filters.AddRange(clientFilters.Where(f => !requested.Contains(f[..f.IndexOf('?', StringComparison.Ordinal)]) && !requested.Contains("*")));
+        return new ExportPlan(unmet, filters);
     }
 }

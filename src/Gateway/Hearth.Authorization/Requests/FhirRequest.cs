@@ -9,6 +9,12 @@ public sealed record FhirRequest(FhirInteraction Interaction, string? ResourceTy
     /// <summary>For a compartment search (<c>Patient/x/Observation</c>): the compartment's type; <see cref="Id"/> is its id.</summary>
     public string? Compartment { get; init; }
 
+    /// <summary>For <see cref="FhirInteraction.ExportFile"/>: the file's place in the manifest (<see cref="Id"/> is the export's id).</summary>
+    public int? FileIndex { get; init; }
+
+    /// <summary>Bulk export kick-off, status and files: the requests of one export.</summary>
+    public bool IsExport => Interaction is FhirInteraction.BulkExport or FhirInteraction.ExportStatus or FhirInteraction.ExportFile;
+
     /// <summary>A search whose parameters come in a form-encoded body (POST [type]/_search).</summary>
     public bool FormSearch { get; init; }
 

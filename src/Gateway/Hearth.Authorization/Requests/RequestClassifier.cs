@@ -12,6 +12,13 @@ public static partial class RequestClassifier
     [GeneratedRegex("^\\$[A-Za-z][A-Za-z0-9\\-_]{0,63}$", RegexOptions.CultureInvariant)]
     private static partial Regex OperationPattern();
 
+    /// <summary>Export ids Hearth hands out: 128 random bits, base64url.</summary>
+    [GeneratedRegex("^[A-Za-z0-9_-]{22}$", RegexOptions.CultureInvariant)]
+    public static partial Regex ExportIdPattern();
+
+    /// <summary>Where Hearth serves the status and files of the exports it started.</summary>
+    public const string ExportPrefix = "/_hearth/export/";
+
     /// <param name="method">The HTTP method.</param>
     /// <param name="rawPath">The path as sent (still percent-encoded), without the gateway's base path; starts with '/'.</param>
     /// <param name="allowedOperations">Operation names (without '$') a request may invoke; null allows every well-formed one.</param>
@@ -50,6 +57,20 @@ public static partial class RequestClassifier
             return ClassifyWrite(upper, segments);
         }
 
+        switch (segments)
+        {
+            case ["$export"] or ["Patient", "$export"] or ["Group", _, "$export"] when upper != "GET":
+                return Classification.Refuse(400, "not-supported", "A bulk export is started with GET.");
+            case ["$export"] or ["Patient", "$export"]:
+                return Classification.Accept(new FhirRequest(FhirInteraction.BulkExport, segments.Length == 2 ? "Patient" : null, null, "bulk-export"));
+            case ["Group", var group, "$export"] when IsId(group):
+                return Classification.Accept(new FhirRequest(FhirInteraction.BulkExport, "Group", group, "bulk-export"));
+            case ["_hearth", "export", var job] when ExportIdPattern().IsMatch(job):
+                return Classification.Accept(new FhirRequest(FhirInteraction.ExportStatus, null, job, "bulk-export"));
+            case ["_hearth", "export", var job, "file", var n] when ExportIdPattern().IsMatch(job) && n.Length <= 4 && n.All(char.IsAsciiDigit):
+                return Classification.Accept(new FhirRequest(FhirInteraction.ExportFile, null, job, "bulk-export") { FileIndex = int.Parse(n, System.Globalization.CultureInfo.InvariantCulture) });
+        }
+
         if (segments is ["metadata"])
         {
             return Classification.Accept(new FhirRequest(FhirInteraction.Capabilities, "CapabilityStatement", null, "read"));
@@ -80,6 +101,8 @@ public static partial class RequestClassifier
     private static Classification ClassifyWrite(string method, string[] segments) => (method, segments) switch
     {
         ("POST", []) => Classification.Accept(new FhirRequest(FhirInteraction.Batch, null, null, "batch")),
+        ("DELETE", ["_hearth", "export", var job]) when ExportIdPattern().IsMatch(job) => Classification.Accept(new FhirRequest(FhirInteraction.ExportStatus, null, job, "bulk-export")),
+        ("POST", [.., "$export"]) => Classification.Refuse(400, "not-supported", "Start a bulk export with GET (Bulk Data kick-off); Hearth does not accept a Parameters body for $export."),
         ("POST", [var type]) when IsType(type) => Write(FhirInteraction.Create, type, null, "create"),
         ("PUT", [var type, var id]) when IsType(type) && IsId(id) => Write(FhirInteraction.Update, type, id, "update"),
         ("PATCH", [var type, var id]) when IsType(type) && IsId(id) => Write(FhirInteraction.Patch, type, id, "update"),

@@ -23,6 +23,7 @@ internal sealed partial class HearthAuthorizationMiddleware(
     IGrainFactory grains,
     WriteAuthorizer writes,
     BatchAuthorizer batches,
+    ExportAuthorizer exports,
     CapabilityAugmenter capabilities,
     TimeProvider time,
     ILogger<HearthAuthorizationMiddleware> logger)
@@ -90,7 +91,8 @@ internal sealed partial class HearthAuthorizationMiddleware(
             return;
         }
 
-        var format = HearthResponses.ClientFormat(context.Request);
+        // Export status and files are JSON and NDJSON whatever the client accepts.
+        var format = request.IsExport ? FhirFormat.Json : HearthResponses.ClientFormat(context.Request);
         if (format is FhirFormat.Invalid or FhirFormat.NotAcceptable)
         {
             // Answered in JSON: the client's request names no format Hearth can produce.
@@ -182,6 +184,11 @@ internal sealed partial class HearthAuthorizationMiddleware(
         }
 
         if (request.IsBatch && !await AuthorizeBatchAsync(context, feature))
+        {
+            return;
+        }
+
+        if (request.IsExport && !await DecideAsync(context, feature, async () => (await exports.PrepareAsync(context, feature), false)))
         {
             return;
         }

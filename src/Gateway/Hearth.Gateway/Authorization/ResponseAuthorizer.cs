@@ -24,6 +24,7 @@ internal sealed partial class ResponseAuthorizer(
     PatientResolver resolver,
     ResponseJudge judge,
     BatchAuthorizer batches,
+    ExportAuthorizer exports,
     Labeler labeler,
     CapabilityAugmenter capabilities,
     TimeProvider time,
@@ -94,6 +95,35 @@ internal sealed partial class ResponseAuthorizer(
             }
 
             await WriteAsync(http, feature, metadata, keepValidators: !augmented);
+            return;
+        }
+
+        if (feature.Request.IsExport && await exports.AnswerAsync(http, feature, upstream, status, body) is { } answer)
+        {
+            if (feature.ExpiresAt is { } expiry && expiry <= time.GetUtcNow())
+            {
+                http.Response.Headers.Clear();
+                await responses.InvalidTokenAsync(http, feature.Request);
+                return;
+            }
+
+            RewriteHeaders(http, feature, keepValidators: false);
+            http.Response.Headers.ContentLocation = default;
+            http.Response.Headers.Remove("X-Progress");
+            http.Response.Headers.RetryAfter = default;
+            http.Response.StatusCode = answer.Status;
+            foreach (var (name, value) in answer.Headers)
+            {
+                http.Response.Headers[name] = value;
+            }
+
+            http.Response.ContentType = answer.ContentType;
+            http.Response.ContentLength = answer.Body.Length;
+            if (!HttpMethods.IsHead(http.Request.Method) && answer.Body.Length > 0)
+            {
+                await http.Response.Body.WriteAsync(answer.Body, http.RequestAborted);
+            }
+
             return;
         }
 

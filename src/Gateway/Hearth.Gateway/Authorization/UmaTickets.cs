@@ -24,6 +24,14 @@ internal sealed class UmaTickets(IGrainFactory grains, PatientResolver resolver)
 {
     public async Task<IReadOnlyList<JsonObject>> FromRequestAsync(FhirRequest request, IEnumerable<KeyValuePair<string, StringValues>> parameters)
     {
+        if (request.Interaction == FhirInteraction.BulkExport)
+        {
+            // As Pauldron Hearth registers an export: every requested type, any patient, any label.
+            var types = parameters.Where(p => p.Key == "_type").SelectMany(p => p.Value).SelectMany(v => (v ?? "").Split(','))
+                .Select(t => t.Trim()).Where(t => t.Length > 0).Distinct().DefaultIfEmpty(null).ToList();
+            return types.Select(t => PermissionRegistration.Permission(null, t, request.Action, labels: null)).ToList();
+        }
+
         var named = parameters.Select(p => KeyValuePair.Create(p.Key, (IReadOnlyList<string>)p.Value.Select(v => v ?? "").ToList()));
         var (ids, identifiers) = RequestPatients.Named(request, named);
         var patients = new List<PatientIdentifier?>(identifiers);

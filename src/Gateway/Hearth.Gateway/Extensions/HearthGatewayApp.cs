@@ -1,3 +1,4 @@
+using Hearth.Authorization.Requests;
 using Hearth.Authorization.Configuration;
 using Hearth.Authorization.Responses;
 using Hearth.Gateway.Admin;
@@ -50,6 +51,7 @@ public static class HearthGatewayApp
         builder.Services.AddSingleton<ResponseJudge>();
         builder.Services.AddSingleton<WriteAuthorizer>();
         builder.Services.AddSingleton<BatchAuthorizer>();
+        builder.Services.AddSingleton<ExportAuthorizer>();
         builder.Services.AddHttpClient(WriteAuthorizer.HttpClientName)
             .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler { AllowAutoRedirect = false, PooledConnectionLifetime = TimeSpan.FromMinutes(5) });
         builder.Services.AddReverseProxy()
@@ -91,6 +93,23 @@ public static class HearthGatewayApp
                     if (feature?.ForwardMethod is { } method)
                     {
                         transform.ProxyRequest.Method = method;
+                    }
+
+                    // Bulk export: the kick-off asks for asynchronous processing; status and files
+                    // go to the URLs the FHIR server gave (kept by the export grain).
+                    if (feature?.ForwardPrefer == true)
+                    {
+                        transform.ProxyRequest.Headers.TryAddWithoutValidation("Prefer", "respond-async");
+                    }
+
+                    if (feature?.UpstreamUri is { } upstream)
+                    {
+                        transform.ProxyRequest.RequestUri = upstream;
+                        if (feature.Request.Interaction == FhirInteraction.ExportFile)
+                        {
+                            transform.ProxyRequest.Headers.Accept.Clear();
+                            transform.ProxyRequest.Headers.TryAddWithoutValidation("Accept", "application/fhir+ndjson");
+                        }
                     }
 
                     return ValueTask.CompletedTask;

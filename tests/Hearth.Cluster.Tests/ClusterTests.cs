@@ -315,4 +315,33 @@ public class ClusterTests(ClusterFixture cluster) : IClassFixture<ClusterFixture
             await cluster.StartSiloAsync();
         }
     }
+
+    [Fact]
+    public async Task Export_StartedThroughOneGateway_PolledAndDownloadedThroughTheOther()
+    {
+        var token = await cluster.TokenAsync("[" + Permissions.For("*", "Condition", "bulk-export") + "]");
+        using var kickOff = new HttpRequestMessage(HttpMethod.Get, "$export?_type=Condition");
+        kickOff.Headers.Add("Prefer", "respond-async");
+        kickOff.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", token);
+        using var started = await cluster.Gateways[0].Client.SendAsync(kickOff);
+        Assert.Equal(HttpStatusCode.Accepted, started.StatusCode);
+        var status = new Uri(started.Content.Headers.ContentLocation?.ToString() ?? started.Headers.GetValues("Content-Location").Single()).AbsolutePath.TrimStart('/');
+
+        using (var first = await cluster.Gateways[1].GetAsync(status, token))
+        {
+            Assert.Equal(HttpStatusCode.Accepted, first.StatusCode); // the other gateway finds the export grain
+        }
+
+        using var manifest = await cluster.Gateways[1].GetAsync(status, token);
+        Assert.Equal(HttpStatusCode.OK, manifest.StatusCode);
+        var file = System.Text.Json.Nodes.JsonNode.Parse(await manifest.Content.ReadAsStringAsync())!["output"]![0]!["url"]!.GetValue<string>();
+        Assert.StartsWith(cluster.Gateways[1].BaseUrl, file, StringComparison.Ordinal);
+
+        using var download = await cluster.Gateways[0].GetAsync(new Uri(file).AbsolutePath.TrimStart('/'), token);
+        Assert.Equal(HttpStatusCode.OK, download.StatusCode);
+        var lines = (await download.Content.ReadAsStringAsync()).Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        // cond-01 .. cond-19; cond-20's patient has no identifier, so no permission can grant it
+        Assert.Equal(19, lines.Length);
+        Assert.DoesNotContain(lines, l => l.Contains("\"cond-20\"", StringComparison.Ordinal));
+    }
 }

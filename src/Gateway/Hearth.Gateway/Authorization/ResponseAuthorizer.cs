@@ -234,16 +234,7 @@ internal sealed partial class ResponseAuthorizer(
 
         if ((await judge.JudgeAsync(parsed, feature.Permissions, "read")).Outcome == FilterOutcome.Permitted)
         {
-            var metadata = Encoding.UTF8.GetString(body);
-            var augmented = false;
-            if (feature.Request.Interaction == FhirInteraction.Capabilities && settings.AugmentCapabilityStatement
-                && JsonNode.Parse(metadata, documentOptions: FhirJson.DocumentOptions) is JsonObject statement && capabilities.Apply(statement))
-            {
-                metadata = statement.ToJsonString();
-                augmented = true;
-            }
-
-            await WriteAsync(http, feature, metadata, keepValidators: !augmented);
+            await WriteAsync(http, feature, Encoding.UTF8.GetString(body), keepValidators: true);
             return;
         }
 

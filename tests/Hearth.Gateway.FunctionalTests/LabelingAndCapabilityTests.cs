@@ -102,9 +102,9 @@ public class LabelingAndCapabilityTests(HearthEnvironment env)
     [Theory]
     [InlineData("true", "urn:ietf:params:oauth:grant-type:uma-ticket")]
     [InlineData("false", "client_credentials")]
-    public async Task SmartConfiguration_ServedByHearth_NoToken_FhirServerNotAsked(string uma, string grant)
+    public async Task SmartConfiguration_Augmenting_ServedByHearth_NoToken_FhirServerNotAsked(string uma, string grant)
     {
-        await using var gateway = await env.StartGatewayAsync(("UMA_MODE", uma));
+        await using var gateway = await env.StartGatewayAsync(("UMA_MODE", uma), ("AUGMENT_CAPABILITY_STATEMENT", "true"));
         var before = await env.FhirTotalCountAsync();
         using var response = await gateway.Client.GetAsync(".well-known/smart-configuration");
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
@@ -114,5 +114,17 @@ public class LabelingAndCapabilityTests(HearthEnvironment env)
         Assert.Equal(env.AuthBase + "/authorization", document["token_endpoint"]!.GetValue<string>());
         Assert.Equal([grant], document["grant_types_supported"]!.AsArray().Select(g => g!.GetValue<string>()));
         Assert.Equal(before, await env.FhirTotalCountAsync());
+    }
+
+    [Fact]
+    public async Task SmartConfiguration_NotAugmenting_ForwardedAsTheFhirServerAnswers()
+    {
+        var before = await env.FhirTotalCountAsync();
+        using var response = await env.Gateway.Client.GetAsync(".well-known/smart-configuration");
+        Assert.Equal(HttpStatusCode.NotFound, response.StatusCode); // the dev FHIR server has none: its OperationOutcome passes
+        var outcome = await response.JsonAsync();
+        Assert.Equal("OperationOutcome", outcome["resourceType"]!.GetValue<string>());
+        Assert.Equal("not-found", outcome["issue"]![0]!["code"]!.GetValue<string>());
+        Assert.Equal(before + 1, await env.FhirTotalCountAsync());
     }
 }

@@ -103,9 +103,10 @@ internal sealed partial class HearthAuthorizationMiddleware(
             return;
         }
 
-        if (request.Interaction == FhirInteraction.SmartConfiguration)
+        if (request.Interaction == FhirInteraction.SmartConfiguration && settings.AugmentCapabilityStatement)
         {
-            // Describes the authorization server Hearth enforces, not the FHIR server: Hearth answers it.
+            // With the CapabilityStatement augmented, the SMART configuration describes the
+            // authorization server Hearth enforces, not the FHIR server: Hearth answers it.
             var document = System.Text.Encoding.UTF8.GetBytes(capabilities.SmartConfiguration().ToJsonString());
             context.Response.StatusCode = 200;
             context.Response.ContentType = "application/json";

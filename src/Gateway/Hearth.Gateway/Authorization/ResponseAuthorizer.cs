@@ -80,7 +80,13 @@ internal sealed partial class ResponseAuthorizer(
 
         if (feature.Request.IsPublicMetadata)
         {
-            if (status is < 200 or >= 300 || !isJson)
+            if (status is < 200 or >= 300)
+            {
+                await PassErrorAsync(http, feature, status, body, isJson);
+                return;
+            }
+
+            if (!isJson)
             {
                 throw new UpstreamException("The FHIR server did not answer this metadata request with JSON.");
             }

@@ -200,11 +200,16 @@ public class WriteAuthorizationTests(HearthEnvironment env)
         var id = NewId("w");
         await env.Fhir.PutAsync($"Observation/{id}", Obs(id, "p17", value: 70));
         var token = await WriterFor("10017");
+        var (puts, patches) = (await env.FhirCountAsync("PUT Observation read"), await env.FhirCountAsync("PATCH Observation read"));
         using var response = await SendAsync("PATCH", $"Observation/{id}", token,
             "[{\"op\":\"replace\",\"path\":\"/valueQuantity/value\",\"value\":88}]", "application/json-patch+json");
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         var (_, stored) = await env.Fhir.GetAsync($"Observation/{id}");
         Assert.Equal(88, stored!["valueQuantity"]!["value"]!.GetValue<int>());
+
+        // The FHIR server got the judged result as an update, not the patch to apply its own way.
+        Assert.Equal(puts + 1, await env.FhirCountAsync("PUT Observation read"));
+        Assert.Equal(patches, await env.FhirCountAsync("PATCH Observation read"));
     }
 
     [Theory]

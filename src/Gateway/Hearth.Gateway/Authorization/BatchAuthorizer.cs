@@ -334,7 +334,7 @@ internal sealed class BatchAuthorizer(HearthSettings settings, WriteAuthorizer w
 
         if (decision.Replacement is { } replacement)
         {
-            // Forwarded as the update Hearth judged (see FhirPathPatch).
+            // A patch entry is forwarded as the update Hearth judged (see FhirPathPatch).
             request["method"] = "PUT";
             entry["resource"] = replacement;
         }

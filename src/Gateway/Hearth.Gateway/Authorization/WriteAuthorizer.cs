@@ -17,7 +17,8 @@ namespace Hearth.Gateway.Authorization;
 /// and the stored version (<c>update</c>): a token cannot move a resource out of, or into, a
 /// patient it cannot touch;</item>
 /// <item>patch (JSON Patch or FHIRPath Patch): the stored version and the result of applying the
-/// patch to it, both <c>update</c>; a FHIRPath Patch is forwarded as an update to that result;</item>
+/// patch to it, both <c>update</c>; the patch is forwarded as an update to that result, so the
+/// FHIR server stores exactly what was judged, however it would have applied the patch;</item>
 /// <item>delete: the stored version, action <c>delete</c>.</item>
 /// </list>
 /// The write is then forwarded with <c>If-Match</c> on the stored version that was checked, so the
@@ -96,7 +97,7 @@ internal sealed class WriteAuthorizer(HearthSettings settings, ResponseFilter fi
         feature.ExpectedVersion = decision.ExpectedVersion;
         if (decision.Replacement is { } replacement)
         {
-            // A FHIRPath Patch goes out as the update Hearth judged (see FhirPathPatch).
+            // A patch goes out as the update Hearth judged (see FhirPathPatch).
             RequestBodies.Replace(context, System.Text.Encoding.UTF8.GetBytes(replacement.ToJsonString()), "application/fhir+json; charset=utf-8");
             feature.ForwardMethod = HttpMethod.Put;
         }
@@ -152,10 +153,7 @@ internal sealed class WriteAuthorizer(HearthSettings settings, ResponseFilter fi
                 }
 
                 checks.Add((resultFacts, "update"));
-                if (patch == PatchKind.FhirPath)
-                {
-                    replacement = result;
-                }
+                replacement = result; // forwarded as the update that was judged, whichever patch format
 
                 break;
         }
@@ -188,7 +186,7 @@ internal sealed class WriteAuthorizer(HearthSettings settings, ResponseFilter fi
         if (replacement is not null)
         {
             // Without a version to pin it to, the update could overwrite a change made in between.
-            return WriteDecision.Refused(new WriteRefusal(409, "conflict", "The stored resource has no version; Hearth cannot apply a FHIRPath Patch to it safely."));
+            return WriteDecision.Refused(new WriteRefusal(409, "conflict", "The stored resource has no version; Hearth cannot apply a patch to it safely."));
         }
 
         return new WriteDecision(null, null, null);
@@ -247,7 +245,7 @@ internal enum PatchKind
 
 /// <summary>
 /// A write's decision: the refusal (null: permitted), the stored version the write must be pinned
-/// to, and for a FHIRPath Patch the resource to send as an update instead of the patch.
+/// to, and for a patch the resource to send as an update instead of the patch.
 /// </summary>
 internal readonly record struct WriteDecision(WriteRefusal? Refusal, string? ExpectedVersion, JsonObject? Replacement)
 {

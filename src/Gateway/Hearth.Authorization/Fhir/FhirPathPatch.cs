@@ -52,18 +52,12 @@ public static class FhirPathPatch
 
     public static JsonObject? Apply(JsonObject resource, ReadOnlyMemory<byte> patch, out string? error)
     {
-        JsonNode? parsed;
-        try
+        return FhirJson.TryParse(patch.Span) switch
         {
-            parsed = JsonNode.Parse(patch.Span, documentOptions: FhirJson.DocumentOptions);
-        }
-        catch (JsonException)
-        {
-            error = "The patch is not JSON.";
-            return null;
-        }
-
-        return parsed is JsonObject parameters ? Apply(resource, parameters, out error) : Fail("A FHIRPath Patch is a Parameters resource.", out error);
+            JsonObject parameters => Apply(resource, parameters, out error),
+            null => Fail("The patch is not JSON.", out error),
+            _ => Fail("A FHIRPath Patch is a Parameters resource.", out error),
+        };
     }
 
     public static JsonObject? Apply(JsonObject resource, JsonObject parameters, out string? error)

@@ -13,20 +13,10 @@ public static class JsonPatch
     public static JsonObject? Apply(JsonObject resource, ReadOnlyMemory<byte> patch, out string? error)
     {
         error = null;
-        JsonNode? operations;
-        try
-        {
-            operations = JsonNode.Parse(patch.Span, documentOptions: FhirJson.DocumentOptions);
-        }
-        catch (JsonException)
-        {
-            error = "The patch is not JSON.";
-            return null;
-        }
-
+        var operations = FhirJson.TryParse(patch.Span);
         if (operations is not JsonArray list)
         {
-            error = "A JSON Patch is an array of operations.";
+            error = operations is null ? "The patch is not JSON." : "A JSON Patch is an array of operations.";
             return null;
         }
 

@@ -23,21 +23,7 @@ public sealed class ResponseFilter(HearthSettings settings)
     /// </summary>
     public ParsedResponse? Parse(ReadOnlyMemory<byte> body, bool judgeEntries, IReadOnlyDictionary<string, JsonObject>? local = null)
     {
-        JsonNode? node;
-        try
-        {
-            node = JsonNode.Parse(body.Span, documentOptions: FhirJson.DocumentOptions);
-        }
-        catch (JsonException)
-        {
-            return null;
-        }
-        catch (ArgumentException)
-        {
-            return null;
-        }
-
-        if (node is not JsonObject root || _inspector.Inspect(root, local) is not { } rootFacts)
+        if (FhirJson.TryParse(body.Span) is not JsonObject root || _inspector.Inspect(root, local) is not { } rootFacts)
         {
             return null;
         }

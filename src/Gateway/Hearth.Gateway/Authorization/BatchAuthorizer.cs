@@ -52,16 +52,7 @@ internal sealed class BatchAuthorizer(HearthSettings settings, WriteAuthorizer w
             }
         }
 
-        JsonObject? bundle;
-        try
-        {
-            bundle = JsonNode.Parse(body, documentOptions: FhirJson.DocumentOptions) as JsonObject;
-        }
-        catch (JsonException)
-        {
-            bundle = null;
-        }
-
+        var bundle = FhirJson.TryParse(body) as JsonObject;
         if (bundle is null || !ResourceInspector.TryGetString(bundle, "resourceType", out var resourceType) || resourceType != "Bundle"
             || !ResourceInspector.TryGetString(bundle, "type", out var bundleType) || bundleType is not ("batch" or "transaction"))
         {
@@ -137,16 +128,7 @@ internal sealed class BatchAuthorizer(HearthSettings settings, WriteAuthorizer w
     /// </summary>
     public async Task<JsonObject?> JudgeResponseAsync(byte[] body, BatchPlan plan, PermissionSet permissions)
     {
-        JsonObject? root;
-        try
-        {
-            root = JsonNode.Parse(body, documentOptions: FhirJson.DocumentOptions) as JsonObject;
-        }
-        catch (JsonException)
-        {
-            return null;
-        }
-
+        var root = FhirJson.TryParse(body) as JsonObject;
         if (root is null || !ResourceInspector.TryGetString(root, "type", out var type) || type is not ("batch-response" or "transaction-response")
             || (root["entry"] as JsonArray ?? []).Count != plan.Forwarded.Count)
         {

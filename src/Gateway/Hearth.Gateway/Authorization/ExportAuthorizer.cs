@@ -156,16 +156,8 @@ internal sealed class ExportAuthorizer(HearthSettings settings, ResponseFilter f
     /// <summary>The completion manifest, its file URLs replaced by the gateway's (the FHIR server's are kept by the grain).</summary>
     private async Task<byte[]> ManifestAsync(HearthRequestFeature feature, byte[] body)
     {
-        JsonObject manifest;
-        try
-        {
-            manifest = JsonNode.Parse(body, documentOptions: FhirJson.DocumentOptions) as JsonObject
-                ?? throw new UpstreamException("The FHIR server's export manifest is not a JSON object.");
-        }
-        catch (JsonException)
-        {
-            throw new UpstreamException("The FHIR server's export manifest is not JSON.");
-        }
+        var manifest = FhirJson.TryParse(body) as JsonObject
+            ?? throw new UpstreamException("The FHIR server's export manifest is not a JSON object.");
 
         var files = new List<string>();
         foreach (var list in new[] { "output", "error" })

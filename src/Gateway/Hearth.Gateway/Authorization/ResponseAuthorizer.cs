@@ -91,16 +91,17 @@ internal sealed partial class ResponseAuthorizer(
                 throw new UpstreamException("The FHIR server did not answer this metadata request with JSON.");
             }
 
-            var metadata = Encoding.UTF8.GetString(body);
-            var augmented = false;
-            if (feature.Request.Interaction == FhirInteraction.Capabilities && settings.AugmentCapabilityStatement
-                && JsonNode.Parse(metadata, documentOptions: FhirJson.DocumentOptions) is JsonObject statement && capabilities.Apply(statement))
+            if (feature.Request.Interaction == FhirInteraction.Capabilities && settings.AugmentCapabilityStatement)
             {
-                metadata = statement.ToJsonString();
-                augmented = true;
+                var statement = FhirJson.TryParse(body) as JsonObject ?? throw new UpstreamException("The FHIR server's CapabilityStatement is not JSON.");
+                if (capabilities.Apply(statement))
+                {
+                    await WriteAsync(http, feature, statement.ToJsonString(), keepValidators: false);
+                    return;
+                }
             }
 
-            await WriteAsync(http, feature, metadata, keepValidators: !augmented);
+            await WriteAsync(http, feature, Encoding.UTF8.GetString(body), keepValidators: true);
             return;
         }
 

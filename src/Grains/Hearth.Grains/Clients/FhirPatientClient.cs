@@ -49,7 +49,7 @@ public sealed class FhirPatientClient(HttpClient http, HearthSettings settings)
     {
         try
         {
-            if (JsonNode.Parse(body, documentOptions: FhirJson.DocumentOptions) is not JsonObject patient
+            if (FhirJson.TryParse(body) is not JsonObject patient
                 || !ResourceInspector.TryGetString(patient, "resourceType", out var type) || type != "Patient")
             {
                 return new PatientLookup(PatientLookupStatus.Unavailable, []);

@@ -79,6 +79,39 @@ public class TokenTests(HearthEnvironment env)
         Assert.Equal(HttpStatusCode.Forbidden, denied.StatusCode);
     }
 
+    /// <summary>exp passes while the FHIR server takes its time: nothing of its answer is served.</summary>
+    [Theory]
+    [InlineData("read")]
+    [InlineData("batch")]
+    public async Task TokenExpiresDuringTheUpstreamCall_401NothingServed(string kind)
+    {
+        var token = await env.TokenAsync("[" + Permission("10001") + "]", expiresInSeconds: 120);
+        using var request = kind == "read"
+            ? new HttpRequestMessage(HttpMethod.Get, "Patient/p01")
+            : new HttpRequestMessage(HttpMethod.Post, "")
+            {
+                Content = new StringContent("{\"resourceType\":\"Bundle\",\"type\":\"batch\",\"entry\":[{\"request\":{\"method\":\"GET\",\"url\":\"Patient/p01\"}}]}",
+                    System.Text.Encoding.UTF8, "application/fhir+json"),
+            };
+        request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", token);
+        await env.FhirFaultAsync("slow"); // the FHIR server answers after 5 s
+        try
+        {
+            var pending = Client.SendAsync(request);
+            await Task.Delay(TimeSpan.FromSeconds(1)); // checked and forwarded by now
+            env.Gateway.Clock.Offset = TimeSpan.FromSeconds(121);
+            using var response = await pending;
+            Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
+            var body = await response.AssertOutcomeAsync("login");
+            Assert.DoesNotContain("10001", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+            Assert.DoesNotContain("p01", body, StringComparison.Ordinal);
+        }
+        finally
+        {
+            env.Gateway.Clock.Offset = TimeSpan.Zero;
+        }
+    }
+
     [Fact]
     public async Task Get_TokenPastExpWhileCached_401()
     {

@@ -107,15 +107,8 @@ internal sealed partial class HearthAuthorizationMiddleware(
         {
             // With the CapabilityStatement augmented, the SMART configuration describes the
             // authorization server Hearth enforces, not the FHIR server: Hearth answers it.
-            var document = System.Text.Encoding.UTF8.GetBytes(capabilities.SmartConfiguration().ToJsonString());
             context.Response.StatusCode = 200;
-            context.Response.ContentType = "application/json";
-            context.Response.ContentLength = document.Length;
-            if (!HttpMethods.IsHead(context.Request.Method))
-            {
-                await context.Response.Body.WriteAsync(document, context.RequestAborted);
-            }
-
+            await HearthResponses.WriteBodyAsync(context, "application/json", System.Text.Encoding.UTF8.GetBytes(capabilities.SmartConfiguration().ToJsonString()));
             return;
         }
 

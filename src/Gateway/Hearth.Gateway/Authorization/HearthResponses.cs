@@ -31,9 +31,15 @@ internal sealed class HearthResponses(HearthSettings settings, UmaTickets ticket
         }
 
         context.Response.StatusCode = status;
+        await WriteBodyAsync(context, contentType, body);
+    }
+
+    /// <summary>Sets the content headers and writes the body, except to a HEAD request.</summary>
+    public static async Task WriteBodyAsync(HttpContext context, string? contentType, byte[] body)
+    {
         context.Response.ContentType = contentType;
         context.Response.ContentLength = body.Length;
-        if (!HttpMethods.IsHead(context.Request.Method))
+        if (!HttpMethods.IsHead(context.Request.Method) && body.Length > 0)
         {
             await context.Response.Body.WriteAsync(body, context.RequestAborted);
         }

@@ -107,13 +107,6 @@ internal sealed partial class ResponseAuthorizer(
 
         if (feature.Request.IsExport && await exports.AnswerAsync(http, feature, upstream, status, body) is { } answer)
         {
-            if (feature.ExpiresAt is { } expiry && expiry <= time.GetUtcNow())
-            {
-                http.Response.Headers.Clear();
-                await responses.InvalidTokenAsync(http, feature.Request);
-                return;
-            }
-
             RewriteHeaders(http, feature, keepValidators: false);
             http.Response.Headers.ContentLocation = default;
             http.Response.Headers.Remove("X-Progress");
@@ -124,13 +117,7 @@ internal sealed partial class ResponseAuthorizer(
                 http.Response.Headers[name] = value;
             }
 
-            http.Response.ContentType = answer.ContentType;
-            http.Response.ContentLength = answer.Body.Length;
-            if (!HttpMethods.IsHead(http.Request.Method) && answer.Body.Length > 0)
-            {
-                await http.Response.Body.WriteAsync(answer.Body, http.RequestAborted);
-            }
-
+            await ServeAsync(http, feature, answer.ContentType, answer.Body);
             return;
         }
 
@@ -169,13 +156,6 @@ internal sealed partial class ResponseAuthorizer(
         HearthTelemetry.Responses.Add(1, new KeyValuePair<string, object?>("outcome", result.Outcome.ToString().ToLowerInvariant()));
         LogDecision(logger, feature.Request.Interaction.ToString(), feature.Request.ResourceType, result.Outcome, result.Kept, result.Removed,
             feature.TokenHash is null ? "-" : TokenKey.ForLog(feature.TokenHash));
-
-        if (feature.ExpiresAt is { } exp && exp <= time.GetUtcNow())
-        {
-            http.Response.Headers.Clear();
-            await responses.InvalidTokenAsync(http, feature.Request);
-            return;
-        }
 
         if (result.Outcome == FilterOutcome.Denied)
         {
@@ -293,13 +273,23 @@ internal sealed partial class ResponseAuthorizer(
             contentType = FhirFormats.XmlContentType;
         }
 
-        var bytes = Encoding.UTF8.GetBytes(rewritten);
-        http.Response.ContentType = contentType;
-        http.Response.ContentLength = bytes.Length;
-        if (!HttpMethods.IsHead(http.Request.Method))
+        await ServeAsync(http, feature, contentType, Encoding.UTF8.GetBytes(rewritten));
+    }
+
+    /// <summary>
+    /// Every body Hearth serves from the FHIR server's answer goes out here: never after the
+    /// token's exp (it may pass while the FHIR server or the judging takes its time).
+    /// </summary>
+    private async Task ServeAsync(HttpContext http, HearthRequestFeature feature, string? contentType, byte[] body)
+    {
+        if (feature.ExpiresAt is { } exp && exp <= time.GetUtcNow())
         {
-            await http.Response.Body.WriteAsync(bytes, http.RequestAborted);
+            http.Response.Headers.Clear();
+            await responses.InvalidTokenAsync(http, feature.Request);
+            return;
         }
+
+        await HearthResponses.WriteBodyAsync(http, contentType, body);
     }
 
     /// <summary>Drops hop and server headers, and points Location / Content-Location at the gateway.</summary>

@@ -164,13 +164,9 @@ internal sealed partial class ResponseAuthorizer(
             return;
         }
 
-        var json = result.Body ?? Encoding.UTF8.GetString(body);
-        var labeled = false;
-        if (labeler.Enabled && JsonNode.Parse(json, documentOptions: FhirJson.DocumentOptions) is JsonObject root && labeler.Apply(root))
-        {
-            json = root.ToJsonString();
-            labeled = true;
-        }
+        // parsed.Root is what the filter left (result.Body is its text when the filter changed it).
+        var labeled = labeler.Apply(parsed.Root);
+        var json = labeled ? parsed.Root.ToJsonString() : result.Body ?? Encoding.UTF8.GetString(body);
 
         if (feature.Subsetting is { } subsetting)
         {

@@ -266,6 +266,19 @@ public partial class UmaTests(HearthEnvironment env)
     }
 
     [Fact]
+    public async Task Export_Insufficient_403_TicketForEveryRequestedType()
+    {
+        await using var gateway = await UmaGatewayAsync();
+        var observationsOnly = await env.TokenAsync("[" + Permission("*", "Observation", "bulk-export") + "]");
+        using var request = new HttpRequestMessage(HttpMethod.Get, "$export?_type=Observation,Condition");
+        request.Headers.Add("Prefer", "respond-async");
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", observationsOnly);
+        using var response = await gateway.Client.SendAsync(request);
+        await AssertChallengeAsync(response, HttpStatusCode.Forbidden);
+        AssertSame("[" + Registered(null, "Observation", "bulk-export") + "," + Registered(null, "Condition", "bulk-export") + "]", await LastRegistrationAsync());
+    }
+
+    [Fact]
     public async Task OAuthMode_NoTicket_NothingRegistered()
     {
         var before = (await env.Auth.RegistrationsAsync()).Count;

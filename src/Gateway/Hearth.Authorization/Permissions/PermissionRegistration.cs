@@ -35,14 +35,12 @@ public static class PermissionRegistration
     /// <summary>One permission per patient of what a resource needed (outside the Patient compartment: patient "*").</summary>
     public static IEnumerable<JsonObject> From(RequiredPermission required)
     {
-        // An export's labels are decided line by line: the ticket asks for any (as Pauldron does).
-        IReadOnlyList<SecurityLabel>? labels = required.Action == "bulk-export" ? null : required.Labels;
         if (required.Patients is null || required.Patients.Count == 0)
         {
-            return [Permission(null, required.ResourceType, required.Action, labels)];
+            return [Permission(null, required.ResourceType, required.Action, required.Labels)];
         }
 
-        return required.Patients.Select(p => Permission(p, required.ResourceType, required.Action, labels));
+        return required.Patients.Select(p => Permission(p, required.ResourceType, required.Action, required.Labels));
     }
 
     /// <summary>The registration body: a JSON array, duplicates removed, first occurrence kept.</summary>

@@ -30,14 +30,8 @@ public static class RequestPatients
 
         foreach (var (name, values) in parameters)
         {
-            foreach (var item in values.SelectMany(v => v.Split(',')))
+            foreach (var value in QueryValues.Split(values))
             {
-                var value = item.Trim();
-                if (value.Length == 0)
-                {
-                    continue;
-                }
-
                 if (IdParameters.Contains(name) || (name == "subject" && value.StartsWith("Patient/", StringComparison.Ordinal))
                     || (request.ResourceType == "Patient" && name == "_id"))
                 {

@@ -69,13 +69,13 @@ internal sealed class ExportAuthorizer(HearthSettings settings, ResponseFilter f
             return new WriteRefusal(400, "invalid", "A bulk export needs the header Prefer: respond-async.");
         }
 
-        var types = http.Query["_type"].SelectMany(v => (v ?? "").Split(',')).Select(t => t.Trim()).Where(t => t.Length > 0).Distinct().ToList();
+        var types = QueryValues.Split(http.Query["_type"]);
         if (types.FirstOrDefault(t => !FhirModel.R4.IsResourceType(t)) is { } unknown)
         {
             return new WriteRefusal(400, "invalid", $"_type names '{unknown}', which is not a FHIR R4 resource type.");
         }
 
-        var clientFilters = http.Query["_typeFilter"].SelectMany(v => (v ?? "").Split(',')).Select(f => f.Trim()).Where(f => f.Length > 0).ToList();
+        var clientFilters = QueryValues.Split(http.Query["_typeFilter"]);
         var plan = feature.Permissions.PlanExport(types, clientFilters);
         if (plan.Error is { } error)
         {
@@ -84,7 +84,9 @@ internal sealed class ExportAuthorizer(HearthSettings settings, ResponseFilter f
 
         if (!plan.Permitted)
         {
-            return WriteRefusal.NotPermittedFor(plan.Unmet);
+            // No Unmet: the UMA ticket is what the request implies, every requested type with any
+            // label (UmaTickets), as Pauldron registers an export.
+            return WriteRefusal.NotPermitted;
         }
 
         var query = new QueryBuilder(http.Query.Where(p => p.Key != "_typeFilter").SelectMany(p => p.Value.Select(v => KeyValuePair.Create(p.Key, v ?? ""))));
@@ -94,7 +96,6 @@ internal sealed class ExportAuthorizer(HearthSettings settings, ResponseFilter f
         }
 
         http.QueryString = query.ToQueryString();
-        feature.ForwardPrefer = true;
         return null;
     }
 

@@ -28,9 +28,6 @@ internal sealed class HearthRequestFeature(FhirRequest request, PermissionSet pe
     /// <summary>Export status and files: the FHIR server's URL the request goes to instead of its own path.</summary>
     public Uri? UpstreamUri { get; set; }
 
-    /// <summary>A bulk export kick-off: <c>Prefer: respond-async</c> goes to the FHIR server.</summary>
-    public bool ForwardPrefer { get; set; }
-
     /// <summary>_summary / _elements the client asked for: applied after judging.</summary>
     public Formats.Subsetting? Subsetting { get; set; }
 

@@ -27,8 +27,7 @@ internal sealed class UmaTickets(IGrainFactory grains, PatientResolver resolver)
         if (request.Interaction == FhirInteraction.BulkExport)
         {
             // As Pauldron Hearth registers an export: every requested type, any patient, any label.
-            var types = parameters.Where(p => p.Key == "_type").SelectMany(p => p.Value).SelectMany(v => (v ?? "").Split(','))
-                .Select(t => t.Trim()).Where(t => t.Length > 0).Distinct().DefaultIfEmpty(null).ToList();
+            var types = QueryValues.Split(parameters.Where(p => p.Key == "_type").SelectMany(p => p.Value)).DefaultIfEmpty(null);
             return types.Select(t => PermissionRegistration.Permission(null, t, request.Action, labels: null)).ToList();
         }
 

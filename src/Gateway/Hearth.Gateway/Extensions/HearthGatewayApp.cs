@@ -97,7 +97,7 @@ public static class HearthGatewayApp
 
                     // Bulk export: the kick-off asks for asynchronous processing; status and files
                     // go to the URLs the FHIR server gave (kept by the export grain).
-                    if (feature?.ForwardPrefer == true)
+                    if (feature?.Request.Interaction == FhirInteraction.BulkExport)
                     {
                         transform.ProxyRequest.Headers.TryAddWithoutValidation("Prefer", "respond-async");
                     }

@@ -302,6 +302,21 @@ public class WriteAuthorizationTests(HearthEnvironment env)
         Assert.Equal("Patient/p17", stored["subject"]!["reference"]!.GetValue<string>());
     }
 
+    [Theory]
+    [InlineData("PATCH")]
+    [InlineData("DELETE")]
+    public async Task PatchOrDelete_NothingStored_404_NothingForwarded(string method)
+    {
+        var id = NewId("none");
+        var token = await WriterFor("10017");
+        var before = await env.FhirCountAsync($"{method} Observation read");
+        using var response = await SendAsync(method, $"Observation/{id}", token,
+            method == "PATCH" ? "[{\"op\":\"replace\",\"path\":\"/status\",\"value\":\"final\"}]" : null, "application/json-patch+json");
+        Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
+        await response.AssertOutcomeAsync("not-found");
+        Assert.Equal(before, await env.FhirCountAsync($"{method} Observation read"));
+    }
+
     [Fact]
     public async Task Patch_OtherMediaType_415_Unchanged()
     {

@@ -115,6 +115,12 @@ internal sealed class WriteAuthorizer(HearthSettings settings, ResponseFilter fi
         IReadOnlyDictionary<string, JsonObject>? local = null)
     {
         var stored = request.Interaction == FhirInteraction.Create ? null : await FetchStoredAsync(request.ResourceType!, request.Id!, cancellationToken);
+        if (stored is null && request.Interaction is FhirInteraction.Patch or FhirInteraction.Delete)
+        {
+            // Nothing to check means nothing to forward: the FHIR server never gets a write Hearth did not judge.
+            return WriteDecision.Refused(new WriteRefusal(404, "not-found", $"There is no {request.ResourceType} with id {request.Id}."));
+        }
+
         var checks = new List<(ResourceFacts Facts, string Action)>();
         JsonObject? replacement = null;
         switch (request.Interaction)
@@ -139,7 +145,7 @@ internal sealed class WriteAuthorizer(HearthSettings settings, ResponseFilter fi
 
                 checks.Add((parsed.RootFacts, request.Interaction == FhirInteraction.Create || stored is null ? "create" : "update"));
                 break;
-            case FhirInteraction.Patch when stored is not null:
+            case FhirInteraction.Patch when stored is not null: // always, see above
                 var patched = patch == PatchKind.FhirPath ? FhirPathPatch.Apply(stored.Root, body, out var error) : JsonPatch.Apply(stored.Root, body, out error);
                 if (patched is not { } result)
                 {

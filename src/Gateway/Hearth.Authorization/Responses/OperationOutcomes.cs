@@ -10,13 +10,28 @@ public static class OperationOutcomes
 
     /// <param name="code">A FHIR issue-type code: login, forbidden, security, not-supported, exception, transient, ...</param>
     /// <param name="diagnostics">A plain sentence; never a token, a stack trace or data the caller may not see.</param>
-    public static byte[] Create(string code, string diagnostics, string severity = "error")
+    /// <param name="extensions">Extensions of the OperationOutcome: (url, value[x] name, value).</param>
+    public static byte[] Create(string code, string diagnostics, string severity = "error", IReadOnlyList<(string Url, string ValueName, string Value)>? extensions = null)
     {
         using var stream = new MemoryStream();
         using (var writer = new Utf8JsonWriter(stream))
         {
             writer.WriteStartObject();
             writer.WriteString("resourceType", "OperationOutcome");
+            if (extensions is { Count: > 0 })
+            {
+                writer.WriteStartArray("extension");
+                foreach (var (url, valueName, value) in extensions)
+                {
+                    writer.WriteStartObject();
+                    writer.WriteString("url", url);
+                    writer.WriteString(valueName, value);
+                    writer.WriteEndObject();
+                }
+
+                writer.WriteEndArray();
+            }
+
             writer.WriteStartArray("issue");
             writer.WriteStartObject();
             writer.WriteString("severity", severity);

@@ -133,15 +133,12 @@ internal sealed class HearthResponses(HearthSettings settings, UmaTickets ticket
 
         var asUri = Sanitize(settings.UmaServerBase);
         context.Response.Headers.WWWAuthenticate = $"UMA realm=\"{_realm}\", as_uri=\"{asUri}\", ticket=\"{ticket}\"";
-        var outcome = JsonNode.Parse(OperationOutcomes.Create(code, diagnostics))!.AsObject();
-        var issue = outcome["issue"];
-        outcome.Remove("issue");
-        outcome["extension"] = new JsonArray(
-            new JsonObject { ["url"] = TicketExtension, ["valueString"] = ticket },
-            new JsonObject { ["url"] = AsUriExtension, ["valueUri"] = settings.UmaServerBase },
-            new JsonObject { ["url"] = AuthorizationEndpointExtension, ["valueUri"] = settings.UmaServerBase + settings.UmaServerAuthorizationEndpoint });
-        outcome["issue"] = issue;
-        await WriteOutcomeAsync(context, status, System.Text.Encoding.UTF8.GetBytes(outcome.ToJsonString()));
+        await WriteOutcomeAsync(context, status, OperationOutcomes.Create(code, diagnostics, extensions:
+        [
+            (TicketExtension, "valueString", ticket),
+            (AsUriExtension, "valueUri", settings.UmaServerBase),
+            (AuthorizationEndpointExtension, "valueUri", settings.UmaServerBase + settings.UmaServerAuthorizationEndpoint),
+        ]));
     }
 
     /// <summary>The authorization server cannot be asked and nothing is cached: 503 (OAuth) or 403 + Warning (UMA).</summary>

@@ -54,6 +54,14 @@ public class ExportPlanTests
         Assert.Empty(plan.TypeFilters); // enforced line by line at download
     }
 
+    [Fact]
+    public void EveryType_ClientFiltersKept()
+    {
+        var plan = Plan(Grant("*", Labels("N")), [], "Observation?code=1", "Condition?code=2");
+        Assert.True(plan.Permitted);
+        Assert.Equal(["Observation?code=1", "Condition?code=2"], plan.TypeFilters);
+    }
+
     [Theory]
     [InlineData("Observation", "Condition")]
     [InlineData("Observation", "*")]

@@ -161,8 +161,10 @@ public sealed class PermissionSet
             }
         }
 
-        // The client's filters for types it did not ask for change nothing; they are kept.
-        filters.AddRange(clientFilters.Where(f => !requested.Contains(f[..f.IndexOf('?', StringComparison.Ordinal)]) && !requested.Contains("*")));
+        // Kept as the client gave them: its filters when it asks for every type (Hearth's label
+        // conditions need a type; the lines are judged at download), and those for types it did
+        // not ask for (they change nothing).
+        filters.AddRange(clientFilters.Where(f => requested.Contains("*") || !requested.Contains(f[..f.IndexOf('?', StringComparison.Ordinal)])));
         return new ExportPlan(unmet, filters);
     }
 }

@@ -134,12 +134,12 @@ public sealed class PermissionSet
                 continue;
             }
 
-            var own = clientFilters.Where(f => f.StartsWith(type + "?", StringComparison.Ordinal)).ToList();
             if (type == "*")
             {
                 continue; // a _typeFilter needs a type: the lines are judged at download
             }
 
+            var own = clientFilters.Where(f => f.StartsWith(type + "?", StringComparison.Ordinal)).ToList();
             List<string> positives = scopes.Any(s => s.Labels.Kind == ValueMatcher<SecurityLabel>.MatcherKind.Wildcard)
                 ? [""]
                 : scopes.Where(s => s.Labels.Kind == ValueMatcher<SecurityLabel>.MatcherKind.Values).SelectMany(s => s.Labels.Values).Distinct()

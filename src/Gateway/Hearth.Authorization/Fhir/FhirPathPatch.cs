@@ -74,6 +74,7 @@ public static class FhirPathPatch
         }
 
         var document = (JsonObject)resource.DeepClone();
+        var patcher = new Patcher(document, resourceType, rootMapping);
         var number = 0;
         foreach (var item in operations)
         {
@@ -83,7 +84,6 @@ public static class FhirPathPatch
                 return Fail($"Operation {number}: {error}", out error);
             }
 
-            var patcher = new Patcher(document, resourceType, rootMapping);
             if (!patcher.Run(operation, out error))
             {
                 return Fail($"Operation {number} ({operation.Type} at '{operation.Path}'): {error}", out error);

@@ -63,7 +63,7 @@ internal static partial class AdminEndpoints
             return Results.NoContent();
         });
 
-        admin.MapPost("/patients/invalidate", async (HttpRequest request, IGrainFactory grains, ILoggerFactory loggers) =>
+        admin.MapPost("/patients/invalidate", async (HttpRequest request, PatientResolver patients, ILoggerFactory loggers) =>
         {
             var form = await ReadFormAsync(request);
             var reference = form?["reference"].FirstOrDefault() ?? "";
@@ -72,7 +72,7 @@ internal static partial class AdminEndpoints
                 return Outcome(400, "required", "Give the Patient as 'reference=Patient/{id}', form-encoded.");
             }
 
-            await grains.GetGrain<IPatientGrain>(settings.FhirServerBase + "/" + patient).InvalidateAsync();
+            await patients.InvalidateAsync(patient!);
             LogInvalidated(loggers.CreateLogger("Hearth.Admin"), patient!);
             return Results.NoContent();
         });

@@ -163,7 +163,7 @@ internal sealed class BatchAuthorizer(HearthSettings settings, WriteAuthorizer w
         var succeeded = answer["response"] is JsonObject response && ResourceInspector.TryGetString(response, "status", out var status) && status.StartsWith('2');
         if (request.IsWrite && succeeded && request is { ResourceType: "Patient", Id: { } patientId })
         {
-            await resolver.InvalidateAsync(patientId);
+            await resolver.InvalidateAsync("Patient/" + patientId);
         }
 
         if (answer["resource"] is not JsonObject resource)

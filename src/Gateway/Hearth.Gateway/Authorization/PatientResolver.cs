@@ -56,7 +56,8 @@ internal sealed class PatientResolver(HearthSettings settings, IGrainFactory gra
     }
 
     /// <summary>Forgets a Patient's cached identifiers cluster-wide (after it was written).</summary>
-    public Task InvalidateAsync(string patientId) => Grain("Patient/" + patientId).InvalidateAsync();
+    /// <param name="reference">"Patient/{id}".</param>
+    public Task InvalidateAsync(string reference) => Grain(reference).InvalidateAsync();
 
     private IPatientGrain Grain(string reference) => grains.GetGrain<IPatientGrain>(settings.FhirServerBase + "/" + reference);
 }

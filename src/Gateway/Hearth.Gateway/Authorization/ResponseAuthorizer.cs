@@ -193,7 +193,7 @@ internal sealed partial class ResponseAuthorizer(
         var request = feature.Request;
         if (request is { ResourceType: "Patient", Id: { } id })
         {
-            await resolver.InvalidateAsync(id);
+            await resolver.InvalidateAsync("Patient/" + id);
         }
 
         if (body.Length == 0)

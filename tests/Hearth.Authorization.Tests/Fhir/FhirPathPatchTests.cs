@@ -196,3 +196,61 @@ public class FhirPathPatchTests
         Assert.True(JsonNode.DeepEquals(copy, original), "the stored resource must not be changed");
     }
 }
+
+/// <summary>The bounds of a FHIRPath Patch: checked on the patch alone, before any stored data is touched.</summary>
+public class FhirPathPatchBoundsTests
+{
+    private const string Observation = """{"resourceType":"Observation","id":"o1","status":"final","code":{"text":"x"},"subject":{"reference":"Patient/p1"}}""";
+
+    private static string Op(string type, string path, params string[] parts)
+    {
+        var all = new List<string> { $$"""{"name":"type","valueCode":"{{type}}"}""", $$"""{"name":"path","valueString":{{JsonValue.Create(path).ToJsonString()}}}""" };
+        all.AddRange(parts);
+        return $$"""{"name":"operation","part":[{{string.Join(",", all)}}]}""";
+    }
+
+    private static byte[] Patch(IEnumerable<string> operations) => Encoding.UTF8.GetBytes($$"""{"resourceType":"Parameters","parameter":[{{string.Join(",", operations)}}]}""");
+
+    [Theory]
+    [InlineData(32, true)]
+    [InlineData(33, false)]
+    [InlineData(300, false)] // a few hundred levels overflow the FHIRPath parser's stack on a thread-pool thread: it must never see them
+    public void Parse_BracketNesting_Bounded(int depth, bool accepted)
+    {
+        var path = new string('(', depth) + "Observation.subject" + new string(')', depth);
+        var patch = FhirPathPatch.Parse(Patch([Op("delete", path)]), out var error);
+        Assert.Equal(accepted, patch is not null);
+        if (!accepted)
+        {
+            Assert.Contains("nests brackets", error);
+        }
+    }
+
+    [Fact]
+    public void Parse_BracketsInsideStringLiterals_DoNotCount()
+    {
+        var path = "Observation.code.where(text = '" + new string('(', 200) + "')";
+        Assert.NotNull(FhirPathPatch.Parse(Patch([Op("delete", path)]), out _));
+    }
+
+    [Theory]
+    [InlineData(100, true)]
+    [InlineData(101, false)]
+    public void Parse_NumberOfOperations_Bounded(int count, bool accepted)
+    {
+        var patch = FhirPathPatch.Parse(Patch(Enumerable.Repeat(Op("delete", "Observation.focus"), count)), out var error);
+        Assert.Equal(accepted, patch is not null);
+        Assert.True(accepted || error!.Contains("at most 100"), error);
+    }
+
+    [Fact]
+    public void Apply_ResultOverTheSizeLimit_Refused()
+    {
+        var note = $$"""{"name":"value","part":[{"name":"text","valueMarkdown":"{{new string('x', 400)}}"}]}""";
+        var patch = FhirPathPatch.Parse(Patch(Enumerable.Repeat(Op("add", "Observation", """{"name":"name","valueString":"note"}""", note), 10)), out _)!;
+        var resource = JsonNode.Parse(Observation)!.AsObject();
+        Assert.NotNull(patch.Apply(resource, 100_000, out _));
+        Assert.Null(patch.Apply(resource, 2_000, out var error));
+        Assert.Contains("larger than 2000 bytes", error);
+    }
+}

@@ -83,3 +83,49 @@ public class JsonPatchTests
         return true;
     }
 }
+
+/// <summary>The bounds of a JSON Patch: its operations counted when it is read, its growth counted while it is applied.</summary>
+public class JsonPatchBoundsTests
+{
+    private const string Observation = """{"resourceType":"Observation","id":"o1","code":{"coding":[{"system":"http://loinc.org","code":"8867-4","display":"Heart rate"}]}}""";
+
+    private static byte[] Copies(int count)
+        => Encoding.UTF8.GetBytes("[" + string.Join(",", Enumerable.Repeat("""{"op":"copy","from":"/code","path":"/code/coding/-"}""", count)) + "]");
+
+    [Theory]
+    [InlineData(100, true)]
+    [InlineData(101, false)]
+    public void Parse_NumberOfOperations_Bounded(int count, bool accepted)
+    {
+        var patch = JsonPatch.Parse(Encoding.UTF8.GetBytes("[" + string.Join(",", Enumerable.Repeat("""{"op":"test","path":"/id","value":"o1"}""", count)) + "]"), out var error);
+        Assert.Equal(accepted, patch is not null);
+        Assert.True(accepted || error!.Contains("at most 100"), error);
+    }
+
+    [Fact]
+    public void Apply_CopyThatDoublesEachTime_RefusedBeforeItOutgrowsTheLimit()
+    {
+        // 21 copies would make ~2^21 codings (hundreds of MB); the limit stops it on the way.
+        var patch = JsonPatch.Parse(Copies(21), out _)!;
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        Assert.Null(patch.Apply(JsonNode.Parse(Observation)!.AsObject(), 1_000_000, out var error));
+        Assert.Contains("larger than 1000000 bytes", error);
+        Assert.True(GC.GetAllocatedBytesForCurrentThread() - before < 100_000_000, "refused on the way, not after building the whole result");
+    }
+
+    [Fact]
+    public void Apply_WithinTheLimit_Applied()
+    {
+        var result = JsonPatch.Parse(Copies(3), out _)!.Apply(JsonNode.Parse(Observation)!.AsObject(), 1_000_000, out var error);
+        Assert.Null(error);
+        Assert.NotNull(result);
+    }
+
+    [Theory]
+    [InlineData("""[{"op":"add","path":"/x"}]""")]
+    [InlineData("""[{"op":"copy","path":"/x"}]""")]
+    [InlineData("""[{"op":"test","path":"/x"}]""")]
+    [InlineData("""[{"op":"jump","path":"/x"}]""")]
+    public void Parse_MalformedOperation_RefusedWithoutAResource(string patch)
+        => Assert.Null(JsonPatch.Parse(Encoding.UTF8.GetBytes(patch), out _));
+}

@@ -1,9 +1,16 @@
+using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using System.Text.Unicode;
 
 namespace Hearth.Authorization.Fhir;
 
-/// <summary>How Hearth reads JSON it must judge: strictly (a duplicated property could make two readers disagree).</summary>
+/// <summary>
+/// How Hearth reads JSON it must judge: strictly (a duplicated property could make two readers
+/// disagree), and only as valid Unicode. A client's JSON that is not valid Unicode is refused
+/// (<see cref="IsValidUnicode"/>); what the FHIR server already holds is made valid before it is
+/// read (<see cref="Sanitize(byte[])"/>), so one bad resource never breaks anyone else's answer.
+/// </summary>
 public static class FhirJson
 {
     public static JsonDocumentOptions DocumentOptions { get; } = new() { AllowDuplicateProperties = false, MaxDepth = 128 };
@@ -33,4 +40,155 @@ public static class FhirJson
             return null;
         }
     }
+
+    /// <summary>How many bytes <paramref name="node"/> takes as compact JSON (written to nowhere, counted).</summary>
+    public static long Utf8Length(JsonNode node)
+    {
+        using var counter = new CountingStream();
+        using (var writer = new Utf8JsonWriter(counter))
+        {
+            node.WriteTo(writer);
+        }
+
+        return counter.Length;
+    }
+
+    /// <summary>
+    /// True when the bytes are valid UTF-8 and no <c>\uXXXX</c> escape stands for half a surrogate
+    /// pair: every string in them can be read and written again.
+    /// </summary>
+    public static bool IsValidUnicode(ReadOnlySpan<byte> utf8) => Utf8.IsValid(utf8) && NextLoneSurrogateEscape(utf8, 0) < 0;
+
+    /// <summary>
+    /// The FHIR server's bytes, with invalid UTF-8 sequences and escapes of lone surrogates replaced
+    /// by U+FFFD; the same array when nothing needed replacing.
+    /// </summary>
+    public static byte[] Sanitize(byte[] utf8)
+    {
+        if (IsValidUnicode(utf8))
+        {
+            return utf8;
+        }
+
+        var result = Utf8.IsValid(utf8) ? (byte[])utf8.Clone() : Encoding.UTF8.GetBytes(Encoding.UTF8.GetString(utf8));
+        var replacement = "\\ufffd"u8;
+        for (var i = NextLoneSurrogateEscape(result, 0); i >= 0; i = NextLoneSurrogateEscape(result, i + replacement.Length))
+        {
+            replacement.CopyTo(result.AsSpan(i));
+        }
+
+        return result;
+    }
+
+    /// <summary>
+    /// Where the next <c>\uD800</c>-<c>\uDFFF</c> escape that is not part of a high-low pair
+    /// starts, at or after <paramref name="start"/>; -1 when there is none. Backslashes occur in
+    /// JSON only in strings, where each one starts an escape, so escapes are read in order.
+    /// </summary>
+    private static int NextLoneSurrogateEscape(ReadOnlySpan<byte> utf8, int start)
+    {
+        var i = start;
+        while (i < utf8.Length)
+        {
+            var found = utf8[i..].IndexOf((byte)'\\');
+            if (found < 0)
+            {
+                return -1;
+            }
+
+            i += found;
+            if (i + 1 >= utf8.Length || utf8[i + 1] != (byte)'u')
+            {
+                i += 2; // a two-character escape such as \" or \\
+                continue;
+            }
+
+            if (!TryHex(utf8, i + 2, out var unit))
+            {
+                i += 2;
+                continue;
+            }
+
+            if (unit is >= 0xD800 and <= 0xDBFF)
+            {
+                if (i + 12 <= utf8.Length && utf8[i + 6] == (byte)'\\' && utf8[i + 7] == (byte)'u'
+                    && TryHex(utf8, i + 8, out var low) && low is >= 0xDC00 and <= 0xDFFF)
+                {
+                    i += 12;
+                    continue;
+                }
+
+                return i;
+            }
+
+            if (unit is >= 0xDC00 and <= 0xDFFF)
+            {
+                return i;
+            }
+
+            i += 6;
+        }
+
+        return -1;
+    }
+
+    private static bool TryHex(ReadOnlySpan<byte> utf8, int start, out int value)
+    {
+        value = 0;
+        if (start + 4 > utf8.Length)
+        {
+            return false;
+        }
+
+        for (var i = start; i < start + 4; i++)
+        {
+            var digit = HexValue(utf8[i]);
+            if (digit < 0)
+            {
+                return false;
+            }
+
+            value = (value << 4) | digit;
+        }
+
+        return true;
+    }
+
+    /// <summary>A write-only stream that only counts what is written to it.</summary>
+    private sealed class CountingStream : Stream
+    {
+        private long _length;
+
+        public override bool CanRead => false;
+
+        public override bool CanSeek => false;
+
+        public override bool CanWrite => true;
+
+        public override long Length => _length;
+
+        public override long Position { get => _length; set => throw new NotSupportedException(); }
+
+        public override void Write(byte[] buffer, int offset, int count) => _length += count;
+
+        public override void Write(ReadOnlySpan<byte> buffer) => _length += buffer.Length;
+
+        public override void Flush()
+        {
+        }
+
+        public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+        public override void SetLength(long value) => throw new NotSupportedException();
+    }
+
+    private static int HexValue(byte c) => c switch
+    {
+        >= (byte)'0' and <= (byte)'9' => c - '0',
+        >= (byte)'a' and <= (byte)'f' => c - 'a' + 10,
+        >= (byte)'A' and <= (byte)'F' => c - 'A' + 10,
+        _ => -1,
+    };
 }

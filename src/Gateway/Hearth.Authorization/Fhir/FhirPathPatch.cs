@@ -26,8 +26,13 @@ namespace Hearth.Authorization.Fhir;
 /// resources, extensions on primitive values (<c>_value[x]</c>), and paths into a primitive's
 /// extensions.
 /// </summary>
-public static class FhirPathPatch
+public sealed class FhirPathPatch
 {
+    public const int MaxOperations = 100;
+
+    /// <summary>How deeply brackets may nest in a path: the FHIRPath parser recurses on them (a few hundred levels overflow its stack).</summary>
+    public const int MaxNesting = 32;
+
     private const int PathLimit = 1000;
     private const int ExpressionNodeLimit = 200;
     private static readonly ModelInspector Inspector = ModelInfo.ModelInspector;
@@ -50,43 +55,93 @@ public static class FhirPathPatch
     private static readonly HashSet<string> Operators =
         ["=", "!=", "~", "!~", "and", "or", "xor", "implies", "<", ">", "<=", ">=", "|", "contains", "in", "+", "-", "&", "is", "as"];
 
-    public static JsonObject? Apply(JsonObject resource, ReadOnlyMemory<byte> patch, out string? error)
-    {
-        return FhirJson.TryParse(patch.Span) switch
-        {
-            JsonObject parameters => Apply(resource, parameters, out error),
-            null => Fail("The patch is not JSON.", out error),
-            _ => Fail("A FHIRPath Patch is a Parameters resource.", out error),
-        };
-    }
+    private readonly IReadOnlyList<Operation> _operations;
 
-    public static JsonObject? Apply(JsonObject resource, JsonObject parameters, out string? error)
+    private FhirPathPatch(IReadOnlyList<Operation> operations) => _operations = operations;
+
+    /// <summary>
+    /// Reads a FHIRPath Patch (a Parameters resource in JSON) and checks it alone, without any
+    /// stored data: at most <see cref="MaxOperations"/> operations of a known shape, whose paths
+    /// parse as FHIRPath Hearth evaluates. Null with the reason otherwise.
+    /// </summary>
+    public static FhirPathPatch? Parse(ReadOnlyMemory<byte> patch, out string? error)
+        => FhirJson.TryParse(patch.Span) switch
+        {
+            JsonObject parameters => Parse(parameters, out error),
+            null => Fail<FhirPathPatch>("The patch is not JSON.", out error),
+            _ => Fail<FhirPathPatch>("A FHIRPath Patch is a Parameters resource.", out error),
+        };
+
+    /// <inheritdoc cref="Parse(ReadOnlyMemory{byte}, out string?)"/>
+    public static FhirPathPatch? Parse(JsonObject parameters, out string? error)
     {
         if (!ResourceInspector.TryGetString(parameters, "resourceType", out var type) || type != "Parameters"
-            || parameters["parameter"] is not JsonArray { Count: > 0 } operations)
+            || parameters["parameter"] is not JsonArray { Count: > 0 } items)
         {
-            return Fail("A FHIRPath Patch is a Parameters resource with at least one 'operation' parameter.", out error);
+            return Fail<FhirPathPatch>("A FHIRPath Patch is a Parameters resource with at least one 'operation' parameter.", out error);
         }
 
+        if (items.Count > MaxOperations)
+        {
+            return Fail<FhirPathPatch>($"A FHIRPath Patch may have at most {MaxOperations} operations.", out error);
+        }
+
+        var operations = new List<Operation>(items.Count);
+        var number = 0;
+        foreach (var item in items)
+        {
+            number++;
+            if (Operation.Read(item, out error) is not { } operation)
+            {
+                return Fail<FhirPathPatch>($"Operation {number}: {error}", out error);
+            }
+
+            operations.Add(operation);
+        }
+
+        error = null;
+        return new FhirPathPatch(operations);
+    }
+
+    /// <summary>Parses and applies in one step (no size limit); null with a reason when either fails.</summary>
+    public static JsonObject? Apply(JsonObject resource, ReadOnlyMemory<byte> patch, out string? error)
+        => Parse(patch, out error) is { } parsed ? parsed.Apply(resource, long.MaxValue, out error) : null;
+
+    /// <inheritdoc cref="Apply(JsonObject, ReadOnlyMemory{byte}, out string?)"/>
+    public static JsonObject? Apply(JsonObject resource, JsonObject parameters, out string? error)
+        => Parse(parameters, out error) is { } parsed ? parsed.Apply(resource, long.MaxValue, out error) : null;
+
+    /// <summary>
+    /// Applies the patch to a copy of <paramref name="resource"/>; null with a reason when an
+    /// operation cannot be applied or the result grows past <paramref name="maxBytes"/> (checked
+    /// after each operation).
+    /// </summary>
+    public JsonObject? Apply(JsonObject resource, long maxBytes, out string? error)
+    {
         if (!ResourceInspector.TryGetString(resource, "resourceType", out var resourceType) || Inspector.FindClassMapping(resourceType) is not { } rootMapping)
         {
-            return Fail("The stored resource has no known resourceType.", out error);
+            return Fail<JsonObject>("The stored resource has no known resourceType.", out error);
+        }
+
+        if (FhirJson.Utf8Length(resource) > maxBytes)
+        {
+            return Fail<JsonObject>($"The resource is larger than {maxBytes} bytes; Hearth does not patch it.", out error);
         }
 
         var document = (JsonObject)resource.DeepClone();
         var patcher = new Patcher(document, resourceType, rootMapping);
         var number = 0;
-        foreach (var item in operations)
+        foreach (var operation in _operations)
         {
             number++;
-            if (Operation.Read(item, out error) is not { } operation)
-            {
-                return Fail($"Operation {number}: {error}", out error);
-            }
-
             if (!patcher.Run(operation, out error))
             {
-                return Fail($"Operation {number} ({operation.Type} at '{operation.Path}'): {error}", out error);
+                return Fail<JsonObject>($"Operation {number} ({operation.Type} at '{operation.Path}'): {error}", out error);
+            }
+
+            if (FhirJson.Utf8Length(document) > maxBytes)
+            {
+                return Fail<JsonObject>($"The patch would make the resource larger than {maxBytes} bytes.", out error);
             }
         }
 
@@ -94,13 +149,64 @@ public static class FhirPathPatch
         return document;
     }
 
-    private static JsonObject? Fail(string reason, out string? error)
+    private static T? Fail<T>(string reason, out string? error)
+        where T : class
     {
         error = reason;
         return null;
     }
 
-    /// <summary>One <c>operation</c> parameter, its parts read and checked for shape.</summary>
+    private static bool Allowed(Expression expression, ref int nodes)
+    {
+        if (++nodes > ExpressionNodeLimit)
+        {
+            return false;
+        }
+
+        switch (expression)
+        {
+            case BinaryExpression binary:
+                return Operators.Contains(binary.Op) && Allowed(binary.Left, ref nodes) && Allowed(binary.Right, ref nodes);
+            case UnaryExpression unary:
+                return unary.Op is "-" or "+" && Allowed(unary.Operand, ref nodes);
+            case SortDirectionExpression:
+                return false;
+            case FunctionCallExpression call:
+                if (!Functions.Contains(call.FunctionName) || !Allowed(call.Focus, ref nodes))
+                {
+                    return false;
+                }
+
+                foreach (var argument in call.Arguments)
+                {
+                    if (!Allowed(argument, ref nodes))
+                    {
+                        return false;
+                    }
+                }
+
+                return true;
+            case BracketExpression bracket:
+                return Allowed(bracket.Operand, ref nodes);
+            case NewNodeListInitExpression list:
+                foreach (var item in list.Contents)
+                {
+                    if (!Allowed(item, ref nodes))
+                    {
+                        return false;
+                    }
+                }
+
+                return true;
+            case AxisExpression:
+            case ConstantExpression:
+                return true;
+            default:
+                return false; // %resource, %context and anything newer than this list
+        }
+    }
+
+    /// <summary>One <c>operation</c> parameter, its parts read and checked for shape, its path parsed and checked.</summary>
     private sealed record Operation(string Type, string Path, string? Name, JsonObject? Value, int? Index, int? Source, int? Destination)
     {
         private static readonly HashSet<string> Types = ["add", "insert", "delete", "replace", "move"];
@@ -138,16 +244,15 @@ public static class FhirPathPatch
                 return null;
             }
 
-            if (path.Length > PathLimit)
-            {
-                error = $"the path is longer than {PathLimit} characters.";
-                return null;
-            }
-
             var unknown = seen.Keys.Except(["type", "path", "name", "value", "index", "source", "destination"]).FirstOrDefault();
             if (unknown is not null)
             {
                 error = $"unknown part '{unknown}'.";
+                return null;
+            }
+
+            if (!PathAllowed(path, out error))
+            {
                 return null;
             }
 
@@ -163,6 +268,87 @@ public static class FhirPathPatch
             error = missing;
             return missing is null ? operation : null;
         }
+
+        /// <summary>
+        /// Whether the path is a FHIRPath expression Hearth evaluates: bounded in length and bracket
+        /// nesting before the (recursive) parser sees it, then checked against the allowed functions
+        /// and operators and the number of terms.
+        /// </summary>
+        private static bool PathAllowed(string path, out string? error)
+        {
+            error = null;
+            if (path.Length > PathLimit)
+            {
+                error = $"the path is longer than {PathLimit} characters.";
+                return false;
+            }
+
+            if (Nesting(path) > MaxNesting)
+            {
+                error = $"the path nests brackets more than {MaxNesting} deep.";
+                return false;
+            }
+
+            Expression expression;
+            try
+            {
+                expression = Parser.Parse(path);
+            }
+            catch (Exception e) when (e is not OutOfMemoryException)
+            {
+                error = $"the path is not a FHIRPath expression Hearth can evaluate ({e.Message}).";
+                return false;
+            }
+
+            var nodes = 0;
+            if (!Allowed(expression, ref nodes))
+            {
+                error = $"the path uses FHIRPath that Hearth does not evaluate in a patch (descendants, repeat, aggregate, matches, resolve, terminology functions and %variables), or more than {ExpressionNodeLimit} terms.";
+                return false;
+            }
+
+            return true;
+        }
+
+        /// <summary>The deepest nesting of (), [] and {} outside string literals and quoted identifiers.</summary>
+        private static int Nesting(string path)
+        {
+            var depth = 0;
+            var deepest = 0;
+            char? quote = null;
+            for (var i = 0; i < path.Length; i++)
+            {
+                var c = path[i];
+                if (quote is not null)
+                {
+                    if (c == '\\')
+                    {
+                        i++;
+                    }
+                    else if (c == quote)
+                    {
+                        quote = null;
+                    }
+
+                    continue;
+                }
+
+                switch (c)
+                {
+                    case '\'' or '`':
+                        quote = c;
+                        break;
+                    case '(' or '[' or '{':
+                        deepest = Math.Max(deepest, ++depth);
+                        break;
+                    case ')' or ']' or '}':
+                        depth--;
+                        break;
+                }
+            }
+
+            return deepest;
+        }
     }
 
     /// <summary>Where a selected element lives in the JSON: <c>Parent[Key]</c>, or item <c>Index</c> of that array.</summary>
@@ -172,7 +358,7 @@ public static class FhirPathPatch
     {
         public bool Run(Operation operation, out string? error)
         {
-            if (Select(operation.Path, out error) is not { } selected)
+            if (Select(operation, out error) is not { } selected)
             {
                 return false;
             }
@@ -189,25 +375,17 @@ public static class FhirPathPatch
         }
 
         /// <summary>The elements the path selects; null slot means the resource itself.</summary>
-        private List<Slot?>? Select(string path, out string? error)
+        private List<Slot?>? Select(Operation operation, out string? error)
         {
             List<ITypedElement> results;
             try
             {
-                var expression = Parser.Parse(path);
-                var nodes = 0;
-                if (!Allowed(expression, ref nodes))
-                {
-                    error = $"the path uses FHIRPath that Hearth does not evaluate in a patch (descendants, repeat, aggregate, matches, resolve, terminology functions and %variables), or more than {ExpressionNodeLimit} terms.";
-                    return null;
-                }
-
                 var typed = FhirJsonNode.Parse(document.ToJsonString()).ToTypedElement(Provider, null, Lenient);
-                results = typed.Select(path, new EvaluationContext()).ToList();
+                results = typed.Select(operation.Path, new EvaluationContext()).ToList(); // the path was checked by Parse (and Firely caches its compilation)
             }
             catch (Exception e) when (e is not OutOfMemoryException)
             {
-                error = $"the path is not a FHIRPath expression Hearth can evaluate ({e.Message}).";
+                error = $"the path cannot be evaluated on this resource ({e.Message}).";
                 return null;
             }
 
@@ -225,56 +403,6 @@ public static class FhirPathPatch
 
             error = null;
             return slots;
-        }
-
-        private static bool Allowed(Expression expression, ref int nodes)
-        {
-            if (++nodes > ExpressionNodeLimit)
-            {
-                return false;
-            }
-
-            switch (expression)
-            {
-                case BinaryExpression binary:
-                    return Operators.Contains(binary.Op) && Allowed(binary.Left, ref nodes) && Allowed(binary.Right, ref nodes);
-                case UnaryExpression unary:
-                    return unary.Op is "-" or "+" && Allowed(unary.Operand, ref nodes);
-                case SortDirectionExpression:
-                    return false;
-                case FunctionCallExpression call:
-                    if (!Functions.Contains(call.FunctionName) || !Allowed(call.Focus, ref nodes))
-                    {
-                        return false;
-                    }
-
-                    foreach (var argument in call.Arguments)
-                    {
-                        if (!Allowed(argument, ref nodes))
-                        {
-                            return false;
-                        }
-                    }
-
-                    return true;
-                case BracketExpression bracket:
-                    return Allowed(bracket.Operand, ref nodes);
-                case NewNodeListInitExpression list:
-                    foreach (var item in list.Contents)
-                    {
-                        if (!Allowed(item, ref nodes))
-                        {
-                            return false;
-                        }
-                    }
-
-                    return true;
-                case AxisExpression:
-                case ConstantExpression:
-                    return true;
-                default:
-                    return false; // %resource, %context and anything newer than this list
-            }
         }
 
         /// <summary>Follows a canonical location (<c>Patient.name[0].given[1]</c>) through the JSON.</summary>

@@ -5,22 +5,42 @@ namespace Hearth.Authorization.Fhir;
 
 /// <summary>
 /// RFC 6902 JSON Patch applied to a copy of a resource, so that Hearth can judge what a PATCH
-/// would produce before it is forwarded. Returns null (with a reason) when the patch is malformed
-/// or cannot be applied: such a PATCH is refused, never forwarded.
+/// would produce before it is forwarded. <see cref="Parse"/> checks the patch alone (its shape and
+/// at most <see cref="MaxOperations"/> operations) without looking at any stored data;
+/// <see cref="Apply(JsonObject, long, out string?)"/> then applies it, refusing as soon as the
+/// result would grow past the given size (a <c>copy</c> can double a resource each time). A patch
+/// that is malformed or cannot be applied is refused, never forwarded.
 /// </summary>
-public static class JsonPatch
+public sealed class JsonPatch
 {
-    public static JsonObject? Apply(JsonObject resource, ReadOnlyMemory<byte> patch, out string? error)
+    public const int MaxOperations = 100;
+
+    private static readonly HashSet<string> Names = ["add", "remove", "replace", "move", "copy", "test"];
+
+    private readonly IReadOnlyList<Operation> _operations;
+
+    private JsonPatch(IReadOnlyList<Operation> operations) => _operations = operations;
+
+    private sealed record Operation(string Name, string Path, string[] Segments, string[]? From, JsonNode? Value, bool HasValue);
+
+    /// <summary>The patch, or null with the reason when it is not a well-formed JSON Patch Hearth applies.</summary>
+    public static JsonPatch? Parse(ReadOnlySpan<byte> patch, out string? error)
     {
         error = null;
-        var operations = FhirJson.TryParse(patch.Span);
-        if (operations is not JsonArray list)
+        var parsed = FhirJson.TryParse(patch);
+        if (parsed is not JsonArray list)
         {
-            error = operations is null ? "The patch is not JSON." : "A JSON Patch is an array of operations.";
+            error = parsed is null ? "The patch is not JSON." : "A JSON Patch is an array of operations.";
             return null;
         }
 
-        JsonNode document = resource.DeepClone();
+        if (list.Count > MaxOperations)
+        {
+            error = $"A JSON Patch may have at most {MaxOperations} operations.";
+            return null;
+        }
+
+        var operations = new List<Operation>(list.Count);
         foreach (var item in list)
         {
             if (item is not JsonObject op || !ResourceInspector.TryGetString(op, "op", out var name) || !ResourceInspector.TryGetString(op, "path", out var path)
@@ -30,19 +50,80 @@ public static class JsonPatch
                 return null;
             }
 
-            var ok = name switch
+            var from = ResourceInspector.TryGetString(op, "from", out var fromText) ? Pointer(fromText) : null;
+            var hasValue = op.TryGetPropertyValue("value", out var value);
+            var shapeOk = Names.Contains(name)
+                && (name is not ("add" or "replace" or "test") || hasValue)
+                && (name is not ("move" or "copy") || from is not null);
+            if (!shapeOk)
             {
-                "add" => op.ContainsKey("value") && Add(ref document, segments, op["value"]?.DeepClone()),
-                "remove" => TryRemove(document, segments, out _),
-                "replace" => op.ContainsKey("value") && TryRemove(document, segments, out _) && Add(ref document, segments, op["value"]?.DeepClone()),
-                "move" => From(op) is { } from && !IsPrefix(from, segments) && TryRemove(document, from, out var moved) && Add(ref document, segments, moved),
-                "copy" => From(op) is { } source && Get(document, source, out var copied) && Add(ref document, segments, copied?.DeepClone()),
-                "test" => op.ContainsKey("value") && Get(document, segments, out var actual) && JsonNode.DeepEquals(actual, op["value"]),
-                _ => false,
+                error = $"The '{name}' operation at '{path}' is not a JSON Patch operation Hearth applies (add, remove, replace, move, copy or test with their members).";
+                return null;
+            }
+
+            operations.Add(new Operation(name, path, segments, from, value, hasValue));
+        }
+
+        return new JsonPatch(operations);
+    }
+
+    /// <summary>Parses and applies in one step (no size limit); null with a reason when either fails.</summary>
+    public static JsonObject? Apply(JsonObject resource, ReadOnlyMemory<byte> patch, out string? error)
+        => Parse(patch.Span, out error) is { } parsed ? parsed.Apply(resource, long.MaxValue, out error) : null;
+
+    /// <summary>
+    /// Applies the patch to a copy of <paramref name="resource"/>; null with a reason when an
+    /// operation cannot be applied or the result would be larger than <paramref name="maxBytes"/>
+    /// (checked before each operation that adds, so it never grows past it).
+    /// </summary>
+    public JsonObject? Apply(JsonObject resource, long maxBytes, out string? error)
+    {
+        error = null;
+        var size = FhirJson.Utf8Length(resource);
+        if (size > maxBytes)
+        {
+            error = $"The resource is larger than {maxBytes} bytes; Hearth does not patch it.";
+            return null;
+        }
+
+        JsonNode document = resource.DeepClone();
+        foreach (var op in _operations)
+        {
+            var ok = true;
+            JsonNode? added = null;
+            switch (op.Name)
+            {
+                case "add":
+                case "replace":
+                    added = op.Value;
+                    break;
+                case "copy":
+                    ok = Get(document, op.From!, out added);
+                    break;
+            }
+
+            if (ok && added is not null)
+            {
+                size += FhirJson.Utf8Length(added) + op.Segments.LastOrDefault("").Length + 4;
+                if (size > maxBytes)
+                {
+                    error = $"The patch would make the resource larger than {maxBytes} bytes.";
+                    return null;
+                }
+            }
+
+            ok = ok && op.Name switch
+            {
+                "add" => Add(ref document, op.Segments, op.Value?.DeepClone()),
+                "remove" => TryRemove(document, op.Segments, out _),
+                "replace" => TryRemove(document, op.Segments, out _) && Add(ref document, op.Segments, op.Value?.DeepClone()),
+                "move" => !IsPrefix(op.From!, op.Segments) && TryRemove(document, op.From!, out var moved) && Add(ref document, op.Segments, moved),
+                "copy" => Add(ref document, op.Segments, added?.DeepClone()),
+                _ => Get(document, op.Segments, out var actual) && JsonNode.DeepEquals(actual, op.Value),
             };
             if (!ok)
             {
-                error = $"The '{name}' operation at '{path}' cannot be applied.";
+                error = $"The '{op.Name}' operation at '{op.Path}' cannot be applied.";
                 return null;
             }
         }
@@ -55,8 +136,6 @@ public static class JsonPatch
 
         return result;
     }
-
-    private static string[]? From(JsonObject op) => ResourceInspector.TryGetString(op, "from", out var from) ? Pointer(from) : null;
 
     /// <summary>RFC 6901: "" is the whole document, else "/a/b" with ~1 → '/' and ~0 → '~'.</summary>
     private static string[]? Pointer(string pointer)

@@ -1,3 +1,4 @@
+using Hearth.Authorization.Fhir;
 using Hl7.Fhir.Model;
 using Hl7.Fhir.Serialization;
 
@@ -31,9 +32,17 @@ internal static class FhirFormats
         }
     }
 
-    /// <summary>Throws <see cref="FormatException"/> when the XML is not a valid FHIR resource.</summary>
+    /// <summary>
+    /// Throws <see cref="FormatException"/> when the XML is not a valid FHIR resource. Nesting is
+    /// bounded first (<see cref="XmlShape"/>): the deserializer recurses on it.
+    /// </summary>
     public static string XmlToJson(string xml)
     {
+        if (XmlShape.Check(xml) is { } problem)
+        {
+            throw new FormatException(problem);
+        }
+
         try
         {
             return JsonWriter.SerializeToString(StrictXml.Deserialize<Resource>(xml));

@@ -51,6 +51,10 @@ const router = new FhirRouter();
 const stats = new Map();
 const fault = { mode: undefined, count: 0 };
 const exportJobs = new Map();
+// Deleted resources, as a real server keeps them: a read answers 410 Gone and the instance
+// history still lists every version, newest first, after a deletion entry (Medplum's memory
+// repository forgets a deleted resource's history).
+const deleted = new Set();
 const EXPORT_TYPES = ['Patient', 'Observation', 'Condition', 'Specimen'];
 
 async function search(url, headers) {
@@ -94,7 +98,9 @@ function exportStatus(req, res, base, jobId) {
     transactionTime: new Date().toISOString(),
     request: job.request,
     requiresAccessToken: false,
-    output: job.files.map((f, i) => ({ type: f.type, url: `${base}/$export-file/${job.id}/${i}` })),
+    // The optional per-file count, as HAPI writes it, and an extension of the server's own.
+    output: job.files.map((f, i) => ({ type: f.type, url: `${base}/$export-file/${job.id}/${i}`, count: f.lines.length })),
+    extension: { 'http://example.org/dev-server/export-lines': job.files.reduce((n, f) => n + f.lines.length, 0) },
     error: [],
   };
   const text = JSON.stringify(manifest);
@@ -283,6 +289,17 @@ async function handle(req, res, rawBody) {
     return send(res, 200, decorateBundle({ resourceType: 'Bundle', type: 'searchset', total: entry.length, entry }, base, relUrl));
   }
 
+  const instance = /^\/([A-Z][A-Za-z]+)\/([A-Za-z0-9\-.]{1,64})(\/_history)?$/.exec(path);
+  if (req.method === 'GET' && instance && deleted.has(`${instance[1]}/${instance[2]}`)) {
+    const [, type, id, history] = instance;
+    if (!history) return send(res, ...outcome(410, 'deleted', 'The resource was deleted.'));
+    // Newest first, by lastUpdated (Medplum's own history read reverses its list in place).
+    const versions = [...(repo.history.get(type)?.get(id) ?? [])].sort((a, b) => (b.meta?.lastUpdated ?? '').localeCompare(a.meta?.lastUpdated ?? ''));
+    const entry = [{ request: { method: 'DELETE', url: `${type}/${id}` }, response: { status: '410' } },
+      ...versions.map((r) => ({ fullUrl: `${base}/${type}/${id}`, resource: r }))];
+    return send(res, 200, { resourceType: 'Bundle', type: 'history', entry });
+  }
+
   const query = {};
   for (const [k, v] of new URL(relUrl, 'http://x').searchParams) {
     query[k] = k in query ? [].concat(query[k], v) : v;
@@ -292,6 +309,10 @@ async function handle(req, res, rawBody) {
     repo
   );
   const status = core.getStatus(result);
+  if (instance && status < 300) {
+    if (req.method === 'DELETE') deleted.add(`${instance[1]}/${instance[2]}`);
+    if (req.method === 'PUT') deleted.delete(`${instance[1]}/${instance[2]}`);
+  }
   const headers = {};
   if (status === 201 && resource?.id) {
     headers.Location = `${base}/${resource.resourceType}/${resource.id}/_history/${resource.meta?.versionId ?? '1'}`;

@@ -1,3 +1,4 @@
+using Hearth.Authorization.Fhir;
 using Hearth.Authorization.Configuration;
 
 namespace Hearth.Authorization.Tests;
@@ -23,4 +24,13 @@ internal static class TestSettings
 
         return HearthSettings.Load(k => values.GetValueOrDefault(k));
     }
+}
+
+/// <summary>Resolutions for table tests: a patient known by one identifier.</summary>
+internal static class TestResolution
+{
+    public static ResolvedPatient Patient(PatientIdentifier identifier) => new(identifier, [identifier]);
+
+    public static ResolvedReferences Of(Func<string, PatientIdentifier?> patients)
+        => new(reference => patients(reference) is { } identifier ? Patient(identifier) : null);
 }

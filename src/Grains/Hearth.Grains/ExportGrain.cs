@@ -23,11 +23,11 @@ internal sealed class ExportGrain : Grain, IExportGrain
 
     public Task<ExportJob?> GetAsync() => Task.FromResult(_job);
 
-    public Task SetFilesAsync(IReadOnlyList<string> fileUrls)
+    public Task CompleteAsync(IReadOnlyList<ExportFile> files, string manifest)
     {
-        if (_job is not null)
+        if (_job is { Manifest: null })
         {
-            _job = _job with { FileUrls = fileUrls.ToArray() };
+            _job = _job with { Files = files.ToArray(), Manifest = manifest };
         }
 
         return Task.CompletedTask;

@@ -17,7 +17,7 @@ public static class GrainServiceCollectionExtensions
         services.TryAddSingleton<PermissionRegistrationLimits>();
         services.AddHttpClient<PermissionRegistrationClient>(PermissionRegistrationClient.HttpClientName)
             .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler { AllowAutoRedirect = false, PooledConnectionLifetime = TimeSpan.FromMinutes(5) });
-        services.AddHttpClient<FhirPatientClient>(FhirPatientClient.HttpClientName)
+        services.AddHttpClient<FhirResourceClient>(FhirResourceClient.HttpClientName)
             .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler { AllowAutoRedirect = false, PooledConnectionLifetime = TimeSpan.FromMinutes(5) });
         return services;
     }

@@ -10,7 +10,7 @@ namespace Hearth.Grains;
 /// A Patient that does not exist is remembered for at most 30 s; a failed fetch is not remembered.
 /// </summary>
 [Orleans.Placement.RandomPlacement]
-internal sealed class PatientGrain(FhirPatientClient client, HearthSettings settings, TimeProvider time) : Grain, IPatientGrain
+internal sealed class PatientGrain(FhirResourceClient client, HearthSettings settings, TimeProvider time) : Grain, IPatientGrain
 {
     private static readonly TimeSpan NotFoundCache = TimeSpan.FromSeconds(30);
     private PatientLookup? _cached;
@@ -32,7 +32,7 @@ internal sealed class PatientGrain(FhirPatientClient client, HearthSettings sett
             return _cached;
         }
 
-        var lookup = await client.FetchAsync(key, CancellationToken.None);
+        var lookup = await client.FetchPatientAsync(key, CancellationToken.None);
         HearthTelemetry.PatientFetches.Add(1, new KeyValuePair<string, object?>("result", lookup.Status switch
         {
             PatientLookupStatus.Found => "found",

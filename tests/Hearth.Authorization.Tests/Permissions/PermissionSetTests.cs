@@ -20,9 +20,9 @@ public class PermissionSetTests
         => new(patient switch
         {
             0 => null,
-            1 => [Patient1],
-            2 => [Patient2],
-            _ => [Patient1, Patient2],
+            1 => [TestResolution.Patient(Patient1)],
+            2 => [TestResolution.Patient(Patient2)],
+            _ => [TestResolution.Patient(Patient1), TestResolution.Patient(Patient2)],
         }, type, action, labels);
 
     private static string Grant(string patient, string type, string scopes, string? rsidLabel = null, bool deny = false)

@@ -55,7 +55,7 @@ public class ResponseFilterMutationTests
                 continue; // not FHIR JSON: the gateway answers 502 and forwards nothing
             }
 
-            var result = filter.Apply(parsed, Resolve, Permissions, "read");
+            var result = filter.Apply(parsed, TestResolution.Of(Resolve), Permissions, "read");
             if (result.Outcome == FilterOutcome.Denied)
             {
                 continue;
@@ -66,7 +66,7 @@ public class ResponseFilterMutationTests
             {
                 var alone = filter.Parse(Encoding.UTF8.GetBytes(entry!["resource"]!.ToJsonString()), judgeEntries: false);
                 Assert.NotNull(alone);
-                Assert.Equal(FilterOutcome.Permitted, filter.Apply(alone, Resolve, Permissions, "read").Outcome);
+                Assert.Equal(FilterOutcome.Permitted, filter.Apply(alone, TestResolution.Of(Resolve), Permissions, "read").Outcome);
                 kept++;
             }
         }

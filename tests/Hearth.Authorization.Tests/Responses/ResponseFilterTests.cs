@@ -38,7 +38,7 @@ public class ResponseFilterTests
         var filter = new ResponseFilter(settings ?? TestSettings.Create());
         var parsed = filter.Parse(Encoding.UTF8.GetBytes(body), judgeEntries);
         Assert.NotNull(parsed);
-        var result = filter.Apply(parsed, r => Patients.TryGetValue(r, out var p) ? p : null, PermissionSet.Parse("[" + permissions + "]"), "read");
+        var result = filter.Apply(parsed, TestResolution.Of(r => Patients.TryGetValue(r, out var p) ? p : null), PermissionSet.Parse("[" + permissions + "]"), "read");
         return (result, parsed);
     }
 
@@ -84,14 +84,15 @@ public class ResponseFilterTests
     public void Parse_LocalUrnReferences_PatientReportedByUrn_OthersNotPatients_UnknownDenied()
     {
         var filter = new ResponseFilter(TestSettings.Create());
-        var local = new Dictionary<string, JsonObject>
+        var local = new Dictionary<string, LocalTarget>
         {
-            ["urn:uuid:p"] = JsonNode.Parse("{\"resourceType\":\"Patient\"}")!.AsObject(),
-            ["urn:uuid:g"] = JsonNode.Parse("{\"resourceType\":\"Group\"}")!.AsObject(),
+            ["urn:uuid:p"] = LocalTarget.Created(JsonNode.Parse("{\"resourceType\":\"Patient\",\"identifier\":[{\"system\":\"urn:official:id\",\"value\":\"10009\"}]}")!.AsObject()),
+            ["urn:uuid:g"] = LocalTarget.Created(JsonNode.Parse("{\"resourceType\":\"Group\"}")!.AsObject()),
         };
         var toPatient = filter.Parse(Encoding.UTF8.GetBytes(Obs("o1", "urn:uuid:p")), false, local)!;
-        Assert.Equal(PatientLinkKind.References, toPatient.RootFacts.PatientLink);
-        Assert.Equal(["urn:uuid:p"], toPatient.RootFacts.PatientReferences);
+        Assert.Equal(PatientLinkKind.Patients, toPatient.RootFacts.PatientLink);
+        Assert.Empty(toPatient.RootFacts.PatientReferences);
+        Assert.Equal([new PatientIdentifier("urn:official:id", "10009")], toPatient.RootFacts.InlinePatients.Single()); // the created Patient's identifiers
 
         var toGroup = filter.Parse(Encoding.UTF8.GetBytes(Obs("o1", "urn:uuid:g")), false, local)!;
         Assert.Equal(PatientLinkKind.OutsideCompartment, toGroup.RootFacts.PatientLink);
@@ -143,12 +144,14 @@ public class ResponseFilterTests
         Assert.Equal(FilterOutcome.Denied, Run(obs, Grant("10001", "[{\"system\":\"" + Conf + "\",\"code\":\"N\"}]"), false, withActCode).Result.Outcome);
     }
 
-    [Fact]
-    public void Apply_OnlyForeignLabel_DefaultNotAddedAndFilteredAway()
+    [Theory]
+    [InlineData("N", FilterOutcome.Denied)]
+    [InlineData("M", FilterOutcome.Permitted)]
+    public void Apply_OnlyForeignLabel_StillJudgedAsTheDefaultConfidentiality(string granted, FilterOutcome expected)
     {
-        // The default label is added only to resources with no labels at all; this one has an ActCode label, filtered away.
-        var obs = "{\"resourceType\":\"Observation\",\"id\":\"o1\",\"meta\":{\"security\":[{\"system\":\"http://terminology.hl7.org/CodeSystem/v3-ActCode\",\"code\":\"DELAU\"}]},\"subject\":{\"reference\":\"Patient/p1\"}}";
-        Assert.Equal(FilterOutcome.Permitted, Run(obs, Grant("10001", "[{\"system\":\"" + Conf + "\",\"code\":\"N\"}]"), false).Result.Outcome);
+        // A label of another system says nothing about confidentiality: the default (M) applies, as to an unlabelled resource.
+        var obs = "{\"resourceType\":\"Observation\",\"id\":\"o1\",\"meta\":{\"security\":[{\"system\":\"http://terminology.hl7.org/CodeSystem/v3-ActCode\",\"code\":\"HIV\"}]},\"subject\":{\"reference\":\"Patient/p1\"}}";
+        Assert.Equal(expected, Run(obs, Grant("10001", "[{\"system\":\"" + Conf + "\",\"code\":\"" + granted + "\"}]"), false).Result.Outcome);
     }
 
     [Theory]
@@ -262,11 +265,22 @@ public class ResponseFilterTests
     }
 
     [Fact]
-    public void Apply_BundleReadAsResource_JudgedWhole()
+    public void Apply_BundleReadAsResource_JudgedWholeWithEveryEntry()
     {
-        var body = SearchSet(null, Obs("a", "Patient/p1", "N"));
-        Assert.Equal(FilterOutcome.Denied, Run(body, Grant("10001"), judgeEntries: false).Result.Outcome);
-        Assert.Equal(FilterOutcome.Permitted, Run(body, Grant("*"), judgeEntries: false).Result.Outcome);
+        // A Bundle read as a resource is one resource: its entries' patients are its patients.
+        var ofPatient1 = SearchSet(null, Obs("a", "Patient/p1", "N"));
+        Assert.Equal(FilterOutcome.Permitted, Run(ofPatient1, Grant("10001"), judgeEntries: false).Result.Outcome);
+        Assert.Equal(FilterOutcome.Denied, Run(ofPatient1, Grant("10002"), judgeEntries: false).Result.Outcome);
+
+        var ofBoth = SearchSet(null, Obs("a", "Patient/p1", "N"), Obs("b", "Patient/p2", "N"));
+        Assert.Equal(FilterOutcome.Denied, Run(ofBoth, Grant("10001"), judgeEntries: false).Result.Outcome);
+        Assert.Equal(FilterOutcome.Permitted, Run(ofBoth, Grant("10001") + "," + Grant("10002"), judgeEntries: false).Result.Outcome);
+        Assert.Equal(FilterOutcome.Permitted, Run(ofBoth, Grant("*"), judgeEntries: false).Result.Outcome);
+
+        // Nothing of a patient in it: outside the compartment, it needs "*".
+        var ofNoPatient = SearchSet(null, "{\"resourceType\":\"Organization\",\"id\":\"o\"}");
+        Assert.Equal(FilterOutcome.Denied, Run(ofNoPatient, Grant("10001"), judgeEntries: false).Result.Outcome);
+        Assert.Equal(FilterOutcome.Permitted, Run(ofNoPatient, Grant("*"), judgeEntries: false).Result.Outcome);
     }
 
     [Fact]
@@ -300,15 +314,15 @@ public class ResponseFilterTests
 
         // The fixture's Patient/1 (patient.json) carries urn:official:id|10001.
         var patientFacts = filter.Parse(File.ReadAllBytes(Path.Combine(AppContext.BaseDirectory, "Fixtures", "Pauldron", "patient.json")), false)!.RootFacts;
-        var resolved = PatientIdentifier.Choose(patientFacts.SelfIdentifiers, settings.DesignatedPatientIdSystems);
+        var resolved = PatientIdentifier.Choose(patientFacts.InlinePatients.Single(), settings.DesignatedPatientIdSystems);
         Assert.Equal(new PatientIdentifier("urn:official:id", "10001"), resolved);
 
         var grant = "[{\"resource_set_id\":{\"patientId\":{\"system\":\"urn:official:id\",\"value\":\"10001\"},\"resourceType\":\"Specimen\"},\"scopes\":[{\"action\":\"read\",\"securityLabels\":[{\"system\":\"" + Conf + "\",\"code\":\"M\"}]}]}]";
-        var result = filter.Apply(parsed, _ => resolved, PermissionSet.Parse(grant), "read");
+        var result = filter.Apply(parsed, TestResolution.Of(_ => resolved), PermissionSet.Parse(grant), "read");
         Assert.Equal(FilterOutcome.Permitted, result.Outcome);
         Assert.Equal(2, result.Kept);
 
-        var other = filter.Apply(parsed, _ => new PatientIdentifier("urn:official:id", "10002"), PermissionSet.Parse(grant), "read");
+        var other = filter.Apply(parsed, TestResolution.Of(_ => new PatientIdentifier("urn:official:id", "10002")), PermissionSet.Parse(grant), "read");
         Assert.Equal(FilterOutcome.Denied, other.Outcome);
     }
 
@@ -321,7 +335,7 @@ public class ResponseFilterTests
         var filter = new ResponseFilter(settings);
         var parsed = filter.Parse(body, judgeEntries: true)!;
         var grant = "[{\"resource_set_id\":{\"patientId\":\"*\",\"resourceType\":\"Consent\"},\"scopes\":[{\"action\":\"read\",\"securityLabels\":[{\"system\":\"" + Conf + "\",\"code\":\"M\"}]}]}]";
-        var result = filter.Apply(parsed, _ => new PatientIdentifier("urn:official:id", "1"), PermissionSet.Parse(grant), "read");
+        var result = filter.Apply(parsed, TestResolution.Of(_ => new PatientIdentifier("urn:official:id", "1")), PermissionSet.Parse(grant), "read");
         Assert.Equal(FilterOutcome.Redacted, result.Outcome);
         Assert.Equal(["510797"], Ids(result, Encoding.UTF8.GetString(body)));
     }

@@ -47,6 +47,9 @@ public sealed class HearthSettings
     public TimeSpan PatientFetchTimeout => UpstreamTimeout < GrainCallTimeout - TimeSpan.FromSeconds(1) ? UpstreamTimeout : GrainCallTimeout - TimeSpan.FromSeconds(1);
     public int MaxRequestBytes { get; init; } = 10 * 1024 * 1024;
 
+    /// <summary>The most entries a batch or transaction may have (413 above).</summary>
+    public int MaxBatchEntries { get; init; } = 1000;
+
     /// <summary>Operations (without '$') a GET may invoke; their answers are judged like any other.</summary>
     public IReadOnlySet<string> AllowedOperations { get; init; } = DefaultOperations.ToHashSet(StringComparer.Ordinal);
 
@@ -261,6 +264,7 @@ public sealed class HearthSettings
             IntrospectionTimeout = Seconds("HEARTH_INTROSPECTION_TIMEOUT_SECONDS", TimeSpan.FromSeconds(5), min: 1, max: 600),
             GrainCallTimeout = Seconds("HEARTH_GRAIN_CALL_TIMEOUT_SECONDS", TimeSpan.FromSeconds(8), min: 2, max: 600),
             MaxRequestBytes = Int("HEARTH_MAX_REQUEST_BYTES", 10 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
+            MaxBatchEntries = Int("HEARTH_MAX_BATCH_ENTRIES", 1000, 1, 100_000),
             AllowedOperations = List("HEARTH_ALLOWED_OPERATIONS", DefaultOperations.Select(o => "$" + o).ToList()).Select(o => o.TrimStart('$')).ToHashSet(StringComparer.Ordinal),
             AllowQueryTokens = Bool("HEARTH_ALLOW_QUERY_TOKENS", false),
             SiloPort = Int("HEARTH_SILO_PORT", 11111, 1, 65535),

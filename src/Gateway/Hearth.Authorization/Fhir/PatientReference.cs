@@ -33,6 +33,28 @@ public static partial class PatientReference
     public static ReferenceKind Classify(string reference, string fhirServerBase, out string? patientReference)
     {
         patientReference = null;
+        if (!TryRelative(reference, fhirServerBase, out var type, out var id))
+        {
+            return ReferenceKind.Unresolvable;
+        }
+
+        if (type != "Patient")
+        {
+            return FhirModel.R4.IsResourceType(type) ? ReferenceKind.NotPatient : ReferenceKind.Unresolvable;
+        }
+
+        patientReference = "Patient/" + id;
+        return ReferenceKind.Patient;
+    }
+
+    /// <summary>
+    /// The type and id a reference names on the FHIR server (<c>Type/id</c>, <c>Type/id/_history/v</c>,
+    /// or either under <paramref name="fhirServerBase"/>); false for anything else (another server,
+    /// urn, a local reference, a malformed one).
+    /// </summary>
+    public static bool TryRelative(string reference, string fhirServerBase, out string type, out string id)
+    {
+        (type, id) = ("", "");
         var relative = reference;
         if (reference.StartsWith(fhirServerBase + "/", StringComparison.Ordinal))
         {
@@ -41,23 +63,17 @@ public static partial class PatientReference
         else if (reference.Contains(':', StringComparison.Ordinal) || reference.StartsWith('#') || reference.StartsWith('/'))
         {
             // Another server, urn:uuid / urn:oid, or a local reference Hearth cannot vouch for.
-            return ReferenceKind.Unresolvable;
+            return false;
         }
 
         var parts = relative.Split('/');
-        var shapeOk = (parts.Length == 2 || (parts.Length == 4 && parts[2] == "_history" && IsValidId(parts[3])))
-            && TypePattern().IsMatch(parts[0]) && IsValidId(parts[1]);
-        if (!shapeOk)
+        if (!(parts.Length == 2 || (parts.Length == 4 && parts[2] == "_history" && IsValidId(parts[3])))
+            || !TypePattern().IsMatch(parts[0]) || !IsValidId(parts[1]))
         {
-            return ReferenceKind.Unresolvable;
+            return false;
         }
 
-        if (parts[0] != "Patient")
-        {
-            return FhirModel.R4.IsResourceType(parts[0]) ? ReferenceKind.NotPatient : ReferenceKind.Unresolvable;
-        }
-
-        patientReference = "Patient/" + parts[1];
-        return ReferenceKind.Patient;
+        (type, id) = (parts[0], parts[1]);
+        return true;
     }
 }

@@ -3,11 +3,8 @@ namespace Hearth.Authorization.Fhir;
 /// <summary>How a resource belongs to patients.</summary>
 public enum PatientLinkKind
 {
-    /// <summary>A Patient resource: its own identifiers name it.</summary>
-    Self,
-
-    /// <summary>In the Patient compartment through the references in <see cref="ResourceFacts.PatientReferences"/>.</summary>
-    References,
+    /// <summary>It belongs to patients: <see cref="ResourceFacts.PatientReferences"/> and/or <see cref="ResourceFacts.InlinePatients"/>.</summary>
+    Patients,
 
     /// <summary>Not in the Patient compartment (needs patientId "*").</summary>
     OutsideCompartment,
@@ -16,10 +13,31 @@ public enum PatientLinkKind
     Unresolvable,
 }
 
-/// <summary>What authorization needs to know of one resource.</summary>
+/// <summary>
+/// What authorization needs to know of one resource, together with every resource embedded in it
+/// (<c>contained</c>, <c>Bundle.entry.resource</c> and <c>.response.outcome</c>, <c>Parameters</c>
+/// resources): their patients count for it, its confidentiality is the highest of theirs, and it
+/// is unresolvable when any of them is.
+/// </summary>
+/// <param name="ResourceType">The resource's type.</param>
+/// <param name="Labels">Its security labels in the designated systems; the v3-Confidentiality ones reduced to the highest.</param>
+/// <param name="PatientLink">How it belongs to patients.</param>
+/// <param name="PatientReferences">"Patient/{id}" references on the FHIR server to resolve.</param>
+/// <param name="InlinePatients">The identifiers of the Patients that are part of it (itself, contained, embedded, created in the same transaction).</param>
 public sealed record ResourceFacts(
     string ResourceType,
     IReadOnlyList<SecurityLabel> Labels,
     PatientLinkKind PatientLink,
     IReadOnlyList<string> PatientReferences,
-    IReadOnlyList<PatientIdentifier> SelfIdentifiers);
+    IReadOnlyList<IReadOnlyList<PatientIdentifier>> InlinePatients)
+{
+    /// <summary>"Type/id" of resources on the FHIR server that stand in for a Binary's security (<c>Binary.securityContext</c>): their patients and labels count.</summary>
+    public IReadOnlyList<string> SecurityContexts { get; init; } = [];
+
+    /// <summary>
+    /// The resource itself and each embedded resource, with its own labels and patients, when it
+    /// has any embedded resource (or more than one confidentiality label): a deny that overlaps
+    /// any part denies the whole. Empty when the facts above are the only part.
+    /// </summary>
+    public IReadOnlyList<ResourceFacts> Parts { get; init; } = [];
+}

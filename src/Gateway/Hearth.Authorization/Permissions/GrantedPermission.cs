@@ -75,6 +75,10 @@ internal sealed class GrantedPermission
         return new GrantedPermission(deny, patient, type, scopes);
     }
 
+    /// <summary>Whether this grant could ever permit <paramref name="action"/> on <paramref name="resourceType"/>, whatever the patients and labels.</summary>
+    public bool CouldGrant(string resourceType, string action)
+        => ResourceType.Grants(resourceType, string.Equals) && Scopes.Any(s => s.Action.Grants(action, string.Equals));
+
     /// <summary>Grant semantics: every dimension of the required permission is covered.</summary>
     public bool Grants(RequiredPermission required)
     {
@@ -97,8 +101,9 @@ internal sealed class GrantedPermission
     /// <summary>Deny semantics: overlaps the required permission in every dimension.</summary>
     public bool Overlaps(RequiredPermission required)
     {
+        // A deny excludes the person: it applies when it names any identifier of a patient.
         var patientOverlaps = Patient.Kind != ValueMatcher<PatientIdentifier>.MatcherKind.Values
-            || (required.Patients is { } patients && patients.Any(p => Patient.Overlaps(p, PatientMatches)));
+            || (required.Patients is { } patients && patients.Any(p => p.Identifiers.Append(p.Designated).Any(i => Patient.Overlaps(i, PatientMatches))));
         if (!patientOverlaps || !ResourceType.Overlaps(required.ResourceType, string.Equals))
         {
             return false;
@@ -121,15 +126,16 @@ internal sealed class GrantedPermission
         return false;
     }
 
-    private bool GrantsPatients(IReadOnlyList<PatientIdentifier>? patients)
+    private bool GrantsPatients(IReadOnlyList<ResolvedPatient>? patients)
     {
         if (Patient.Kind == ValueMatcher<PatientIdentifier>.MatcherKind.Wildcard)
         {
             return true;
         }
 
-        // Outside the Patient compartment only patientId "*" grants; inside, every patient must be granted.
-        return patients is { Count: > 0 } && patients.All(p => Patient.Grants(p, PatientMatches));
+        // Outside the Patient compartment only patientId "*" grants; inside, every patient must be
+        // granted, by its designated identifier (Pauldron's rule).
+        return patients is { Count: > 0 } && patients.All(p => Patient.Grants(p.Designated, PatientMatches));
     }
 
     private static bool GrantsLabels(ValueMatcher<SecurityLabel> granted, IReadOnlyList<SecurityLabel> labels) => granted.Kind switch

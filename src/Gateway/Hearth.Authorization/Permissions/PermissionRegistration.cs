@@ -40,7 +40,7 @@ public static class PermissionRegistration
             return [Permission(null, required.ResourceType, required.Action, required.Labels)];
         }
 
-        return required.Patients.Select(p => Permission(p, required.ResourceType, required.Action, required.Labels));
+        return required.Patients.Select(p => Permission(p.Designated, required.ResourceType, required.Action, required.Labels));
     }
 
     /// <summary>The registration body: a JSON array, duplicates removed, first occurrence kept.</summary>

@@ -77,12 +77,9 @@ public sealed class PermissionSet
             return result;
         }
 
-        foreach (var deny in _denies)
+        if (IsDenied(required))
         {
-            if (deny.Overlaps(required))
-            {
-                return Decision.ExplicitlyDenied;
-            }
+            return Decision.ExplicitlyDenied;
         }
 
         foreach (var grant in _grants)
@@ -95,6 +92,26 @@ public sealed class PermissionSet
 
         return Decision.NotGranted;
     }
+
+    /// <summary>Whether a deny overlaps <paramref name="required"/> (for any of its patients).</summary>
+    public bool IsDenied(RequiredPermission required)
+    {
+        foreach (var deny in _denies)
+        {
+            if (deny.Overlaps(required))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>
+    /// Whether any grant could permit <paramref name="action"/> on <paramref name="resourceType"/>
+    /// for some patient and labels: when none could, a request is refused without reading anything.
+    /// </summary>
+    public bool CouldGrant(string resourceType, string action) => _grants.Any(g => g.CouldGrant(resourceType, action));
 
     /// <summary>
     /// Plans a bulk export of <paramref name="types"/> (empty: every type, <c>"*"</c>), as Pauldron

@@ -5,10 +5,10 @@ namespace Hearth.Authorization.Permissions;
 /// <summary>
 /// What one resource needs: its patients (null when the resource is outside the Patient
 /// compartment), its type, the action, and its security labels (already filtered to the
-/// designated systems, with the default confidentiality added to unlabelled resources).
+/// designated systems, with the default confidentiality added where it has none).
 /// </summary>
 public sealed record RequiredPermission(
-    IReadOnlyList<PatientIdentifier>? Patients,
+    IReadOnlyList<ResolvedPatient>? Patients,
     string ResourceType,
     string Action,
     IReadOnlyList<SecurityLabel> Labels);

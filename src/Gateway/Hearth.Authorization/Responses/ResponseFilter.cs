@@ -21,18 +21,22 @@ public sealed class ResponseFilter(HearthSettings settings)
     /// forward it). <paramref name="judgeEntries"/>: a Bundle from a search, history or operation is
     /// judged entry by entry; a Bundle that was read as a resource is judged whole.
     /// </summary>
-    public ParsedResponse? Parse(ReadOnlyMemory<byte> body, bool judgeEntries, IReadOnlyDictionary<string, JsonObject>? local = null)
+    public ParsedResponse? Parse(ReadOnlyMemory<byte> body, bool judgeEntries, IReadOnlyDictionary<string, LocalTarget>? local = null)
+        => FhirJson.TryParse(body.Span) is JsonObject root ? Read(root, judgeEntries, local) : null;
+
+    /// <summary>Like <see cref="Parse"/>, for a resource already parsed (an entry of a batch answer).</summary>
+    public ParsedResponse? Read(JsonObject root, bool judgeEntries, IReadOnlyDictionary<string, LocalTarget>? local = null)
     {
-        if (FhirJson.TryParse(body.Span) is not JsonObject root || _inspector.Inspect(root, local) is not { } rootFacts)
+        // A Bundle judged entry by entry is not judged as a whole: its entries are not its parts.
+        var entryByEntry = judgeEntries && ResourceInspector.TryGetString(root, "resourceType", out var rootType) && rootType == "Bundle";
+        if (_inspector.Inspect(root, local, embedded: !entryByEntry) is not { } rootFacts)
         {
             return null;
         }
 
-        var references = new HashSet<string>(StringComparer.Ordinal);
-        if (!judgeEntries || rootFacts.ResourceType != "Bundle")
+        if (!entryByEntry)
         {
-            references.UnionWith(rootFacts.PatientReferences);
-            return new ParsedResponse(root, rootFacts, null, references);
+            return new ParsedResponse(root, rootFacts, null);
         }
 
         var items = new List<ParsedResponse.BundleItem>();
@@ -40,13 +44,7 @@ public sealed class ResponseFilter(HearthSettings settings)
         {
             foreach (var entry in entries)
             {
-                var facts = entry is JsonObject e ? _inspector.Inspect(e["resource"]) : null;
-                if (facts is not null)
-                {
-                    references.UnionWith(facts.PatientReferences);
-                }
-
-                items.Add(new ParsedResponse.BundleItem(entry, facts));
+                items.Add(new ParsedResponse.BundleItem(entry, entry is JsonObject e ? _inspector.Inspect(e["resource"]) : null));
             }
         }
         else if (root["entry"] is not null)
@@ -54,18 +52,21 @@ public sealed class ResponseFilter(HearthSettings settings)
             return null;
         }
 
-        return new ParsedResponse(root, rootFacts, items, references);
+        return new ParsedResponse(root, rootFacts, items);
     }
 
+    /// <summary>A resource already parsed (a stored version from a history, a patch's result), read as one resource.</summary>
+    public ParsedResponse? Read(JsonObject resource, IReadOnlyDictionary<string, LocalTarget>? local = null) => Read(resource, judgeEntries: false, local);
+
     /// <summary>
-    /// Adjudicates every resource. <paramref name="resolve"/> gives the designated identifier of a
-    /// "Patient/{id}" reference, or null when it cannot be resolved (the resource is then denied).
+    /// Adjudicates every resource. <paramref name="resolved"/> holds the patients (and Binary
+    /// security contexts) the resources refer to; one that could not be resolved denies its resource.
     /// </summary>
-    public FilterResult Apply(ParsedResponse response, Func<string, PatientIdentifier?> resolve, PermissionSet permissions, string action)
+    public FilterResult Apply(ParsedResponse response, ResolvedReferences resolved, PermissionSet permissions, string action)
     {
         if (response.Entries is null)
         {
-            var decision = Judge(response.RootFacts, resolve, permissions, action);
+            var decision = Judge(response.RootFacts, resolved, permissions, action);
             return decision == Decision.Permit
                 ? new FilterResult(FilterOutcome.Permitted, 1, 0, null, decision)
                 : new FilterResult(FilterOutcome.Denied, 0, 1, null, decision);
@@ -76,7 +77,7 @@ public sealed class ResponseFilter(HearthSettings settings)
         var reason = Decision.Permit;
         foreach (var item in response.Entries)
         {
-            var decision = item.Facts is null ? Decision.NotGranted : Judge(item.Facts, resolve, permissions, action);
+            var decision = item.Facts is null ? Decision.NotGranted : Judge(item.Facts, resolved, permissions, action);
             if (decision == Decision.Permit)
             {
                 kept.Add(item.Entry);
@@ -122,66 +123,119 @@ public sealed class ResponseFilter(HearthSettings settings)
         return new FilterResult(outcome, kept.Count, removed, changed ? root.ToJsonString(WriteOptions) : null, reason);
     }
 
-    /// <summary>Adjudicates one resource for <paramref name="action"/> (unprotected types always pass).</summary>
-    public Decision Judge(ResourceFacts facts, Func<string, PatientIdentifier?> resolve, PermissionSet permissions, string action)
+    /// <summary>
+    /// Adjudicates one resource for <paramref name="action"/> (unprotected types always pass): the
+    /// token needs a grant of the whole (every patient, the highest confidentiality), and no deny
+    /// may overlap it or any of its parts (an embedded resource of a denied patient, type or label).
+    /// </summary>
+    public Decision Judge(ResourceFacts facts, ResolvedReferences resolved, PermissionSet permissions, string action)
     {
         if (settings.UnprotectedResourceTypes.Contains(facts.ResourceType))
         {
             return Decision.Permit;
         }
 
-        return Required(facts, resolve, action) is { } required ? permissions.Evaluate(required) : Decision.NotGranted;
+        if (Required(facts, resolved, action) is not { } required)
+        {
+            return Decision.NotGranted;
+        }
+
+        var decision = permissions.Evaluate(required);
+        if (decision != Decision.Permit)
+        {
+            return decision;
+        }
+
+        foreach (var part in facts.Parts)
+        {
+            if (Required(part, resolved, action) is { } partRequired && permissions.IsDenied(partRequired))
+            {
+                return Decision.ExplicitlyDenied;
+            }
+        }
+
+        return Decision.Permit;
     }
 
     /// <summary>
     /// What one resource needs for <paramref name="action"/>; null when no permission can grant it
-    /// (a patient that cannot be resolved, a Patient without identifiers).
+    /// (a patient that cannot be resolved, a Patient without identifiers, a security context that
+    /// cannot be read).
     /// </summary>
-    public RequiredPermission? Required(ResourceFacts facts, Func<string, PatientIdentifier?> resolve, string action)
+    public RequiredPermission? Required(ResourceFacts facts, ResolvedReferences resolved, string action)
     {
-        IReadOnlyList<PatientIdentifier>? patients;
-        switch (facts.PatientLink)
+        if (facts.PatientLink == PatientLinkKind.Unresolvable)
         {
-            case PatientLinkKind.Self:
-                if (PatientIdentifier.Choose(facts.SelfIdentifiers, settings.DesignatedPatientIdSystems) is not { } self)
+            return null;
+        }
+
+        var patients = new List<ResolvedPatient>();
+        var labels = facts.Labels;
+        if (!AddPatients(facts, resolved, patients))
+        {
+            return null;
+        }
+
+        if (facts.SecurityContexts.Count > 0)
+        {
+            // A Binary is as sensitive as the resource its securityContext names: its patients and labels count.
+            var contextLabels = new List<SecurityLabel>(labels);
+            foreach (var reference in facts.SecurityContexts)
+            {
+                if (resolved.Context(reference) is not { PatientLink: not PatientLinkKind.Unresolvable, SecurityContexts.Count: 0 } context
+                    || !AddPatients(context, resolved, patients))
                 {
                     return null;
                 }
 
-                patients = [self];
-                break;
-            case PatientLinkKind.References:
-                var list = new List<PatientIdentifier>(facts.PatientReferences.Count);
-                foreach (var reference in facts.PatientReferences)
-                {
-                    if (resolve(reference) is not { } identifier)
-                    {
-                        return null;
-                    }
+                contextLabels.AddRange(context.Labels);
+            }
 
-                    list.Add(identifier);
-                }
-
-                patients = list;
-                break;
-            case PatientLinkKind.OutsideCompartment:
-                patients = null;
-                break;
-            default:
-                return null;
+            labels = SecurityLabel.HighWaterMark(contextLabels);
         }
 
-        return new RequiredPermission(patients, facts.ResourceType, action, facts.Labels);
+        return new RequiredPermission(patients.Count > 0 ? patients : null, facts.ResourceType, action, labels);
+    }
+
+    private bool AddPatients(ResourceFacts facts, ResolvedReferences resolved, List<ResolvedPatient> patients)
+    {
+        foreach (var identifiers in facts.InlinePatients)
+        {
+            if (ResolvedPatient.From(identifiers, settings.DesignatedPatientIdSystems) is not { } patient)
+            {
+                return false;
+            }
+
+            if (!patients.Contains(patient))
+            {
+                patients.Add(patient);
+            }
+        }
+
+        foreach (var reference in facts.PatientReferences)
+        {
+            if (resolved.Patient(reference) is not { } patient)
+            {
+                return false;
+            }
+
+            if (!patients.Contains(patient))
+            {
+                patients.Add(patient);
+            }
+        }
+
+        return true;
     }
 
     /// <summary>
     /// What the resources of a denied answer would have needed (for a UMA ticket): the root, or
     /// every judged entry. Resources no permission could grant are left out.
     /// </summary>
-    public IReadOnlyList<RequiredPermission> Unmet(ParsedResponse response, Func<string, PatientIdentifier?> resolve, string action)
+    public IReadOnlyList<RequiredPermission> Unmet(ParsedResponse response, ResolvedReferences resolved, string action)
     {
         var facts = response.Entries is null ? [response.RootFacts] : response.Entries.Select(e => e.Facts).OfType<ResourceFacts>();
         return facts.Where(f => !settings.UnprotectedResourceTypes.Contains(f.ResourceType))
-            .Select(f => Required(f, resolve, action)).OfType<RequiredPermission>().ToList();
+            .Select(f => Required(f, resolved, action)).OfType<RequiredPermission>().ToList();
     }
 }

@@ -63,7 +63,7 @@ internal static partial class AdminEndpoints
             return Results.NoContent();
         });
 
-        admin.MapPost("/patients/invalidate", async (HttpRequest request, PatientResolver patients, ILoggerFactory loggers) =>
+        admin.MapPost("/patients/invalidate", async (HttpRequest request, ReferenceResolver patients, ILoggerFactory loggers) =>
         {
             var form = await ReadFormAsync(request);
             var reference = form?["reference"].FirstOrDefault() ?? "";

@@ -1,5 +1,4 @@
 using System.Text;
-using System.Text.Json;
 using System.Text.Json.Nodes;
 using Hearth.Authorization.Configuration;
 using Hearth.Authorization.Fhir;
@@ -14,12 +13,21 @@ namespace Hearth.Gateway.Authorization;
 /// sent alone, by the same rules (writes before forwarding, with If-Match on the stored version
 /// checked; reads by what comes back). A transaction with any refused entry is refused whole and
 /// nothing is forwarded; in a batch, refused entries are answered by error entries and the rest
-/// proceed. In a transaction, a reference to another entry's urn fullUrl is resolved from that
-/// entry (a Patient is named by its own identifiers; that entry is itself judged); a urn used by
-/// several entries, or unknown, is unresolvable and denied.
+/// proceed.
+/// <para>
+/// The work one request can cause is bounded: at most HEARTH_MAX_BATCH_ENTRIES entries; every
+/// entry is first checked without any I/O (its shape, and whether any grant could allow its
+/// write at all), and a transaction stops there at the first refusal; then the writes' stored
+/// versions are read, each Type/id once, at most <see cref="MaxParallelDecisions"/> at a time,
+/// stopping at the first refusal of a transaction.
+/// </para>
+/// In a transaction, a reference to another entry's fullUrl is resolved as the FHIR server
+/// resolves it (see <see cref="LocalTarget"/>).
 /// </summary>
-internal sealed class BatchAuthorizer(HearthSettings settings, WriteAuthorizer writes, ResponseFilter filter, PatientResolver resolver, ResponseJudge judge)
+internal sealed class BatchAuthorizer(HearthSettings settings, WriteAuthorizer writes, ResponseFilter filter, ReferenceResolver resolver)
 {
+    public const int MaxParallelDecisions = 8;
+
     /// <summary>
     /// Decides every entry and replaces the request body with the entries that may go. Returns the
     /// plan, or a refusal of the whole request; a plan with nothing to forward is answered by
@@ -37,64 +45,91 @@ internal sealed class BatchAuthorizer(HearthSettings settings, WriteAuthorizer w
 
         if (await RequestBodies.BufferAsync(context, settings.MaxRequestBytes) is not { } body)
         {
-            return (null, new WriteRefusal(413, "too-costly", $"The request body is larger than {settings.MaxRequestBytes} bytes."));
+            return (null, RequestBodies.TooLarge(settings));
         }
 
         if (format == FhirFormat.Xml)
         {
-            try
+            if (RequestBodies.XmlToJson(body, out var notXml) is not { } json)
             {
-                body = Encoding.UTF8.GetBytes(Formats.FhirFormats.XmlToJson(Encoding.UTF8.GetString(body)));
+                return (null, notXml);
             }
-            catch (FormatException e)
-            {
-                return (null, new WriteRefusal(400, "structure", e.Message));
-            }
+
+            body = json;
+        }
+
+        if (!FhirJson.IsValidUnicode(body))
+        {
+            return (null, new WriteRefusal(400, "structure", "The body is not valid Unicode (invalid UTF-8, or an escaped half of a surrogate pair)."));
         }
 
         var bundle = FhirJson.TryParse(body) as JsonObject;
         if (bundle is null || !ResourceInspector.TryGetString(bundle, "resourceType", out var resourceType) || resourceType != "Bundle"
-            || !ResourceInspector.TryGetString(bundle, "type", out var bundleType) || bundleType is not ("batch" or "transaction"))
+            || !ResourceInspector.TryGetString(bundle, "type", out var bundleType) || bundleType is not ("batch" or "transaction")
+            || bundle["entry"] is not (null or JsonArray))
         {
             return (null, new WriteRefusal(400, "invalid", "POST to the base takes a Bundle of type batch or transaction."));
         }
 
         var entries = bundle["entry"] as JsonArray ?? [];
-        var plan = new BatchPlan(bundleType == "transaction", entries.Count);
+        if (entries.Count > settings.MaxBatchEntries)
+        {
+            return (null, new WriteRefusal(413, "too-costly", $"A batch or transaction may have at most {settings.MaxBatchEntries} entries (HEARTH_MAX_BATCH_ENTRIES)."));
+        }
 
-        // In a transaction, entries may refer to each other by urn fullUrl (the server assigns the ids).
-        var local = plan.Transaction
-            ? entries.OfType<JsonObject>()
-                .Where(e => ResourceInspector.TryGetString(e, "fullUrl", out var u) && (u.StartsWith("urn:uuid:", StringComparison.Ordinal) || u.StartsWith("urn:oid:", StringComparison.Ordinal)) && e["resource"] is JsonObject)
-                .GroupBy(e => e["fullUrl"]!.GetValue<string>())
-                .ToDictionary(g => g.Key, g => g.Count() == 1 ? (JsonObject)g.Single()["resource"]! : new JsonObject())
-            : null;
-        var forwarded = new JsonArray();
-        var insufficient = false;
-        var unmet = new List<RequiredPermission>();
-        var problems = new List<string>();
+        var plan = new BatchPlan(bundleType == "transaction", entries.Count);
+        var prepared = new EntryPlan?[entries.Count];
+        var refusals = new WriteRefusal?[entries.Count];
         for (var i = 0; i < entries.Count; i++)
         {
-            var (request, refusal) = await DecideEntryAsync(entries[i] as JsonObject, feature, permissions, local, context.RequestAborted);
-            if (refusal is not null)
+            (prepared[i], refusals[i]) = Prepare(entries[i] as JsonObject, feature, permissions);
+            if (plan.Transaction && refusals[i] is not null)
             {
-                insufficient |= refusal.Insufficient;
-                unmet.AddRange(refusal.Unmet);
-                problems.Add($"entry {i}: {(refusal.Insufficient ? "the token does not permit it" : refusal.Diagnostics)}");
+                // Nothing is read for a transaction that is refused anyway.
+                return (null, TransactionRefusal(refusals));
+            }
+        }
+
+        var local = plan.Transaction ? LocalTargets(entries, prepared, feature, refusals) : null;
+        if (plan.Transaction && refusals.Any(r => r is not null))
+        {
+            return (null, TransactionRefusal(refusals));
+        }
+
+        var decisions = await DecideWritesAsync(prepared, refusals, permissions, local, plan.Transaction, context.RequestAborted);
+        if (plan.Transaction && refusals.Any(r => r is not null))
+        {
+            return (null, TransactionRefusal(refusals));
+        }
+
+        var forwarded = new JsonArray();
+        for (var i = 0; i < entries.Count; i++)
+        {
+            if (refusals[i] is { } refusal)
+            {
                 plan.Errors[i] = ErrorEntry(refusal);
                 continue;
             }
 
-            plan.Requests[i] = request!;
-            plan.Forwarded.Add(i);
-            forwarded.Add(entries[i]!.DeepClone());
-        }
+            var entry = prepared[i]!;
+            if (decisions[i] is { } decision)
+            {
+                if (decision.ExpectedVersion is { } version)
+                {
+                    entry.Request["ifMatch"] = $"W/\"{version}\"";
+                }
 
-        if (plan.Transaction && problems.Count > 0)
-        {
-            return (null, insufficient
-                ? WriteRefusal.NotPermittedFor(unmet)
-                : new WriteRefusal(400, "invalid", "The transaction is refused whole, nothing was forwarded: " + string.Join("; ", problems)));
+                if (decision.Replacement is { } replacement)
+                {
+                    // A patch entry is forwarded as the update Hearth judged (see FhirPathPatch).
+                    entry.Request["method"] = "PUT";
+                    entry.Entry["resource"] = replacement;
+                }
+            }
+
+            plan.Requests[i] = entry.Classified;
+            plan.Forwarded.Add(i);
+            forwarded.Add(entry.Entry.DeepClone());
         }
 
         bundle["entry"] = forwarded;
@@ -136,11 +171,23 @@ internal sealed class BatchAuthorizer(HearthSettings settings, WriteAuthorizer w
         }
 
         var answers = (root["entry"] as JsonArray ?? []).ToList();
+        var parsed = new ParsedResponse?[answers.Count];
+        for (var j = 0; j < answers.Count; j++)
+        {
+            var request = plan.Requests[plan.Forwarded[j]];
+            if (answers[j] is JsonObject { } answer && answer["resource"] is JsonObject resource)
+            {
+                parsed[j] = filter.Read(resource, judgeEntries: !request.IsWrite && !request.ReturnsSingleResource);
+            }
+        }
+
+        // Every entry's patients at once (bounded), then each entry judged.
+        var resolved = await resolver.ResolveAsync(parsed.OfType<ParsedResponse>().SelectMany(p => p.Judged));
         var results = new JsonNode?[plan.Count];
         for (var j = 0; j < answers.Count; j++)
         {
             var index = plan.Forwarded[j];
-            results[index] = await JudgeEntryAsync(answers[j] as JsonObject, plan.Requests[index], permissions);
+            results[index] = await JudgeEntryAsync(answers[j] as JsonObject, parsed[j], plan.Requests[index], permissions, resolved);
         }
 
         foreach (var (index, error) in plan.Errors)
@@ -153,7 +200,7 @@ internal sealed class BatchAuthorizer(HearthSettings settings, WriteAuthorizer w
         return root;
     }
 
-    private async Task<JsonNode> JudgeEntryAsync(JsonObject? answer, FhirRequest request, PermissionSet permissions)
+    private async Task<JsonNode> JudgeEntryAsync(JsonObject? answer, ParsedResponse? parsed, FhirRequest request, PermissionSet permissions, ResolvedReferences resolved)
     {
         if (answer is null)
         {
@@ -161,18 +208,16 @@ internal sealed class BatchAuthorizer(HearthSettings settings, WriteAuthorizer w
         }
 
         var succeeded = answer["response"] is JsonObject response && ResourceInspector.TryGetString(response, "status", out var status) && status.StartsWith('2');
-        if (request.IsWrite && succeeded && request is { ResourceType: "Patient", Id: { } patientId })
+        if (request.IsWrite && succeeded && request is { ResourceType: { } writtenType, Id: { } writtenId })
         {
-            await resolver.InvalidateAsync("Patient/" + patientId);
+            await resolver.InvalidateAsync(writtenType + "/" + writtenId);
         }
 
-        if (answer["resource"] is not JsonObject resource)
+        if (answer["resource"] is not JsonObject)
         {
             return answer;
         }
 
-        var bytes = Encoding.UTF8.GetBytes(resource.ToJsonString());
-        var parsed = filter.Parse(bytes, judgeEntries: !request.IsWrite && !request.ReturnsSingleResource);
         if (parsed is null)
         {
             return ErrorEntry(new WriteRefusal(502, "exception", "The FHIR server's answer to this entry is not FHIR JSON."));
@@ -183,7 +228,7 @@ internal sealed class BatchAuthorizer(HearthSettings settings, WriteAuthorizer w
             return answer;
         }
 
-        var result = await judge.JudgeAsync(parsed, permissions, "read");
+        var result = filter.Apply(parsed, resolved, permissions, "read");
         if (result.Outcome == FilterOutcome.Denied)
         {
             if (request.IsWrite)
@@ -203,8 +248,11 @@ internal sealed class BatchAuthorizer(HearthSettings settings, WriteAuthorizer w
         return answer;
     }
 
-    private async Task<(FhirRequest? Request, WriteRefusal? Refusal)> DecideEntryAsync(
-        JsonObject? entry, HearthRequestFeature feature, PermissionSet permissions, IReadOnlyDictionary<string, JsonObject>? local, CancellationToken cancellationToken)
+    /// <summary>One entry as read from the request, before any I/O.</summary>
+    private sealed record EntryPlan(JsonObject Entry, JsonObject Request, FhirRequest Classified, byte[] Body, PatchKind Patch, string[] IfMatch);
+
+    /// <summary>Reads and checks one entry without any I/O: its request, and for a write whether any grant could allow it.</summary>
+    private (EntryPlan? Plan, WriteRefusal? Refusal) Prepare(JsonObject? entry, HearthRequestFeature feature, PermissionSet permissions)
     {
         if (entry?["request"] is not JsonObject request
             || !ResourceInspector.TryGetString(request, "method", out var method) || !ResourceInspector.TryGetString(request, "url", out var url))
@@ -252,9 +300,14 @@ internal sealed class BatchAuthorizer(HearthSettings settings, WriteAuthorizer w
             return (null, new WriteRefusal(400, "not-supported", "The parameter _summary is not supported inside a batch."));
         }
 
+        if (SearchLimits.Check(query.Select(p => KeyValuePair.Create(p.Key, (IReadOnlyList<string>)p.Value.Select(v => v ?? "").ToList()))) is { } tooCostly)
+        {
+            return (null, new WriteRefusal(400, "too-costly", tooCostly));
+        }
+
         if (!classified.IsWrite)
         {
-            return (classified, null); // judged by what comes back
+            return (new EntryPlan(entry, request, classified, [], PatchKind.None, []), null); // judged by what comes back
         }
 
         if (query.Count > 0 || request.ContainsKey("ifNoneExist") || request.ContainsKey("ifNoneMatch") || request.ContainsKey("ifModifiedSince"))
@@ -262,66 +315,156 @@ internal sealed class BatchAuthorizer(HearthSettings settings, WriteAuthorizer w
             return (null, new WriteRefusal(400, "not-supported", "Conditional writes are not supported by Hearth yet."));
         }
 
-        byte[] body = [];
-        if (classified.Interaction is FhirInteraction.Create or FhirInteraction.Update)
+        if (!writes.CouldEverPermit(classified, permissions))
         {
-            if (entry["resource"] is not JsonObject resource)
-            {
-                return (null, new WriteRefusal(400, "required", "A create or update entry needs a resource."));
-            }
-
-            body = Encoding.UTF8.GetBytes(resource.ToJsonString());
+            return (null, WriteRefusal.NotPermittedFor([]));
         }
 
-        var patch = PatchKind.None;
-        if (classified.Interaction == FhirInteraction.Patch)
+        var (body, patch, bodyRefusal) = Body(entry, classified);
+        if (bodyRefusal is not null)
         {
-            // FHIR carries a FHIRPath Patch in a batch as its Parameters, a JSON Patch as a Binary.
-            if (entry["resource"] is JsonObject parameters && ResourceInspector.TryGetString(parameters, "resourceType", out var patchType) && patchType == "Parameters")
-            {
-                patch = PatchKind.FhirPath;
-                body = Encoding.UTF8.GetBytes(parameters.ToJsonString());
-            }
-            else if (entry["resource"] is not JsonObject binary || !ResourceInspector.TryGetString(binary, "resourceType", out var binaryType) || binaryType != "Binary"
-                || !ResourceInspector.TryGetString(binary, "contentType", out var contentType) || contentType != "application/json-patch+json"
-                || !ResourceInspector.TryGetString(binary, "data", out var data))
-            {
-                return (null, new WriteRefusal(415, "not-supported", "A patch entry must carry a FHIRPath Patch (Parameters) or a JSON Patch as a Binary (application/json-patch+json)."));
-            }
-            else
-            {
-                patch = PatchKind.Json;
-                try
-                {
-                    body = Convert.FromBase64String(data);
-                }
-                catch (FormatException)
-                {
-                    return (null, new WriteRefusal(400, "structure", "The patch entry's Binary data is not base64."));
-                }
-            }
+            return (null, bodyRefusal);
         }
 
         var ifMatch = ResourceInspector.TryGetString(request, "ifMatch", out var match) ? new[] { match } : [];
-        var decision = await writes.DecideAsync(classified, body, patch, ifMatch, permissions, cancellationToken, local);
-        if (decision.Refusal is { } refusal)
+        return (new EntryPlan(entry, request, classified, body, patch, ifMatch), null);
+    }
+
+    /// <summary>A write entry's body as JSON bytes: its resource, or its patch (FHIR carries a FHIRPath Patch as Parameters, a JSON Patch as a Binary).</summary>
+    private static (byte[] Body, PatchKind Patch, WriteRefusal? Refusal) Body(JsonObject entry, FhirRequest classified)
+    {
+        switch (classified.Interaction)
         {
-            return (null, refusal);
+            case FhirInteraction.Create or FhirInteraction.Update:
+                return entry["resource"] is JsonObject resource
+                    ? (Encoding.UTF8.GetBytes(resource.ToJsonString()), PatchKind.None, null)
+                    : ([], PatchKind.None, new WriteRefusal(400, "required", "A create or update entry needs a resource."));
+            case FhirInteraction.Patch:
+                if (entry["resource"] is JsonObject parameters && ResourceInspector.TryGetString(parameters, "resourceType", out var patchType) && patchType == "Parameters")
+                {
+                    return (Encoding.UTF8.GetBytes(parameters.ToJsonString()), PatchKind.FhirPath, null);
+                }
+
+                if (entry["resource"] is not JsonObject binary || !ResourceInspector.TryGetString(binary, "resourceType", out var binaryType) || binaryType != "Binary"
+                    || !ResourceInspector.TryGetString(binary, "contentType", out var contentType) || contentType != "application/json-patch+json"
+                    || !ResourceInspector.TryGetString(binary, "data", out var data))
+                {
+                    return ([], PatchKind.None, new WriteRefusal(415, "not-supported", "A patch entry must carry a FHIRPath Patch (Parameters) or a JSON Patch as a Binary (application/json-patch+json)."));
+                }
+
+                try
+                {
+                    return (Convert.FromBase64String(data), PatchKind.Json, null);
+                }
+                catch (FormatException)
+                {
+                    return ([], PatchKind.None, new WriteRefusal(400, "structure", "The patch entry's Binary data is not base64."));
+                }
+
+            default:
+                return ([], PatchKind.None, null);
+        }
+    }
+
+    /// <summary>
+    /// What each fullUrl of a transaction stands for, the way the FHIR server resolves it: a
+    /// create's is the resource it creates, an update's, patch's or delete's is the Type/id it
+    /// writes; any other entry's, or one several entries share, cannot be resolved. A create
+    /// whose fullUrl names an address on this server is refused (a server could resolve plain
+    /// references to that address to the new resource, where Hearth sees the existing one).
+    /// </summary>
+    private Dictionary<string, LocalTarget> LocalTargets(JsonArray entries, EntryPlan?[] prepared, HearthRequestFeature feature, WriteRefusal?[] refusals)
+    {
+        var targets = new Dictionary<string, LocalTarget>(StringComparer.Ordinal);
+        for (var i = 0; i < entries.Count; i++)
+        {
+            if (prepared[i] is not { } entry || !ResourceInspector.TryGetString(entry.Entry, "fullUrl", out var fullUrl) || fullUrl.Length == 0)
+            {
+                continue;
+            }
+
+            var classified = entry.Classified;
+            var target = classified.Interaction switch
+            {
+                FhirInteraction.Create => entry.Entry["resource"] is JsonObject created ? LocalTarget.Created(created) : LocalTarget.Ambiguous,
+                FhirInteraction.Update or FhirInteraction.Patch or FhirInteraction.Delete => new LocalTarget(null, null, classified.ResourceType + "/" + classified.Id),
+                _ => LocalTarget.Ambiguous,
+            };
+            if (classified.Interaction == FhirInteraction.Create && NamesAnAddressHere(fullUrl, feature))
+            {
+                refusals[i] = new WriteRefusal(400, "invalid", "A created resource's fullUrl must not name an address on this server (use urn:uuid:).");
+            }
+
+            targets[fullUrl] = targets.ContainsKey(fullUrl) ? LocalTarget.Ambiguous : target;
         }
 
-        if (decision.ExpectedVersion is { } version)
+        return targets;
+    }
+
+    private bool NamesAnAddressHere(string fullUrl, HearthRequestFeature feature)
+        => PatientReference.TryRelative(fullUrl, settings.FhirServerBase, out _, out _)
+        || (feature.PublicBase.Length > 0 && fullUrl.StartsWith(feature.PublicBase + "/", StringComparison.Ordinal));
+
+    /// <summary>
+    /// Decides the write entries: their stored versions are read (each Type/id once, at most
+    /// <see cref="MaxParallelDecisions"/> at a time) and judged. In a transaction, the first refusal stops the rest.
+    /// </summary>
+    private async Task<WriteDecision?[]> DecideWritesAsync(EntryPlan?[] prepared, WriteRefusal?[] refusals, PermissionSet permissions,
+        IReadOnlyDictionary<string, LocalTarget>? local, bool transaction, CancellationToken cancellationToken)
+    {
+        var decisions = new WriteDecision?[prepared.Length];
+        var cache = new StoredVersions.Cache();
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var writeIndexes = Enumerable.Range(0, prepared.Length).Where(i => prepared[i] is { Classified.IsWrite: true } && refusals[i] is null);
+        var options = new ParallelOptions { MaxDegreeOfParallelism = MaxParallelDecisions, CancellationToken = stop.Token };
+        try
         {
-            request["ifMatch"] = $"W/\"{version}\"";
+            await Parallel.ForEachAsync(writeIndexes, options, async (i, token) =>
+            {
+                var entry = prepared[i]!;
+                var decision = await writes.DecideAsync(entry.Classified, entry.Body, entry.Patch, entry.IfMatch, permissions, token, local, cache);
+                if (decision.Refusal is { } refusal)
+                {
+                    refusals[i] = refusal;
+                    if (transaction)
+                    {
+                        await stop.CancelAsync();
+                    }
+
+                    return;
+                }
+
+                decisions[i] = decision;
+            });
+        }
+        catch (OperationCanceledException) when (transaction && stop.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+        {
+            // A transaction entry was refused: the rest are not decided.
         }
 
-        if (decision.Replacement is { } replacement)
+        return decisions;
+    }
+
+    private static WriteRefusal TransactionRefusal(WriteRefusal?[] refusals)
+    {
+        var problems = new List<string>();
+        var unmet = new List<RequiredPermission>();
+        var insufficient = false;
+        for (var i = 0; i < refusals.Length; i++)
         {
-            // A patch entry is forwarded as the update Hearth judged (see FhirPathPatch).
-            request["method"] = "PUT";
-            entry["resource"] = replacement;
+            if (refusals[i] is not { } refusal)
+            {
+                continue;
+            }
+
+            insufficient |= refusal.Insufficient;
+            unmet.AddRange(refusal.Unmet);
+            problems.Add($"entry {i}: {(refusal.Insufficient ? "the token does not permit it" : refusal.Diagnostics)}");
         }
 
-        return (classified, null);
+        return insufficient
+            ? WriteRefusal.NotPermittedFor(unmet)
+            : new WriteRefusal(400, "invalid", "The transaction is refused whole, nothing was forwarded: " + string.Join("; ", problems));
     }
 
     private static JsonObject ErrorEntry(WriteRefusal refusal)

@@ -64,6 +64,14 @@ internal sealed partial class HearthAuthorizationMiddleware(
             return;
         }
 
+        // A search's cost grows with its lists (ids, element names, types): bounded before anything runs.
+        var limited = request.FormSearch ? context.Request.Query.Concat(parameters) : context.Request.Query;
+        if (SearchLimits.Check(limited.Select(p => KeyValuePair.Create(p.Key, (IReadOnlyList<string>)p.Value.Select(v => v ?? "").ToList()))) is { } tooCostly)
+        {
+            await HearthResponses.WriteOutcomeAsync(context, 400, "too-costly", tooCostly);
+            return;
+        }
+
         if (MethodOverrides.Any(context.Request.Headers.ContainsKey) || parameters.ContainsKey("_method") || context.Request.Query.ContainsKey("_method"))
         {
             await HearthResponses.WriteOutcomeAsync(context, 400, "security", "Method override headers and parameters are refused: send the real HTTP method.");
@@ -182,7 +190,7 @@ internal sealed partial class HearthAuthorizationMiddleware(
             return;
         }
 
-        if (request.IsExport && !await DecideAsync(context, feature, async () => (await exports.PrepareAsync(context, feature), false)))
+        if (request.IsExport && !await DecideAsync(context, feature, () => exports.PrepareAsync(context, feature)))
         {
             return;
         }
@@ -270,8 +278,9 @@ internal sealed partial class HearthAuthorizationMiddleware(
     }
 
     /// <summary>
-    /// POST [type]/_search: the parameters come as a form (bounded); it is buffered and forwarded
-    /// as read. Null when the request was answered (wrong media type, too large, a token in it).
+    /// POST [type]/_search: the parameters come as a form (bounded); it is forwarded as Hearth read
+    /// it (encoded again, without _elements and _summary), so the FHIR server sees the parameters
+    /// Hearth checked. Null when the request was answered (wrong media type, too large, a token in it).
     /// </summary>
     private async Task<IQueryCollection?> ReadSearchFormAsync(HttpContext context)
     {
@@ -294,14 +303,10 @@ internal sealed partial class HearthAuthorizationMiddleware(
             return null;
         }
 
-        if (form.ContainsKey("_elements") || form.ContainsKey("_summary"))
-        {
-            // Forwarded without them: Hearth subsets after judging.
-            var kept = form.Where(p => p.Key is not ("_elements" or "_summary"))
-                .SelectMany(p => p.Value.Select(v => Uri.EscapeDataString(p.Key) + "=" + Uri.EscapeDataString(v ?? "")));
-            RequestBodies.Replace(context, System.Text.Encoding.UTF8.GetBytes(string.Join("&", kept)), contentType: null);
-        }
-
+        // Forwarded without _elements and _summary: Hearth subsets after judging.
+        var kept = form.Where(p => p.Key is not ("_elements" or "_summary"))
+            .SelectMany(p => p.Value.Select(v => Uri.EscapeDataString(p.Key) + "=" + Uri.EscapeDataString(v ?? "")));
+        RequestBodies.Replace(context, System.Text.Encoding.UTF8.GetBytes(string.Join("&", kept)), contentType: null);
         return form;
     }
 

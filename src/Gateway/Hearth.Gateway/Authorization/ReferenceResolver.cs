@@ -1,4 +1,3 @@
-using System.Text.Json.Nodes;
 using Hearth.Authorization.Configuration;
 using Hearth.Authorization.Fhir;
 using Hearth.Grains;
@@ -6,48 +5,46 @@ using Hearth.Grains;
 namespace Hearth.Gateway.Authorization;
 
 /// <summary>
-/// Resolves "Patient/{id}" references to designated identifiers through the PatientGrains (one
-/// fetch per Patient per cluster and TTL). A Patient that does not exist resolves to null (the
-/// resource is denied); a FHIR server that cannot be asked fails the whole answer.
+/// Resolves what judging resources needs from the FHIR server, through grains: the patient each
+/// "Patient/{id}" reference names (PatientGrain, one read per Patient per cluster and TTL), and the
+/// facts of each resource a Binary names as its securityContext (SecurityContextGrain). Something
+/// that does not exist resolves to null (its resource is denied); a FHIR server that cannot be
+/// asked fails the whole answer. At most <see cref="MaxParallelLookups"/> lookups of one request
+/// run at once.
 /// </summary>
-internal sealed class PatientResolver(HearthSettings settings, IGrainFactory grains)
+internal sealed class ReferenceResolver(HearthSettings settings, IGrainFactory grains)
 {
-    /// <param name="references">"Patient/{id}" references, or urns of Patients in <paramref name="local"/>.</param>
-    /// <param name="local">In a transaction: the entries' resources by urn fullUrl; such a Patient is named by its own identifiers.</param>
-    public async Task<Dictionary<string, PatientIdentifier?>> ResolveAsync(IEnumerable<string> references, IReadOnlyDictionary<string, JsonObject>? local = null)
+    public const int MaxParallelLookups = 16;
+
+    public async Task<ResolvedReferences> ResolveAsync(IEnumerable<ResourceFacts> facts, CancellationToken cancellationToken = default)
     {
-        var all = references.Distinct(StringComparer.Ordinal).ToList();
-        var result = new Dictionary<string, PatientIdentifier?>(all.Count, StringComparer.Ordinal);
-        foreach (var urn in all.Where(r => local?.ContainsKey(r) == true))
+        var all = facts as IReadOnlyCollection<ResourceFacts> ?? facts.ToList();
+        var references = new HashSet<string>(StringComparer.Ordinal);
+        var contextReferences = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var f in all)
         {
-            result[urn] = PatientIdentifier.Choose(ResourceInspector.Identifiers(local![urn]), settings.DesignatedPatientIdSystems);
+            references.UnionWith(f.PatientReferences);
+            contextReferences.UnionWith(f.SecurityContexts);
         }
 
-        var distinct = all.Where(r => !result.ContainsKey(r)).ToArray();
-        if (distinct.Length == 0)
+        Dictionary<string, ResourceFacts?>? contexts = null;
+        if (contextReferences.Count > 0)
         {
-            return result;
-        }
-
-        var lookups = distinct.Select(async reference => (reference, lookup: await Grain(reference).ResolveAsync())).ToArray();
-        foreach (var (reference, lookup) in await Task.WhenAll(lookups))
-        {
-            result[reference] = lookup.Status switch
+            contexts = await LookupAsync(contextReferences.ToList(), async r => Facts(await ContextGrain(r).LookupAsync()), cancellationToken);
+            foreach (var context in contexts.Values.OfType<ResourceFacts>())
             {
-                PatientLookupStatus.Found => PatientIdentifier.Choose(
-                    lookup.Identifiers.Select(i => new PatientIdentifier(i.System, i.Value)).ToList(), settings.DesignatedPatientIdSystems),
-                PatientLookupStatus.NotFound => null,
-                _ => throw new UpstreamException("The FHIR server could not be asked for the patients this request involves."),
-            };
+                references.UnionWith(context.PatientReferences);
+            }
         }
 
-        return result;
+        var patients = await LookupAsync(references.ToList(), async r => Patient(await PatientGrain(r).ResolveAsync()), cancellationToken);
+        return ResolvedReferences.From(patients, contexts);
     }
 
     /// <summary>The designated identifier of Patient/{id} when a grain already holds it; never asks the FHIR server.</summary>
     public async Task<PatientIdentifier?> PeekAsync(string patientId)
     {
-        if (!PatientReference.IsValidId(patientId) || await Grain("Patient/" + patientId).PeekAsync() is not { } lookup)
+        if (!PatientReference.IsValidId(patientId) || await PatientGrain("Patient/" + patientId).PeekAsync() is not { } lookup)
         {
             return null;
         }
@@ -55,9 +52,59 @@ internal sealed class PatientResolver(HearthSettings settings, IGrainFactory gra
         return PatientIdentifier.Choose(lookup.Identifiers.Select(i => new PatientIdentifier(i.System, i.Value)).ToList(), settings.DesignatedPatientIdSystems);
     }
 
-    /// <summary>Forgets a Patient's cached identifiers cluster-wide (after it was written).</summary>
-    /// <param name="reference">"Patient/{id}".</param>
-    public Task InvalidateAsync(string reference) => Grain(reference).InvalidateAsync();
+    /// <summary>Forgets what is cached of a resource cluster-wide (after it was written): a Patient's identifiers, or a security context's facts.</summary>
+    /// <param name="reference">"Type/{id}".</param>
+    public Task InvalidateAsync(string reference)
+        => reference.StartsWith("Patient/", StringComparison.Ordinal) ? PatientGrain(reference).InvalidateAsync() : ContextGrain(reference).InvalidateAsync();
 
-    private IPatientGrain Grain(string reference) => grains.GetGrain<IPatientGrain>(settings.FhirServerBase + "/" + reference);
+    private ResolvedPatient? Patient(PatientLookup lookup) => lookup.Status switch
+    {
+        PatientLookupStatus.Found => ResolvedPatient.From(lookup.Identifiers.Select(i => new PatientIdentifier(i.System, i.Value)).ToList(), settings.DesignatedPatientIdSystems),
+        PatientLookupStatus.NotFound => null,
+        _ => throw new UpstreamException("The FHIR server could not be asked for the patients this request involves."),
+    };
+
+    private static ResourceFacts? Facts(SecurityContextLookup lookup)
+    {
+        switch (lookup.Status)
+        {
+            case PatientLookupStatus.NotFound:
+                return null;
+            case PatientLookupStatus.Found:
+                var inline = lookup.InlinePatients.Select(p => (IReadOnlyList<PatientIdentifier>)p.Select(i => new PatientIdentifier(i.System, i.Value)).ToList()).ToList();
+                var kind = lookup.Unresolvable ? PatientLinkKind.Unresolvable
+                    : lookup.PatientReferences.Count > 0 || inline.Count > 0 ? PatientLinkKind.Patients
+                    : PatientLinkKind.OutsideCompartment;
+                return new ResourceFacts(lookup.ResourceType, lookup.Labels.Select(l => new SecurityLabel(l.System, l.Code)).ToList(), kind, lookup.PatientReferences, inline);
+            default:
+                throw new UpstreamException("The FHIR server could not be asked for the resource a Binary names as its security context.");
+        }
+    }
+
+    private static async Task<Dictionary<string, T?>> LookupAsync<T>(IReadOnlyList<string> keys, Func<string, Task<T?>> lookup, CancellationToken cancellationToken)
+        where T : class
+    {
+        var values = new T?[keys.Count];
+        if (keys.Count <= MaxParallelLookups)
+        {
+            values = await Task.WhenAll(keys.Select(lookup));
+        }
+        else
+        {
+            var options = new ParallelOptions { MaxDegreeOfParallelism = MaxParallelLookups, CancellationToken = cancellationToken };
+            await Parallel.ForEachAsync(Enumerable.Range(0, keys.Count), options, async (i, _) => values[i] = await lookup(keys[i]));
+        }
+
+        var result = new Dictionary<string, T?>(keys.Count, StringComparer.Ordinal);
+        for (var i = 0; i < keys.Count; i++)
+        {
+            result[keys[i]] = values[i];
+        }
+
+        return result;
+    }
+
+    private IPatientGrain PatientGrain(string reference) => grains.GetGrain<IPatientGrain>(settings.FhirServerBase + "/" + reference);
+
+    private ISecurityContextGrain ContextGrain(string reference) => grains.GetGrain<ISecurityContextGrain>(settings.FhirServerBase + "/" + reference);
 }

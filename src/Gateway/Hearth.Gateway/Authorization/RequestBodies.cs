@@ -1,3 +1,6 @@
+using System.Text;
+using Hearth.Authorization.Configuration;
+
 namespace Hearth.Gateway.Authorization;
 
 internal static class RequestBodies
@@ -21,6 +24,27 @@ internal static class RequestBodies
 
         Replace(context, body, contentType: null);
         return body;
+    }
+
+    /// <summary>The refusal of a body over HEARTH_MAX_REQUEST_BYTES.</summary>
+    public static WriteRefusal TooLarge(HearthSettings settings) => new(413, "too-costly", $"The request body is larger than {settings.MaxRequestBytes} bytes.");
+
+    /// <summary>
+    /// A client's FHIR XML as the FHIR JSON Hearth judges and forwards; null with the refusal when
+    /// it is not a valid FHIR XML resource (nesting is bounded before Firely reads it).
+    /// </summary>
+    public static byte[]? XmlToJson(byte[] xml, out WriteRefusal? refusal)
+    {
+        refusal = null;
+        try
+        {
+            return Encoding.UTF8.GetBytes(Formats.FhirFormats.XmlToJson(Encoding.UTF8.GetString(xml)));
+        }
+        catch (FormatException e)
+        {
+            refusal = new WriteRefusal(400, "structure", e.Message);
+            return null;
+        }
     }
 
     /// <summary>Reads a whole stream, but no more than <paramref name="maxBytes"/>: null when it is longer.</summary>

@@ -21,7 +21,7 @@ internal sealed partial class ResponseAuthorizer(
     HearthSettings settings,
     HearthResponses responses,
     ResponseFilter filter,
-    PatientResolver resolver,
+    ReferenceResolver resolver,
     ResponseJudge judge,
     BatchAuthorizer batches,
     ExportAuthorizer exports,
@@ -184,16 +184,16 @@ internal sealed partial class ResponseAuthorizer(
     }
 
     /// <summary>
-    /// A write the FHIR server accepted. A written Patient's cached identifiers are forgotten
-    /// cluster-wide. The answer's resource (if any) is shown only if the token may read it;
+    /// A write the FHIR server accepted. What is cached of the written resource (a Patient's
+    /// identifiers, a security context's facts) is forgotten cluster-wide. The answer's resource (if any) is shown only if the token may read it;
     /// otherwise the client learns that the write succeeded, and where (Location), not what.
     /// </summary>
     private async Task WriteResultAsync(HttpContext http, HearthRequestFeature feature, byte[] body, bool isJson)
     {
         var request = feature.Request;
-        if (request is { ResourceType: "Patient", Id: { } id })
+        if (request is { ResourceType: { } type, Id: { } id })
         {
-            await resolver.InvalidateAsync("Patient/" + id);
+            await resolver.InvalidateAsync(type + "/" + id);
         }
 
         if (body.Length == 0)
@@ -352,7 +352,9 @@ internal sealed partial class ResponseAuthorizer(
             throw new UpstreamException("The FHIR server's answer was cut off.");
         }
 
-        return body ?? throw new UpstreamException("The FHIR server's answer is too large to authorize.");
+        // What the FHIR server holds is served even when it is not valid Unicode (invalid UTF-8, a
+        // lone surrogate escaped): replaced, so that one bad resource never fails anyone's answer.
+        return FhirJson.Sanitize(body ?? throw new UpstreamException("The FHIR server's answer is too large to authorize."));
     }
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "{Interaction} {ResourceType}: {Outcome}, kept {Kept}, removed {Removed} (token {TokenHash})")]

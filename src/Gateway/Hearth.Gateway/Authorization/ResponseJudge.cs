@@ -1,20 +1,25 @@
+using Hearth.Authorization.Fhir;
 using Hearth.Authorization.Permissions;
 using Hearth.Authorization.Responses;
 
 namespace Hearth.Gateway.Authorization;
 
 /// <summary>
-/// Judges a parsed answer: resolves the Patients it refers to, then applies the filter. A denied
-/// answer carries what its resources would have needed (for a UMA ticket).
+/// Judges a parsed answer: resolves the Patients (and Binary security contexts) it refers to, then
+/// applies the filter. A denied answer carries what its resources would have needed (for a UMA ticket).
 /// </summary>
-internal sealed class ResponseJudge(ResponseFilter filter, PatientResolver resolver)
+internal sealed class ResponseJudge(ResponseFilter filter, ReferenceResolver resolver)
 {
     public async Task<FilterResult> JudgeAsync(ParsedResponse parsed, PermissionSet permissions, string action)
     {
-        var patients = await resolver.ResolveAsync(parsed.PatientReferences);
-        var result = filter.Apply(parsed, reference => patients.GetValueOrDefault(reference), permissions, action);
+        var resolved = await resolver.ResolveAsync(parsed.Judged);
+        var result = filter.Apply(parsed, resolved, permissions, action);
         return result.Outcome == FilterOutcome.Denied
-            ? result with { Unmet = filter.Unmet(parsed, reference => patients.GetValueOrDefault(reference), action) }
+            ? result with { Unmet = filter.Unmet(parsed, resolved, action) }
             : result;
     }
+
+    /// <summary>Judges resources one by one (export lines, a write's versions) after resolving what they all refer to.</summary>
+    public async Task<ResolvedReferences> ResolveAsync(IEnumerable<ResourceFacts> facts, CancellationToken cancellationToken = default)
+        => await resolver.ResolveAsync(facts, cancellationToken);
 }

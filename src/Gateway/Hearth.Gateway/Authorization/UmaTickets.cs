@@ -20,7 +20,7 @@ namespace Hearth.Gateway.Authorization;
 /// token falls short, the ticket names exactly what the refused resources needed.
 /// </para>
 /// </summary>
-internal sealed class UmaTickets(IGrainFactory grains, PatientResolver resolver)
+internal sealed class UmaTickets(IGrainFactory grains, ReferenceResolver resolver)
 {
     public async Task<IReadOnlyList<JsonObject>> FromRequestAsync(FhirRequest request, IEnumerable<KeyValuePair<string, StringValues>> parameters)
     {

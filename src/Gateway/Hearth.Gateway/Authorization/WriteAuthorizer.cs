@@ -1,4 +1,3 @@
-using System.Net;
 using System.Net.Http.Headers;
 using System.Text.Json.Nodes;
 using Hearth.Authorization.Configuration;
@@ -13,23 +12,23 @@ namespace Hearth.Gateway.Authorization;
 /// Decides a create, update, patch or delete before anything is forwarded:
 /// <list type="bullet">
 /// <item>create: the resource in the body, action <c>create</c>;</item>
-/// <item>update: the body (<c>update</c>, or <c>create</c> when nothing is stored under that id)
-/// and the stored version (<c>update</c>): a token cannot move a resource out of, or into, a
-/// patient it cannot touch;</item>
-/// <item>patch (JSON Patch or FHIRPath Patch): the stored version and the result of applying the
-/// patch to it, both <c>update</c>; the patch is forwarded as an update to that result, so the
-/// FHIR server stores exactly what was judged, however it would have applied the patch;</item>
+/// <item>update: the body (<c>update</c>) and the stored version (<c>update</c>): a token cannot
+/// move a resource out of, or into, a patient it cannot touch. An update that creates is judged
+/// against the last version before a delete when there was one (<c>update</c>), and the body needs
+/// <c>create</c>; creating a Patient under a client-chosen id needs <c>create</c> for any patient
+/// (resources may already point at that id);</item>
+/// <item>patch (JSON Patch or FHIRPath Patch): first the stored version, <c>read</c> and
+/// <c>update</c>, before any operation runs (a <c>test</c> or a filter evaluated on data the
+/// token may not see would tell it that data); then the result, <c>update</c>. The patch is
+/// forwarded as an update to that result, so the FHIR server stores exactly what was judged;</item>
 /// <item>delete: the stored version, action <c>delete</c>.</item>
 /// </list>
-/// The write is then forwarded with <c>If-Match</c> on the stored version that was checked, so the
-/// FHIR server refuses it (412) if the resource changed in between.
+/// The write is forwarded with <c>If-Match</c> on the stored version that was checked, so
+/// the FHIR server refuses it (412) if the resource changed in between.
 /// </summary>
-internal sealed class WriteAuthorizer(HearthSettings settings, ResponseFilter filter, PatientResolver resolver, IHttpClientFactory httpClients)
+internal sealed class WriteAuthorizer(HearthSettings settings, ResponseFilter filter, ResponseJudge judge, StoredVersions storedVersions)
 {
-    public const string HttpClientName = "hearth-fhir-stored";
-
     private static readonly string[] ResourceMediaTypes = ["application/fhir+json", "application/json", "application/json+fhir"];
-    private readonly ResourceInspector _inspector = new(settings);
 
     /// <summary>Null when the write may be forwarded (its body is buffered for forwarding); else why not.</summary>
     public async Task<WriteRefusal?> AuthorizeAsync(HttpContext context, HearthRequestFeature feature, PermissionSet permissions)
@@ -73,22 +72,19 @@ internal sealed class WriteAuthorizer(HearthSettings settings, ResponseFilter fi
 
             if (await RequestBodies.BufferAsync(context, settings.MaxRequestBytes) is not { } read)
             {
-                return new WriteRefusal(413, "too-costly", $"The request body is larger than {settings.MaxRequestBytes} bytes.");
+                return RequestBodies.TooLarge(settings);
             }
 
             body = read;
             if (isXml)
             {
                 // Judged and forwarded as JSON: what the FHIR server stores is exactly what was checked.
-                try
+                if (RequestBodies.XmlToJson(read, out var notXml) is not { } json)
                 {
-                    body = System.Text.Encoding.UTF8.GetBytes(Formats.FhirFormats.XmlToJson(System.Text.Encoding.UTF8.GetString(read)));
-                }
-                catch (FormatException e)
-                {
-                    return new WriteRefusal(400, "structure", e.Message);
+                    return notXml;
                 }
 
+                body = json;
                 RequestBodies.Replace(context, body, "application/fhir+json; charset=utf-8");
             }
         }
@@ -108,78 +104,116 @@ internal sealed class WriteAuthorizer(HearthSettings settings, ResponseFilter fi
     /// <summary>
     /// The decision itself, for a request alone or a batch entry: <paramref name="body"/> is the
     /// resource (create/update) or the patch (of kind <paramref name="patch"/>) as JSON bytes;
-    /// <paramref name="ifMatch"/> the client's If-Match values.
+    /// <paramref name="ifMatch"/> the client's If-Match values; <paramref name="local"/> in a
+    /// transaction what the entries' fullUrls stand for; <paramref name="cache"/> the stored
+    /// versions this request already read.
     /// </summary>
     public async Task<WriteDecision> DecideAsync(
         FhirRequest request, byte[] body, PatchKind patch, IReadOnlyList<string> ifMatch, PermissionSet permissions, CancellationToken cancellationToken,
-        IReadOnlyDictionary<string, JsonObject>? local = null)
+        IReadOnlyDictionary<string, LocalTarget>? local = null, StoredVersions.Cache? cache = null)
     {
-        var stored = request.Interaction == FhirInteraction.Create ? null : await FetchStoredAsync(request.ResourceType!, request.Id!, cancellationToken);
-        if (stored is null && request.Interaction is FhirInteraction.Patch or FhirInteraction.Delete)
+        if (!FhirJson.IsValidUnicode(body))
+        {
+            return WriteDecision.Refused(new WriteRefusal(400, "structure", "The body is not valid Unicode (invalid UTF-8, or an escaped half of a surrogate pair)."));
+        }
+
+        // What the request itself says is checked before any stored data is read.
+        ResourceFacts? bodyFacts = null;
+        JsonObject? bodyRoot = null;
+        object? parsedPatch = null;
+        if (request.Interaction is FhirInteraction.Create or FhirInteraction.Update)
+        {
+            if (ReadBody(request, body, local, out bodyRoot) is { } problem)
+            {
+                return WriteDecision.Refused(problem);
+            }
+
+            bodyFacts = filter.Read(bodyRoot!, local)!.RootFacts;
+        }
+        else if (request.Interaction == FhirInteraction.Patch)
+        {
+            parsedPatch = patch == PatchKind.FhirPath ? FhirPathPatch.Parse(body, out var error) : JsonPatch.Parse(body.AsSpan(), out error);
+            if (parsedPatch is null)
+            {
+                return WriteDecision.Refused(new WriteRefusal(422, "processing", error ?? "The patch cannot be read."));
+            }
+        }
+
+        var stored = request.Interaction == FhirInteraction.Create
+            ? StoredVersions.Stored.None
+            : await storedVersions.ReadAsync(request.ResourceType!, request.Id!, withHistory: request.Interaction == FhirInteraction.Update, cache, cancellationToken);
+        if (stored.Current is null && request.Interaction is FhirInteraction.Patch or FhirInteraction.Delete)
         {
             // Nothing to check means nothing to forward: the FHIR server never gets a write Hearth did not judge.
             return WriteDecision.Refused(new WriteRefusal(404, "not-found", $"There is no {request.ResourceType} with id {request.Id}."));
         }
 
         var checks = new List<(ResourceFacts Facts, string Action)>();
-        JsonObject? replacement = null;
         switch (request.Interaction)
         {
             case FhirInteraction.Create:
+                checks.Add((bodyFacts!, "create"));
+                break;
+            case FhirInteraction.Update when stored.Current is { } current:
+                checks.Add((bodyFacts!, "update"));
+                checks.Add((current.RootFacts, "update"));
+                break;
             case FhirInteraction.Update:
-                var parsed = filter.Parse(body, judgeEntries: false, local);
-                if (parsed is null)
+                checks.Add((bodyFacts!, "create"));
+                if (stored.Previous is { } previous)
                 {
-                    return WriteDecision.Refused(new WriteRefusal(400, "structure", "The request body is not a FHIR JSON resource."));
+                    checks.Add((previous.RootFacts, "update")); // a deleted resource is taken back only by who may change it
                 }
 
-                if (parsed.RootFacts.ResourceType != request.ResourceType)
+                if (request.ResourceType == "Patient")
                 {
-                    return WriteDecision.Refused(new WriteRefusal(400, "invalid", $"The body is a {parsed.RootFacts.ResourceType}, the URL names {request.ResourceType}."));
+                    // Resources may already point at this id: creating it needs create for any patient.
+                    checks.Add((bodyFacts! with { PatientLink = PatientLinkKind.OutsideCompartment, PatientReferences = [], InlinePatients = [], Parts = [] }, "create"));
                 }
 
-                if (request.Interaction == FhirInteraction.Update && !(ResourceInspector.TryGetString(parsed.Root, "id", out var bodyId) && bodyId == request.Id))
-                {
-                    return WriteDecision.Refused(new WriteRefusal(400, "invalid", "The resource's id must equal the id in the URL."));
-                }
-
-                checks.Add((parsed.RootFacts, request.Interaction == FhirInteraction.Create || stored is null ? "create" : "update"));
                 break;
-            case FhirInteraction.Patch when stored is not null: // always, see above
-                var patched = patch == PatchKind.FhirPath ? FhirPathPatch.Apply(stored.Root, body, out var error) : JsonPatch.Apply(stored.Root, body, out error);
-                if (patched is not { } result)
-                {
-                    return WriteDecision.Refused(new WriteRefusal(422, "processing", error ?? "The patch cannot be applied."));
-                }
-
-                if (_inspector.Inspect(result, local) is not { } resultFacts || resultFacts.ResourceType != request.ResourceType
-                    || !(ResourceInspector.TryGetString(result, "id", out var resultId) && resultId == request.Id))
-                {
-                    return WriteDecision.Refused(new WriteRefusal(422, "processing", "The patch would change the resource's type or id, or leave no resource."));
-                }
-
-                checks.Add((resultFacts, "update"));
-                replacement = result; // forwarded as the update that was judged, whichever patch format
-
+            case FhirInteraction.Patch:
+                checks.Add((stored.Current!.RootFacts, "read"));
+                checks.Add((stored.Current.RootFacts, "update"));
+                break;
+            case FhirInteraction.Delete:
+                checks.Add((stored.Current!.RootFacts, "delete"));
                 break;
         }
 
-        if (stored is not null)
+        if (await RefusalAsync(checks, permissions, cancellationToken) is { } refused)
         {
-            checks.Add((stored.RootFacts, request.Action));
+            return WriteDecision.Refused(refused);
         }
 
-        var patients = await resolver.ResolveAsync(checks.SelectMany(c => c.Facts.PatientReferences), local);
-        foreach (var (facts, action) in checks)
+        JsonObject? replacement = null;
+        if (parsedPatch is not null)
         {
-            PatientIdentifier? Resolve(string reference) => patients.GetValueOrDefault(reference);
-            if (filter.Judge(facts, Resolve, permissions, action) != Decision.Permit)
+            // Only now, for a token that may read and change the stored version, does the patch run.
+            var root = stored.Current!.Root;
+            var result = parsedPatch is FhirPathPatch fhirPath
+                ? fhirPath.Apply(root, settings.MaxRequestBytes, out var error)
+                : ((JsonPatch)parsedPatch).Apply(root, settings.MaxRequestBytes, out error);
+            if (result is null)
             {
-                return WriteDecision.Refused(WriteRefusal.NotPermittedFor(filter.Required(facts, Resolve, action) is { } unmet ? [unmet] : []));
+                return WriteDecision.Refused(new WriteRefusal(422, "processing", error ?? "The patch cannot be applied."));
             }
+
+            if (filter.Read(result, local) is not { } resultFacts || resultFacts.RootFacts.ResourceType != request.ResourceType
+                || !(ResourceInspector.TryGetString(result, "id", out var resultId) && resultId == request.Id))
+            {
+                return WriteDecision.Refused(new WriteRefusal(422, "processing", "The patch would change the resource's type or id, or leave no resource."));
+            }
+
+            if (await RefusalAsync([(resultFacts.RootFacts, "update")], permissions, cancellationToken) is { } resultRefused)
+            {
+                return WriteDecision.Refused(resultRefused);
+            }
+
+            replacement = result; // forwarded as the update that was judged, whichever patch format
         }
 
-        if (stored is not null && stored.Root["meta"] is JsonObject meta && ResourceInspector.TryGetString(meta, "versionId", out var version))
+        if (stored.Current is { } checkedVersion && checkedVersion.Root["meta"] is JsonObject meta && ResourceInspector.TryGetString(meta, "versionId", out var version))
         {
             if (ifMatch.Count > 0 && !ifMatch.Any(v => EntityTagMatches(v, version)))
             {
@@ -198,35 +232,63 @@ internal sealed class WriteAuthorizer(HearthSettings settings, ResponseFilter fi
         return new WriteDecision(null, null, null);
     }
 
-    /// <summary>The stored resource, null when there is none (404/410); throws <see cref="UpstreamException"/> otherwise.</summary>
-    private async Task<ParsedResponse?> FetchStoredAsync(string type, string id, CancellationToken cancellationToken)
+    /// <summary>
+    /// Whether any grant of the token could allow this write, whatever the patients and labels
+    /// (unprotected types always could). Decided from the request alone: a batch refuses an entry
+    /// for which this is false without reading anything.
+    /// </summary>
+    public bool CouldEverPermit(FhirRequest request, PermissionSet permissions)
     {
-        using var request = new HttpRequestMessage(HttpMethod.Get, $"{settings.FhirServerBase}/{type}/{id}");
-        request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("application/fhir+json"));
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        timeout.CancelAfter(settings.UpstreamTimeout);
-        try
+        var type = request.ResourceType!;
+        if (settings.UnprotectedResourceTypes.Contains(type))
         {
-            using var response = await httpClients.CreateClient(HttpClientName).SendAsync(request, timeout.Token);
-            if (response.StatusCode is HttpStatusCode.NotFound or HttpStatusCode.Gone)
-            {
-                return null;
-            }
-
-            if (response.StatusCode != HttpStatusCode.OK)
-            {
-                throw new UpstreamException($"The FHIR server answered {(int)response.StatusCode} when Hearth read the stored resource.");
-            }
-
-            var parsed = filter.Parse(await response.Content.ReadAsByteArrayAsync(timeout.Token), judgeEntries: false);
-            return parsed is not null && parsed.RootFacts.ResourceType == type
-                ? parsed
-                : throw new UpstreamException("The stored resource the FHIR server returned is not usable FHIR JSON.");
+            return true;
         }
-        catch (Exception e) when (e is HttpRequestException or OperationCanceledException && !cancellationToken.IsCancellationRequested)
+
+        return request.Interaction switch
         {
-            throw new UpstreamException("The FHIR server could not be asked for the stored resource.");
+            FhirInteraction.Create => permissions.CouldGrant(type, "create"),
+            FhirInteraction.Update => permissions.CouldGrant(type, "update") || permissions.CouldGrant(type, "create"),
+            FhirInteraction.Patch => permissions.CouldGrant(type, "update") && permissions.CouldGrant(type, "read"),
+            _ => permissions.CouldGrant(type, request.Action),
+        };
+    }
+
+    /// <summary>The resource of a create or update, checked against the URL; null when it may be judged.</summary>
+    private WriteRefusal? ReadBody(FhirRequest request, byte[] body, IReadOnlyDictionary<string, LocalTarget>? local, out JsonObject? root)
+    {
+        root = FhirJson.TryParse(body) as JsonObject;
+        if (root is null || filter.Read(root, local) is not { } parsed)
+        {
+            return new WriteRefusal(400, "structure", "The request body is not a FHIR JSON resource.");
         }
+
+        if (parsed.RootFacts.ResourceType != request.ResourceType)
+        {
+            return new WriteRefusal(400, "invalid", $"The body is a {parsed.RootFacts.ResourceType}, the URL names {request.ResourceType}.");
+        }
+
+        if (request.Interaction == FhirInteraction.Update && !(ResourceInspector.TryGetString(root, "id", out var bodyId) && bodyId == request.Id))
+        {
+            return new WriteRefusal(400, "invalid", "The resource's id must equal the id in the URL.");
+        }
+
+        return null;
+    }
+
+    /// <summary>Resolves what the checks refer to and judges each; the first refusal, or null when all are permitted.</summary>
+    private async Task<WriteRefusal?> RefusalAsync(IReadOnlyList<(ResourceFacts Facts, string Action)> checks, PermissionSet permissions, CancellationToken cancellationToken)
+    {
+        var resolved = await judge.ResolveAsync(checks.Select(c => c.Facts), cancellationToken);
+        foreach (var (facts, action) in checks)
+        {
+            if (filter.Judge(facts, resolved, permissions, action) != Decision.Permit)
+            {
+                return WriteRefusal.NotPermittedFor(filter.Required(facts, resolved, action) is { } unmet ? [unmet] : []);
+            }
+        }
+
+        return null;
     }
 
     private static bool EntityTagMatches(string? header, string version)

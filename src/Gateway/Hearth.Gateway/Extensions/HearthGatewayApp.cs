@@ -47,12 +47,13 @@ public static class HearthGatewayApp
         builder.Services.AddSingleton(new Labeler(settings));
         builder.Services.AddSingleton(new CapabilityAugmenter(settings));
         builder.Services.AddSingleton<ResponseAuthorizer>();
-        builder.Services.AddSingleton<PatientResolver>();
+        builder.Services.AddSingleton<ReferenceResolver>();
         builder.Services.AddSingleton<ResponseJudge>();
+        builder.Services.AddSingleton<StoredVersions>();
         builder.Services.AddSingleton<WriteAuthorizer>();
         builder.Services.AddSingleton<BatchAuthorizer>();
         builder.Services.AddSingleton<ExportAuthorizer>();
-        builder.Services.AddHttpClient(WriteAuthorizer.HttpClientName)
+        builder.Services.AddHttpClient(StoredVersions.HttpClientName)
             .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler { AllowAutoRedirect = false, PooledConnectionLifetime = TimeSpan.FromMinutes(5) });
         builder.Services.AddReverseProxy()
             .LoadFromMemory([Route()], [Cluster(settings)])
@@ -95,8 +96,8 @@ public static class HearthGatewayApp
                         transform.ProxyRequest.Method = method;
                     }
 
-                    // Bulk export: the kick-off asks for asynchronous processing; status and files
-                    // go to the URLs the FHIR server gave (kept by the export grain).
+                    // Bulk export: the kick-off asks for asynchronous processing; a status poll goes
+                    // to the URL the FHIR server gave (kept by the export grain).
                     if (feature?.Request.Interaction == FhirInteraction.BulkExport)
                     {
                         transform.ProxyRequest.Headers.TryAddWithoutValidation("Prefer", "respond-async");
@@ -105,11 +106,6 @@ public static class HearthGatewayApp
                     if (feature?.UpstreamUri is { } upstream)
                     {
                         transform.ProxyRequest.RequestUri = upstream;
-                        if (feature.Request.Interaction == FhirInteraction.ExportFile)
-                        {
-                            transform.ProxyRequest.Headers.Accept.Clear();
-                            transform.ProxyRequest.Headers.TryAddWithoutValidation("Accept", "application/fhir+ndjson");
-                        }
                     }
 
                     return ValueTask.CompletedTask;

@@ -7,12 +7,49 @@ using Hearth.Authorization.Fhir;
 
 namespace Hearth.Grains.Clients;
 
-/// <summary>Fetches a Patient from the FHIR server to read its identifiers.</summary>
-public sealed class FhirPatientClient(HttpClient http, HearthSettings settings)
+/// <summary>Reads one resource from the FHIR server for a grain: a Patient's identifiers, or the facts of a Binary's security context.</summary>
+public sealed class FhirResourceClient(HttpClient http, HearthSettings settings)
 {
-    public const string HttpClientName = "hearth-fhir-patients";
+    public const string HttpClientName = "hearth-fhir-reads";
 
-    public async Task<PatientLookup> FetchAsync(string absoluteReference, CancellationToken cancellationToken)
+    private readonly ResourceInspector _inspector = new(settings);
+
+    public async Task<PatientLookup> FetchPatientAsync(string absoluteReference, CancellationToken cancellationToken)
+    {
+        var (status, body) = await ReadAsync(absoluteReference, cancellationToken);
+        return status == PatientLookupStatus.Found ? ReadPatient(body!) : new PatientLookup(status, []);
+    }
+
+    /// <summary>
+    /// The facts of the resource at <paramref name="absoluteReference"/> of type <paramref name="type"/>
+    /// (with its embedded resources). Unresolvable when it is not such a resource or has security
+    /// contexts of its own (a chain of contexts is not followed).
+    /// </summary>
+    public async Task<SecurityContextLookup> FetchContextAsync(string absoluteReference, string type, CancellationToken cancellationToken)
+    {
+        var (status, body) = await ReadAsync(absoluteReference, cancellationToken);
+        if (status != PatientLookupStatus.Found)
+        {
+            return SecurityContextLookup.Missing(status);
+        }
+
+        var facts = _inspector.Inspect(FhirJson.TryParse(body));
+        if (facts is null || facts.ResourceType != type)
+        {
+            return SecurityContextLookup.Missing(PatientLookupStatus.Unavailable);
+        }
+
+        return new SecurityContextLookup(
+            PatientLookupStatus.Found,
+            facts.ResourceType,
+            facts.Labels.Select(l => new SecurityLabelValue(l.System, l.Code)).ToList(),
+            facts.PatientReferences,
+            facts.InlinePatients.Select(p => (IReadOnlyList<PatientIdentifierValue>)p.Select(i => new PatientIdentifierValue(i.System, i.Value)).ToList()).ToList(),
+            facts.PatientLink == PatientLinkKind.Unresolvable || facts.SecurityContexts.Count > 0);
+    }
+
+    /// <summary>Found with the body, NotFound (404/410), or Unavailable (anything else, or no answer in time).</summary>
+    private async Task<(PatientLookupStatus Status, byte[]? Body)> ReadAsync(string absoluteReference, CancellationToken cancellationToken)
     {
         using var request = new HttpRequestMessage(HttpMethod.Get, absoluteReference);
         request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("application/fhir+json"));
@@ -23,29 +60,25 @@ public sealed class FhirPatientClient(HttpClient http, HearthSettings settings)
             using var response = await http.SendAsync(request, HttpCompletionOption.ResponseContentRead, timeout.Token);
             if (response.StatusCode is HttpStatusCode.NotFound or HttpStatusCode.Gone)
             {
-                return new PatientLookup(PatientLookupStatus.NotFound, []);
+                return (PatientLookupStatus.NotFound, null);
             }
 
-            if (response.StatusCode != HttpStatusCode.OK)
-            {
-                return new PatientLookup(PatientLookupStatus.Unavailable, []);
-            }
-
-            var body = await response.Content.ReadAsByteArrayAsync(timeout.Token);
-            return Read(body);
+            return response.StatusCode == HttpStatusCode.OK
+                ? (PatientLookupStatus.Found, FhirJson.Sanitize(await response.Content.ReadAsByteArrayAsync(timeout.Token)))
+                : (PatientLookupStatus.Unavailable, null);
         }
         catch (HttpRequestException)
         {
-            return new PatientLookup(PatientLookupStatus.Unavailable, []);
+            return (PatientLookupStatus.Unavailable, null);
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
-            return new PatientLookup(PatientLookupStatus.Unavailable, []);
+            return (PatientLookupStatus.Unavailable, null);
         }
     }
 
     /// <summary>The identifiers of a Patient resource; Unavailable when the body is not a Patient.</summary>
-    internal static PatientLookup Read(byte[] body)
+    internal static PatientLookup ReadPatient(byte[] body)
     {
         try
         {

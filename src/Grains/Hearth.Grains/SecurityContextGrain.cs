@@ -1,0 +1,51 @@
+using Hearth.Authorization.Configuration;
+using Hearth.Authorization.Fhir;
+using Hearth.Grains.Clients;
+
+namespace Hearth.Grains;
+
+/// <summary>
+/// The facts of one resource that Binaries name as their securityContext, read from the FHIR
+/// server once per HEARTH_PATIENT_CACHE_SECONDS. A resource that does not exist is remembered for
+/// at most 30 s; a failed read is not remembered.
+/// </summary>
+[Orleans.Placement.RandomPlacement]
+[CollectionAgeLimit(Minutes = 2)]
+internal sealed class SecurityContextGrain(FhirResourceClient client, HearthSettings settings, TimeProvider time) : Grain, ISecurityContextGrain
+{
+    private static readonly TimeSpan NotFoundCache = TimeSpan.FromSeconds(30);
+    private SecurityContextLookup? _cached;
+    private DateTimeOffset _cachedUntil;
+
+    public async Task<SecurityContextLookup> LookupAsync()
+    {
+        var key = this.GetPrimaryKeyString();
+        if (!key.StartsWith(settings.FhirServerBase + "/", StringComparison.Ordinal)
+            || !PatientReference.TryRelative(key[(settings.FhirServerBase.Length + 1)..], settings.FhirServerBase, out var type, out _))
+        {
+            // Only resources on the configured FHIR server are ever read.
+            return SecurityContextLookup.Missing(PatientLookupStatus.NotFound);
+        }
+
+        if (_cached is not null && time.GetUtcNow() < _cachedUntil)
+        {
+            return _cached;
+        }
+
+        var lookup = await client.FetchContextAsync(key, type, CancellationToken.None);
+        var now = time.GetUtcNow();
+        (_cached, _cachedUntil) = lookup.Status switch
+        {
+            PatientLookupStatus.Found => (lookup, now + settings.PatientCache),
+            PatientLookupStatus.NotFound => (lookup, now + (settings.PatientCache < NotFoundCache ? settings.PatientCache : NotFoundCache)),
+            _ => ((SecurityContextLookup?)null, now),
+        };
+        return lookup;
+    }
+
+    public Task InvalidateAsync()
+    {
+        _cached = null;
+        return Task.CompletedTask;
+    }
+}

@@ -202,6 +202,49 @@ public class ExportTests(HearthEnvironment env)
         Assert.Equal(HttpStatusCode.NotFound, gone.StatusCode);
     }
 
+    [Fact]
+    public async Task Export_ManifestLooksTheSameWhetherHiddenLinesExistedOrNot()
+    {
+        // A guess about a denied patient's diagnoses: the FHIR server writes a file only when it is right.
+        var token = await env.TokenAsync("[" + Permission("*", "*", "bulk-export") + "," + Permission("10002", "*", "bulk-export", deny: true) + "]");
+        var manifests = new List<string>();
+        foreach (var guess in new[] { "Hypertension", "Asthma" })
+        {
+            var filter = Uri.EscapeDataString("Condition?subject=Patient/p02&code:text=" + guess);
+            var (status, _) = await StartAsync(token, "?_type=Condition&_typeFilter=" + filter);
+            var serverFiles = (await env.Fhir.ExportsAsync())[^1]!["files"]!.AsArray().Count;
+            Assert.Equal(guess == "Hypertension" ? 1 : 0, serverFiles); // the server's answer differs...
+            var manifest = await ManifestAsync(status, token);
+            manifest.Remove("transactionTime");
+            manifest.Remove("request");
+            manifests.Add(manifest.ToJsonString());
+        }
+
+        Assert.Equal(manifests[0], manifests[1]); // ...Hearth's does not
+        Assert.Equal("{\"requiresAccessToken\":true,\"output\":[],\"error\":[]}", manifests[0]);
+    }
+
+    [Fact]
+    public async Task Export_ManifestCounts_AreHearths_NothingElseOfTheServers()
+    {
+        var token = await env.TokenAsync("[" + Permission("*", "Observation", "bulk-export") + "," + Permission("10001", "*", "bulk-export", deny: true) + "]");
+        var (status, _) = await StartAsync(token, "?_type=Observation");
+        var serverCount = (await env.Fhir.ExportsAsync())[^1]!["files"]![0]!["count"]!.GetValue<int>();
+        var manifest = await ManifestAsync(status, token);
+        Assert.Null(manifest["extension"]);
+        var file = manifest["output"]!.AsArray().Single()!.AsObject();
+        Assert.Equal(["type", "url", "count"], file.Select(p => p.Key));
+        var lines = await DownloadAsync(file["url"]!.GetValue<string>(), token);
+        Assert.Equal(lines.Count, file["count"]!.GetValue<int>());
+        Assert.True(serverCount > lines.Count, "p01's lines are hidden, so the server's count is higher");
+
+        // Polled again: the same manifest, from the export grain, without asking the FHIR server.
+        var before = await env.FhirTotalCountAsync();
+        using var again = await SendAsync(HttpMethod.Get, status, token, preferAsync: false);
+        Assert.Equal(manifest.ToJsonString(), (await again.JsonAsync()).ToJsonString());
+        Assert.Equal(before, await env.FhirTotalCountAsync());
+    }
+
     [Theory]
     [InlineData("_hearth/export/AAAAAAAAAAAAAAAAAAAAAA")]
     [InlineData("_hearth/export/AAAAAAAAAAAAAAAAAAAAAA/file/0")]

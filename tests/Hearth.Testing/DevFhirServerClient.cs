@@ -50,6 +50,21 @@ public sealed class DevFhirServerClient(HttpClient http, string fhirBase)
         response.EnsureSuccessStatusCode();
     }
 
+    /// <summary>Deletes directly at the FHIR server, as another system would.</summary>
+    public async Task DeleteAsync(string path)
+    {
+        using var response = await http.DeleteAsync(fhirBase + "/" + path);
+        response.EnsureSuccessStatusCode();
+    }
+
+    /// <summary>Creates directly at the FHIR server; the id it assigned.</summary>
+    public async Task<string> PostAsync(string type, string json)
+    {
+        using var response = await http.PostAsync(fhirBase + "/" + type, new StringContent(json, Encoding.UTF8, "application/fhir+json"));
+        response.EnsureSuccessStatusCode();
+        return JsonNode.Parse(await response.Content.ReadAsStringAsync())!["id"]!.GetValue<string>();
+    }
+
     /// <summary>The dev server's export jobs, oldest first: the searches each ran (the _typeFilter it got) and its files.</summary>
     public async Task<System.Text.Json.Nodes.JsonArray> ExportsAsync()
         => (System.Text.Json.Nodes.JsonArray)System.Text.Json.Nodes.JsonNode.Parse(await http.GetStringAsync(Admin("exports")))!;

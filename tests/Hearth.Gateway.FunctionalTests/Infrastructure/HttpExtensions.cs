@@ -16,6 +16,34 @@ internal static class HttpExtensions
         return await client.SendAsync(request);
     }
 
+    /// <summary>Sends <paramref name="method"/> with an optional bearer token and body.</summary>
+    public static async Task<HttpResponseMessage> SendAsync(this HttpClient client, string method, string path, string? token, string? body = null,
+        string contentType = "application/fhir+json", string? accept = null)
+    {
+        using var request = new HttpRequestMessage(new HttpMethod(method), path);
+        if (body is not null)
+        {
+            request.Content = new StringContent(body, System.Text.Encoding.UTF8);
+            request.Content.Headers.ContentType = new MediaTypeHeaderValue(contentType);
+        }
+
+        if (token is not null)
+        {
+            request.Headers.TryAddWithoutValidation("Authorization", "Bearer " + token);
+        }
+
+        if (accept is not null)
+        {
+            request.Headers.TryAddWithoutValidation("Accept", accept);
+        }
+
+        return await client.SendAsync(request);
+    }
+
+    /// <summary>POSTs a batch or transaction Bundle of <paramref name="entries"/>.</summary>
+    public static Task<HttpResponseMessage> PostBundleAsync(this HttpClient client, string type, string? token, params JsonNode[] entries)
+        => client.SendAsync("POST", "", token, new JsonObject { ["resourceType"] = "Bundle", ["type"] = type, ["entry"] = new JsonArray(entries) }.ToJsonString());
+
     public static async Task<JsonObject> JsonAsync(this HttpResponseMessage response)
         => JsonNode.Parse(await response.Content.ReadAsStringAsync())!.AsObject();
 

@@ -57,3 +57,18 @@ public class FhirJsonTests
         Assert.Equal(Encoding.UTF8.GetByteCount(node.ToJsonString()), FhirJson.Utf8Length(node));
     }
 }
+
+public class FhirJsonControlCharacterTests
+{
+    [Theory]
+    [InlineData("{\"a\":\"x\\u0001y\"}", "x\ufffdy")]
+    [InlineData("{\"a\":\"x\\by\\fz\"}", "x\ufffdy\ufffdz")]
+    [InlineData("{\"a\":\"tab\\tline\\nreturn\\r\"}", "tab\tline\nreturn\r")]
+    [InlineData("{\"a\":\"\\\\u0001 is text\"}", "\\u0001 is text")]
+    public void Sanitize_ControlCharactersFhirStringsMayNotHold_Replaced(string json, string expected)
+        => Assert.Equal(expected, FhirJson.TryParse(FhirJson.Sanitize(System.Text.Encoding.UTF8.GetBytes(json)))!["a"]!.GetValue<string>());
+
+    [Fact]
+    public void IsValidUnicode_ControlCharacters_StillValidUnicode()
+        => Assert.True(FhirJson.IsValidUnicode("{\"a\":\"x\\u0001y\"}"u8));
+}

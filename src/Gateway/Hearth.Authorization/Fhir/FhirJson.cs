@@ -57,36 +57,46 @@ public static class FhirJson
     /// True when the bytes are valid UTF-8 and no <c>\uXXXX</c> escape stands for half a surrogate
     /// pair: every string in them can be read and written again.
     /// </summary>
-    public static bool IsValidUnicode(ReadOnlySpan<byte> utf8) => Utf8.IsValid(utf8) && NextLoneSurrogateEscape(utf8, 0) < 0;
+    public static bool IsValidUnicode(ReadOnlySpan<byte> utf8) => Utf8.IsValid(utf8) && NextUnfitEscape(utf8, 0, controls: false, out _) < 0;
 
     /// <summary>
-    /// The FHIR server's bytes, with invalid UTF-8 sequences and escapes of lone surrogates replaced
-    /// by U+FFFD; the same array when nothing needed replacing.
+    /// The FHIR server's bytes made safe to read and to write again as JSON or XML: invalid UTF-8
+    /// sequences, escapes of lone surrogates, and escapes of control characters FHIR strings may
+    /// not hold (all below U+0020 but tab, line feed and carriage return; XML cannot carry them)
+    /// become U+FFFD. The same array when nothing needed replacing.
     /// </summary>
     public static byte[] Sanitize(byte[] utf8)
     {
-        if (IsValidUnicode(utf8))
+        var valid = Utf8.IsValid(utf8);
+        if (valid && NextUnfitEscape(utf8, 0, controls: true, out _) < 0)
         {
             return utf8;
         }
 
-        var result = Utf8.IsValid(utf8) ? (byte[])utf8.Clone() : Encoding.UTF8.GetBytes(Encoding.UTF8.GetString(utf8));
-        var replacement = "\\ufffd"u8;
-        for (var i = NextLoneSurrogateEscape(result, 0); i >= 0; i = NextLoneSurrogateEscape(result, i + replacement.Length))
+        var source = valid ? utf8 : Encoding.UTF8.GetBytes(Encoding.UTF8.GetString(utf8));
+        var result = new MemoryStream(source.Length + 16);
+        var copied = 0;
+        for (var i = NextUnfitEscape(source, 0, controls: true, out var length); i >= 0; i = NextUnfitEscape(source, copied, controls: true, out length))
         {
-            replacement.CopyTo(result.AsSpan(i));
+            result.Write(source, copied, i - copied);
+            result.Write("\\ufffd"u8);
+            copied = i + length;
         }
 
-        return result;
+        result.Write(source, copied, source.Length - copied);
+        return result.ToArray();
     }
 
     /// <summary>
-    /// Where the next <c>\uD800</c>-<c>\uDFFF</c> escape that is not part of a high-low pair
-    /// starts, at or after <paramref name="start"/>; -1 when there is none. Backslashes occur in
-    /// JSON only in strings, where each one starts an escape, so escapes are read in order.
+    /// Where the next escape that must not be read as it is starts, at or after
+    /// <paramref name="start"/> (-1 when there is none), and its length: a <c>\uD800</c>-<c>\uDFFF</c>
+    /// escape that is not part of a high-low pair, and with <paramref name="controls"/> an escaped
+    /// control character other than tab, line feed and carriage return. Backslashes occur in JSON
+    /// only in strings, where each one starts an escape, so escapes are read in order.
     /// </summary>
-    private static int NextLoneSurrogateEscape(ReadOnlySpan<byte> utf8, int start)
+    private static int NextUnfitEscape(ReadOnlySpan<byte> utf8, int start, bool controls, out int length)
     {
+        length = 0;
         var i = start;
         while (i < utf8.Length)
         {
@@ -99,6 +109,12 @@ public static class FhirJson
             i += found;
             if (i + 1 >= utf8.Length || utf8[i + 1] != (byte)'u')
             {
+                if (controls && i + 1 < utf8.Length && utf8[i + 1] is (byte)'b' or (byte)'f')
+                {
+                    length = 2;
+                    return i;
+                }
+
                 i += 2; // a two-character escape such as \" or \\
                 continue;
             }
@@ -118,11 +134,13 @@ public static class FhirJson
                     continue;
                 }
 
+                length = 6;
                 return i;
             }
 
-            if (unit is >= 0xDC00 and <= 0xDFFF)
+            if (unit is >= 0xDC00 and <= 0xDFFF || (controls && unit < 0x20 && unit is not (0x09 or 0x0A or 0x0D)))
             {
+                length = 6;
                 return i;
             }
 

@@ -15,7 +15,8 @@
 //       Content-Location [base]/$export-status/{job}
 //   GET [base]/$export-status/{job}   202 (X-Progress) on the first poll, then the manifest
 //   DELETE [base]/$export-status/{job}
-//   GET [base]/$export-file/{job}/{n}  application/fhir+ndjson
+//   GET [base]/$export-file/{job}/{n}  application/fhir+ndjson ({n} = error: the error file, OperationOutcomes
+//       for _typeFilter parameters the server does not know)
 //   GET /__admin/exports               the jobs and the searches each one ran
 'use strict';
 
@@ -70,12 +71,19 @@ async function startExport(req, res, base, relUrl) {
   const url = new URL(relUrl, 'http://x');
   const types = (url.searchParams.get('_type') ?? EXPORT_TYPES.join(',')).split(',').map((t) => t.trim()).filter(Boolean);
   const filters = url.searchParams.getAll('_typeFilter').flatMap((f) => f.split(',')).filter(Boolean);
-  const job = { id: require('node:crypto').randomUUID(), request: `${base}${relUrl}`, polls: 0, files: [], searches: [] };
+  const job = { id: require('node:crypto').randomUUID(), request: `${base}${relUrl}`, polls: 0, files: [], errors: [], searches: [] };
   for (const type of types) {
     const own = filters.filter((f) => f.startsWith(type + '?'));
     const queries = own.length > 0 ? own.map((f) => f.slice(type.length + 1)) : [''];
     const seen = new Map();
     for (const q of queries) {
+      // As servers do, a filter parameter the server does not know is reported in an error file.
+      for (const name of new URLSearchParams(q).keys()) {
+        const code = name.split(/[:.]/)[0];
+        if (!code.startsWith('_') && !core.getSearchParameter(type, code)) {
+          job.errors.push(JSON.stringify({ resourceType: 'OperationOutcome', issue: [{ severity: 'warning', code: 'not-supported', diagnostics: `Unknown search parameter ${code} for ${type} in _typeFilter.` }] }));
+        }
+      }
       const searchUrl = `/${type}?_count=1000${q ? '&' + q : ''}`;
       job.searches.push(searchUrl);
       for (const r of await search(searchUrl, req.headers)) seen.set(r.id, r);
@@ -101,7 +109,7 @@ function exportStatus(req, res, base, jobId) {
     // The optional per-file count, as HAPI writes it, and an extension of the server's own.
     output: job.files.map((f, i) => ({ type: f.type, url: `${base}/$export-file/${job.id}/${i}`, count: f.lines.length })),
     extension: { 'http://example.org/dev-server/export-lines': job.files.reduce((n, f) => n + f.lines.length, 0) },
-    error: [],
+    error: job.errors.length > 0 ? [{ type: 'OperationOutcome', url: `${base}/$export-file/${job.id}/error`, count: job.errors.length }] : [],
   };
   const text = JSON.stringify(manifest);
   res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text), Expires: new Date(Date.now() + 3600e3).toUTCString() });
@@ -109,7 +117,8 @@ function exportStatus(req, res, base, jobId) {
 }
 
 function exportFile(res, jobId, index) {
-  const file = exportJobs.get(jobId)?.files[Number(index)];
+  const job = exportJobs.get(jobId);
+  const file = index === 'error' ? (job?.errors.length ? { lines: job.errors } : undefined) : job?.files[Number(index)];
   if (!file) return send(res, ...outcome(404, 'not-found', 'No such export file.'));
   const text = file.lines.join('\n') + '\n';
   res.writeHead(200, { 'Content-Type': 'application/fhir+ndjson', 'Content-Length': Buffer.byteLength(text) });
@@ -250,7 +259,7 @@ async function handle(req, res, rawBody) {
   }
   const statusMatch = /^\/\$export-status\/([0-9a-f-]{36})$/.exec(path);
   if (statusMatch && (req.method === 'GET' || req.method === 'DELETE')) return exportStatus(req, res, base, statusMatch[1]);
-  const file = /^\/\$export-file\/([0-9a-f-]{36})\/(\d+)$/.exec(path);
+  const file = /^\/\$export-file\/([0-9a-f-]{36})\/(\d+|error)$/.exec(path);
   if (file && req.method === 'GET') return exportFile(res, file[1], file[2]);
 
   let body;

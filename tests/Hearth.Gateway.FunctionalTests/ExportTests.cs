@@ -246,6 +246,24 @@ public class ExportTests(HearthEnvironment env)
     }
 
     [Theory]
+    [InlineData("*", 1)]
+    [InlineData("Observation", 0)] // an error file is judged like any other: its OperationOutcomes need a grant too
+    public async Task Export_ErrorFiles_JudgedTheSameWay(string grantedType, int errorFiles)
+    {
+        var token = await env.TokenAsync("[" + Permission("*", grantedType, "bulk-export") + "]");
+        var (status, _) = await StartAsync(token, "?_type=Observation&_typeFilter=" + Uri.EscapeDataString("Observation?nonsense=1"));
+        var manifest = await ManifestAsync(status, token);
+        var errors = manifest["error"]!.AsArray();
+        Assert.Equal(errorFiles, errors.Count);
+        if (errorFiles > 0)
+        {
+            Assert.Equal(1, errors[0]!["count"]!.GetValue<int>());
+            var lines = await DownloadAsync(errors[0]!["url"]!.GetValue<string>(), token);
+            Assert.Equal("OperationOutcome", lines.Single()["resourceType"]!.GetValue<string>());
+        }
+    }
+
+    [Theory]
     [InlineData("_hearth/export/AAAAAAAAAAAAAAAAAAAAAA")]
     [InlineData("_hearth/export/AAAAAAAAAAAAAAAAAAAAAA/file/0")]
     public async Task Export_UnknownId_404(string path)

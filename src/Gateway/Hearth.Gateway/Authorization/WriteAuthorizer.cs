@@ -119,16 +119,13 @@ internal sealed class WriteAuthorizer(HearthSettings settings, ResponseFilter fi
 
         // What the request itself says is checked before any stored data is read.
         ResourceFacts? bodyFacts = null;
-        JsonObject? bodyRoot = null;
         object? parsedPatch = null;
         if (request.Interaction is FhirInteraction.Create or FhirInteraction.Update)
         {
-            if (ReadBody(request, body, local, out bodyRoot) is { } problem)
+            if (ReadBody(request, body, local, out bodyFacts) is { } problem)
             {
                 return WriteDecision.Refused(problem);
             }
-
-            bodyFacts = filter.Read(bodyRoot!, local)!.RootFacts;
         }
         else if (request.Interaction == FhirInteraction.Patch)
         {
@@ -254,14 +251,16 @@ internal sealed class WriteAuthorizer(HearthSettings settings, ResponseFilter fi
         };
     }
 
-    /// <summary>The resource of a create or update, checked against the URL; null when it may be judged.</summary>
-    private WriteRefusal? ReadBody(FhirRequest request, byte[] body, IReadOnlyDictionary<string, LocalTarget>? local, out JsonObject? root)
+    /// <summary>The resource of a create or update, checked against the URL; null when it may be judged (its facts in <paramref name="facts"/>).</summary>
+    private WriteRefusal? ReadBody(FhirRequest request, byte[] body, IReadOnlyDictionary<string, LocalTarget>? local, out ResourceFacts? facts)
     {
-        root = FhirJson.TryParse(body) as JsonObject;
-        if (root is null || filter.Read(root, local) is not { } parsed)
+        facts = null;
+        if (filter.Parse(body, judgeEntries: false, local) is not { } parsed)
         {
             return new WriteRefusal(400, "structure", "The request body is not a FHIR JSON resource.");
         }
+
+        var root = parsed.Root;
 
         if (parsed.RootFacts.ResourceType != request.ResourceType)
         {
@@ -273,6 +272,7 @@ internal sealed class WriteAuthorizer(HearthSettings settings, ResponseFilter fi
             return new WriteRefusal(400, "invalid", "The resource's id must equal the id in the URL.");
         }
 
+        facts = parsed.RootFacts;
         return null;
     }
 

@@ -143,8 +143,8 @@ function outcome(status, code, text) {
   return [status, { resourceType: 'OperationOutcome', issue: [{ severity: 'error', code, diagnostics: text }] }];
 }
 
-// A real server writes absolute fullUrls and paging links; Medplum's memory search does not,
-// so the wrapper adds them from the request's Host, as servers commonly do.
+// A real server writes absolute fullUrls and paging links (self, next, previous, last); Medplum's
+// memory search does not, so the wrapper adds them from the request's Host, as servers commonly do.
 function decorateBundle(bundle, base, relUrl) {
   if (!bundle || bundle.resourceType !== 'Bundle') return bundle;
   for (const entry of bundle.entry ?? []) {
@@ -169,6 +169,10 @@ function decorateBundle(bundle, base, relUrl) {
     }
     if (offset > 0) {
       links.push({ relation: 'previous', url: page(Math.max(0, offset - countParam)) });
+    }
+    // As HAPI does: a last link, which tells how many matches there are.
+    if (countParam > 0 && bundle.total !== undefined) {
+      links.push({ relation: 'last', url: page(Math.max(0, Math.floor((bundle.total - 1) / countParam) * countParam)) });
     }
     bundle.link = links;
   }

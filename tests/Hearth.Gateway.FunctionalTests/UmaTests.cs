@@ -92,30 +92,57 @@ public partial class UmaTests(HearthEnvironment env)
         Assert.Equal(fhirBefore, await env.FhirTotalCountAsync());
     }
 
-    [Fact]
-    public async Task NoToken_PatientAGrainKnows_ItsIdentifier_UnknownPatient_Any_FhirServerNotAsked()
+    [Theory]
+    [InlineData("Patient/p05/Condition", "10005", "Condition")]
+    [InlineData("Patient/p06", "10006", "Patient")]
+    [InlineData("Observation?subject=Patient/p07", "10007", "Observation")]
+    [InlineData("Observation?patient=p08", "10008", "Observation")]
+    public async Task NoToken_PatientNamedById_ResolvedByHearthsOwnCachedRead_TicketForItsIdentifier(string path, string identifier, string type)
+    {
+        await using var gateway = await UmaGatewayAsync(); // cold: no grain knows the patient yet
+        var fhirBefore = await env.FhirTotalCountAsync();
+        var patientReadsBefore = await env.FhirCountAsync("GET Patient read");
+        using (var first = await GetAsync(gateway, path))
+        {
+            await AssertChallengeAsync(first, HttpStatusCode.Unauthorized);
+        }
+
+        AssertSame("[" + Registered(identifier, type, "read") + "]", await LastRegistrationAsync());
+        using (var again = await GetAsync(gateway, path))
+        {
+            await AssertChallengeAsync(again, HttpStatusCode.Unauthorized);
+        }
+
+        // One read of that Patient by Hearth, cached; the client's request never reached the FHIR server.
+        Assert.Equal(patientReadsBefore + 1, await env.FhirCountAsync("GET Patient read"));
+        Assert.Equal(fhirBefore + 1, await env.FhirTotalCountAsync());
+    }
+
+    [Theory]
+    [InlineData("Patient/does-not-exist/Condition", "Condition")]
+    [InlineData("Patient/p20", "Patient")] // exists, but has no identifier
+    public async Task NoToken_PatientThatCannotBeResolved_TicketForAnyPatient(string path, string type)
     {
         await using var gateway = await UmaGatewayAsync();
-        var token = await env.TokenAsync("[" + Permission("10002") + "]");
-        using (var warm = await GetAsync(gateway, "Observation/obs-02-1", token))
-        {
-            Assert.Equal(HttpStatusCode.OK, warm.StatusCode); // judging it, the patient grain of p02 resolved it
-        }
+        using var response = await GetAsync(gateway, path);
+        await AssertChallengeAsync(response, HttpStatusCode.Unauthorized);
+        AssertSame("[" + Registered(null, type, "read") + "]", await LastRegistrationAsync());
+    }
 
-        var fhirBefore = await env.FhirTotalCountAsync();
-        using (var known = await GetAsync(gateway, "Patient/p02/Condition"))
-        {
-            await AssertChallengeAsync(known, HttpStatusCode.Unauthorized);
-        }
-
-        AssertSame("[" + Registered("10002", "Condition", "read") + "]", await LastRegistrationAsync());
-        using (var unknown = await GetAsync(gateway, "Patient/p03"))
-        {
-            await AssertChallengeAsync(unknown, HttpStatusCode.Unauthorized);
-        }
-
-        AssertSame("[" + Registered(null, "Patient", "read") + "]", await LastRegistrationAsync());
-        Assert.Equal(fhirBefore, await env.FhirTotalCountAsync());
+    [Fact]
+    public async Task NoToken_Batch_TicketForEachEntrysTypeActionAndPatient_NothingForwarded()
+    {
+        await using var gateway = await UmaGatewayAsync();
+        var fhirBefore = await env.FhirCountAsync("POST [system]");
+        var bundle = "{\"resourceType\":\"Bundle\",\"type\":\"batch\",\"entry\":["
+                     + "{\"request\":{\"method\":\"GET\",\"url\":\"Observation?subject=Patient/p01\"}},"
+                     + "{\"request\":{\"method\":\"DELETE\",\"url\":\"Condition/cond-02\"}},"
+                     + "{\"resource\":{\"resourceType\":\"Specimen\"},\"request\":{\"method\":\"POST\",\"url\":\"Specimen\"}}]}";
+        using var response = await gateway.Client.SendAsync("POST", "", null, bundle);
+        await AssertChallengeAsync(response, HttpStatusCode.Unauthorized);
+        AssertSame("[" + Registered("10001", "Observation", "read") + "," + Registered(null, "Condition", "delete") + "," + Registered(null, "Specimen", "create") + "]",
+            await LastRegistrationAsync());
+        Assert.Equal(fhirBefore, await env.FhirCountAsync("POST [system]"));
     }
 
     [Theory]
@@ -124,11 +151,11 @@ public partial class UmaTests(HearthEnvironment env)
     public async Task NoToken_Ticket_RptForThatTicket_200(string shape, string timeUnit)
     {
         await using var gateway = await UmaGatewayAsync();
-        using var first = await GetAsync(gateway, "Observation?subject:Patient.identifier=urn:official:id|10001");
+        using var first = await GetAsync(gateway, "Observation?subject=Patient/p01");
         var ticket = await AssertChallengeAsync(first, HttpStatusCode.Unauthorized);
 
         var rpt = await RptAsync(ticket, shape, timeUnit);
-        using var second = await GetAsync(gateway, "Observation?subject:Patient.identifier=urn:official:id|10001", rpt);
+        using var second = await GetAsync(gateway, "Observation?subject=Patient/p01", rpt);
         Assert.Equal(HttpStatusCode.OK, second.StatusCode);
         var subjects = (await second.JsonAsync())["entry"]!.AsArray().Select(e => e!["resource"]!["subject"]!["reference"]!.GetValue<string>()).ToList();
         Assert.NotEmpty(subjects);
@@ -217,7 +244,7 @@ public partial class UmaTests(HearthEnvironment env)
     }
 
     [Fact]
-    public async Task RegistrationHangs_AnsweredWithinTheTimeout_ThenNotAskedAgainAtOnce()
+    public async Task RegistrationHangs_AStormMakesOneCallAtATime_AndTheFirstRequestAfterwardsGetsItsTicket()
     {
         await using var gateway = await UmaGatewayAsync(("HEARTH_INTROSPECTION_TIMEOUT_SECONDS", "1"));
         await env.Auth.RegistrationFaultAsync("slow");
@@ -227,22 +254,45 @@ public partial class UmaTests(HearthEnvironment env)
             using (var first = await client.GetAsync("Observation/obs-01-1"))
             {
                 Assert.Equal(HttpStatusCode.Forbidden, first.StatusCode);
-                Assert.True(first.Headers.Contains("Warning"));
+                Assert.True(first.Headers.Contains("Warning")); // answered within the timeout
             }
 
+            // Now half-open: a storm of 40 requests, one registration in flight at a time.
             var calls = (await env.Auth.RegistrationsAsync()).Count;
-            using (var second = await client.GetAsync("Observation/obs-01-2"))
+            var storm = await Task.WhenAll(Enumerable.Range(0, 40).Select(i => client.GetAsync($"Observation/obs-{1 + i % 20:00}-1")));
+            Assert.All(storm, r => Assert.Equal(HttpStatusCode.Forbidden, r.StatusCode));
+            Assert.All(storm, r => Assert.True(r.Headers.Contains("Warning")));
+            foreach (var response in storm)
             {
-                Assert.Equal(HttpStatusCode.Forbidden, second.StatusCode);
-                Assert.True(second.Headers.Contains("Warning"));
+                response.Dispose();
             }
 
-            Assert.Equal(calls, (await env.Auth.RegistrationsAsync()).Count); // paused after the failure: no storm
+            Assert.InRange((await env.Auth.RegistrationsAsync()).Count - calls, 1, 3);
         }
         finally
         {
             await env.Auth.RegistrationFaultAsync(null);
         }
+
+        // Back: the very next request probes and gets its ticket (no fixed pause).
+        using var back = await GetAsync(gateway, "Observation/obs-02-1");
+        await AssertChallengeAsync(back, HttpStatusCode.Unauthorized);
+    }
+
+    [Fact]
+    public async Task RegistrationDown_ThenBack_TheFirstRequestAfterwardsGetsItsTicket()
+    {
+        await using var gateway = await UmaGatewayAsync();
+        await env.Auth.RegistrationFaultAsync("down");
+        using (var down = await GetAsync(gateway, "Observation/obs-01-1"))
+        {
+            Assert.Equal(HttpStatusCode.Forbidden, down.StatusCode);
+            Assert.True(down.Headers.Contains("Warning"));
+        }
+
+        await env.Auth.RegistrationFaultAsync(null);
+        using var back = await GetAsync(gateway, "Observation/obs-01-1");
+        await AssertChallengeAsync(back, HttpStatusCode.Unauthorized);
     }
 
     [Fact]

@@ -4,8 +4,12 @@ using Orleans.Concurrency;
 
 namespace Hearth.Grains;
 
-/// <summary>One per silo core, stateless: see <see cref="IPermissionTicketGrain"/>.</summary>
+/// <summary>
+/// One per silo core, stateless: see <see cref="IPermissionTicketGrain"/>. Reentrant: calls do
+/// not queue behind a registration that hangs (the client's bounds decide who may call at once).
+/// </summary>
 [StatelessWorker]
+[Reentrant]
 internal sealed partial class PermissionTicketGrain(PermissionRegistrationClient client, ILogger<PermissionTicketGrain> logger) : Grain, IPermissionTicketGrain
 {
     public async Task<string?> RegisterAsync(string permissionsJson)

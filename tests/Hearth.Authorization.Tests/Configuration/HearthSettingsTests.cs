@@ -61,3 +61,33 @@ public class HearthSettingsTests
         Assert.Equal(8085, s.Port);
     }
 }
+
+public class HearthSettingsSearchTests
+{
+    [Theory]
+    [InlineData(null, null, SearchAllRemoved.Forbidden)] // UMA mode: 403 with a ticket, as Pauldron answers
+    [InlineData("false", null, SearchAllRemoved.Empty)] // OAuth mode: as if nothing had matched
+    [InlineData("false", "forbidden", SearchAllRemoved.Forbidden)]
+    [InlineData("true", "empty", SearchAllRemoved.Empty)]
+    public void SearchAllRemoved_DefaultsByMode(string? umaMode, string? value, SearchAllRemoved expected)
+    {
+        var extra = new List<(string, string)>();
+        if (umaMode is not null)
+        {
+            extra.Add(("UMA_MODE", umaMode));
+        }
+
+        if (value is not null)
+        {
+            extra.Add(("HEARTH_SEARCH_ALL_REMOVED", value));
+        }
+
+        Assert.Equal(expected, TestSettings.Create([.. extra]).SearchAllRemoved);
+    }
+
+    [Theory]
+    [InlineData("HEARTH_SEARCH_ALL_REMOVED", "sometimes")]
+    [InlineData("HEARTH_MAX_BATCH_ENTRIES", "0")]
+    public void BadValue_Named(string name, string value)
+        => Assert.Contains(Assert.Throws<HearthConfigurationException>(() => TestSettings.Create((name, value))).Errors, m => m.StartsWith(name, StringComparison.Ordinal));
+}

@@ -222,17 +222,44 @@ public class ResponseFilterTests
     }
 
     [Fact]
-    public void Apply_Bundle_NonePermitted_Denied()
+    public void Apply_Bundle_NonePermitted_Emptied_AsIfNothingHadMatched()
     {
         var (result, _) = Run(SearchSet(2, Obs("a", "Patient/p2", "N"), Obs("b", "Patient/p2", "N")), Grant("10001"));
-        Assert.Equal(FilterOutcome.Denied, result.Outcome);
+        Assert.Equal(FilterOutcome.Emptied, result.Outcome);
+        var emptied = JsonNode.Parse(result.Body!)!.AsObject();
+        Assert.Null(emptied["entry"]);
+        Assert.Null(emptied["total"]);
+        Assert.Equal("self", emptied["link"]![0]!["relation"]!.GetValue<string>());
+    }
+
+    [Theory]
+    [InlineData(false, new[] { "self", "first", "previous", "next" })] // a next page: last would count what is hidden there
+    [InlineData(true, new[] { "self", "first", "previous", "next" })]
+    public void Apply_PagingLinksThatCount_Dropped(bool removeOne, string[] kept)
+    {
+        var links = "[" + string.Join(",", new[] { "self", "first", "previous", "next", "last", "custom" }.Select(r => "{\"relation\":\"" + r + "\",\"url\":\"" + B + "/Observation?_offset=9\"}")) + "]";
+        var body = "{\"resourceType\":\"Bundle\",\"type\":\"searchset\",\"link\":" + links + ",\"entry\":[{\"resource\":" + Obs("a", "Patient/p1", "N") + "}"
+                   + (removeOne ? ",{\"resource\":" + Obs("b", "Patient/p2", "N") + "}" : "") + "]}";
+        var (result, _) = Run(body, Grant("10001"));
+        Assert.Equal(kept, JsonNode.Parse(result.Body!)!["link"]!.AsArray().Select(l => l!["relation"]!.GetValue<string>()));
     }
 
     [Fact]
-    public void Apply_EmptyBundle_Permitted()
+    public void Apply_SinglePageNothingRemoved_LinksAndTotalKept()
+    {
+        var body = "{\"resourceType\":\"Bundle\",\"type\":\"searchset\",\"total\":1,\"link\":[{\"relation\":\"self\",\"url\":\"x\"},{\"relation\":\"last\",\"url\":\"x\"}],\"entry\":[{\"resource\":" + Obs("a", "Patient/p1", "N") + "}]}";
+        var (result, _) = Run(body, Grant("10001"));
+        Assert.Null(result.Body); // the whole result is visible: nothing to hide
+    }
+
+    [Fact]
+    public void Apply_EmptyBundle_Permitted_WithoutTotal_LikeAnEmptiedOne()
     {
         var (result, _) = Run(SearchSet(0), Grant("10001"));
         Assert.Equal(FilterOutcome.Permitted, result.Outcome);
+        var (emptied, _) = Run(SearchSet(1, Obs("a", "Patient/p2", "N")), Grant("10001"));
+        Assert.Equal(FilterOutcome.Emptied, emptied.Outcome);
+        Assert.Equal(emptied.Body, result.Body);
     }
 
     [Fact]
@@ -323,7 +350,7 @@ public class ResponseFilterTests
         Assert.Equal(2, result.Kept);
 
         var other = filter.Apply(parsed, TestResolution.Of(_ => new PatientIdentifier("urn:official:id", "10002")), PermissionSet.Parse(grant), "read");
-        Assert.Equal(FilterOutcome.Denied, other.Outcome);
+        Assert.Equal(FilterOutcome.Emptied, other.Outcome); // a search Bundle with every entry removed
     }
 
     [Fact]

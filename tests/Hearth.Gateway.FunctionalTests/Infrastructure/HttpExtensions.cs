@@ -64,6 +64,20 @@ internal static class HttpExtensions
         return diagnostics;
     }
 
+    /// <summary>
+    /// Asserts a search answered as if nothing had matched (OAuth mode, HEARTH_SEARCH_ALL_REMOVED=empty):
+    /// 200, a Bundle without entries or total. Returns it (its links, e.g. next, stay).
+    /// </summary>
+    public static async Task<JsonObject> AssertEmptySearchAsync(this HttpResponseMessage response)
+    {
+        Assert.Equal(System.Net.HttpStatusCode.OK, response.StatusCode);
+        var bundle = await response.JsonAsync();
+        Assert.Equal("Bundle", bundle["resourceType"]!.GetValue<string>());
+        Assert.Null(bundle["entry"]);
+        Assert.Null(bundle["total"]);
+        return bundle;
+    }
+
     public static string Challenge(this HttpResponseMessage response)
         => string.Join(", ", response.Headers.WwwAuthenticate.Select(h => h.ToString()));
 

@@ -56,6 +56,12 @@ public sealed class HearthSettings
     /// <summary>Whether an <c>access_token</c> query parameter is accepted (RFC 6750 §2.3; off by default).</summary>
     public bool AllowQueryTokens { get; init; }
 
+    /// <summary>
+    /// What a search whose entries were all removed answers: an empty searchset (as if nothing had
+    /// matched; the default in OAuth mode) or 403 (with a ticket in UMA mode, its default).
+    /// </summary>
+    public SearchAllRemoved SearchAllRemoved { get; init; } = SearchAllRemoved.Empty;
+
     public static readonly string[] DefaultOperations = ["everything", "lastn", "meta", "expand", "lookup", "validate-code", "translate", "subsumes"];
     public int SiloPort { get; init; } = 11111;
     public int SiloGatewayPort { get; init; } = 30000;
@@ -231,10 +237,23 @@ public sealed class HearthSettings
             errors.Add("HEARTH_REDIS is not a valid Redis connection string (for example redis:6379 or 127.0.0.1:6379,password=...).");
         }
 
+        var umaMode = Bool("UMA_MODE", true);
+        var allRemoved = Str("HEARTH_SEARCH_ALL_REMOVED") switch
+        {
+            null => umaMode ? SearchAllRemoved.Forbidden : SearchAllRemoved.Empty,
+            "empty" => SearchAllRemoved.Empty,
+            "forbidden" => SearchAllRemoved.Forbidden,
+            _ => (SearchAllRemoved?)null,
+        };
+        if (allRemoved is null)
+        {
+            errors.Add("HEARTH_SEARCH_ALL_REMOVED must be empty or forbidden.");
+        }
+
         var settings = new HearthSettings
         {
             FhirServerBase = fhirBase,
-            UmaMode = Bool("UMA_MODE", true),
+            UmaMode = umaMode,
             UmaServerBase = umaBase,
             UmaServerRealm = Str("UMA_SERVER_REALM") ?? "",
             UmaServerIntrospectionEndpoint = Path("UMA_SERVER_INTROSPECTION_ENDPOINT", "/protection/introspection"),
@@ -267,6 +286,7 @@ public sealed class HearthSettings
             MaxBatchEntries = Int("HEARTH_MAX_BATCH_ENTRIES", 1000, 1, 100_000),
             AllowedOperations = List("HEARTH_ALLOWED_OPERATIONS", DefaultOperations.Select(o => "$" + o).ToList()).Select(o => o.TrimStart('$')).ToHashSet(StringComparer.Ordinal),
             AllowQueryTokens = Bool("HEARTH_ALLOW_QUERY_TOKENS", false),
+            SearchAllRemoved = allRemoved ?? SearchAllRemoved.Empty,
             SiloPort = Int("HEARTH_SILO_PORT", 11111, 1, 65535),
             SiloGatewayPort = Int("HEARTH_SILO_GATEWAY_PORT", 30000, 1, 65535),
             ClusterId = Str("HEARTH_CLUSTER_ID") ?? "hearth",
@@ -298,4 +318,14 @@ public sealed class HearthSettings
          + $"DESIGNATED_PATIENT_ID_SYSTEMS={string.Join(',', DesignatedPatientIdSystems)}, "
          + $"DESIGNATED_SECURITY_LABEL_SYSTEMS={string.Join(',', DesignatedSecurityLabelSystems)}, "
          + $"mode={(Redis is null ? "embedded" : "cluster")}, HEARTH_ADMIN_KEY={(AdminKey is null ? "unset" : "<redacted>")}";
+}
+
+/// <summary>What a search whose entries were all removed answers (HEARTH_SEARCH_ALL_REMOVED).</summary>
+public enum SearchAllRemoved
+{
+    /// <summary>200 with an empty searchset, as if nothing had matched.</summary>
+    Empty,
+
+    /// <summary>403 (UMA mode: with a ticket for what the removed entries needed); discloses that something matched.</summary>
+    Forbidden,
 }

@@ -114,6 +114,21 @@ public sealed class PermissionSet
     public bool CouldGrant(string resourceType, string action) => _grants.Any(g => g.CouldGrant(resourceType, action));
 
     /// <summary>
+    /// Whether the token may read every resource of <paramref name="resourceType"/> (null: of
+    /// every type), whatever its patients and labels: a grant for patient <c>"*"</c> and labels
+    /// <c>"*"</c> of that type, and no deny of reading it at all.
+    /// </summary>
+    public bool ReadsEverything(string? resourceType)
+    {
+        const string action = "read";
+        var granted = _grants.Any(g => g.Patient.Kind == ValueMatcher<PatientIdentifier>.MatcherKind.Wildcard
+            && (resourceType is null ? g.ResourceType.Kind == ValueMatcher<string>.MatcherKind.Wildcard : g.ResourceType.Grants(resourceType, string.Equals))
+            && g.Scopes.Any(s => s.Action.Grants(action, string.Equals) && s.Labels.Kind == ValueMatcher<SecurityLabel>.MatcherKind.Wildcard));
+        return granted && !_denies.Any(d => (resourceType is null || d.ResourceType.Overlaps(resourceType, string.Equals))
+            && d.Scopes.Any(s => s.Action.Overlaps(action, string.Equals)));
+    }
+
+    /// <summary>
     /// Plans a bulk export of <paramref name="types"/> (empty: every type, <c>"*"</c>), as Pauldron
     /// Hearth does: each type needs a <c>bulk-export</c> grant for patient <c>"*"</c> (labels aside)
     /// and no deny of the whole type. The grants' labels and the denied labels become

@@ -12,6 +12,13 @@ public enum FilterOutcome
 
     /// <summary>Nothing permitted: 403.</summary>
     Denied,
+
+    /// <summary>
+    /// A Bundle judged entry by entry (a search, history, an operation's answer) whose entries were
+    /// all removed: <see cref="FilterResult.Body"/> is the Bundle without them (as if nothing had
+    /// matched, its links kept), for HEARTH_SEARCH_ALL_REMOVED=empty.
+    /// </summary>
+    Emptied,
 }
 
 /// <summary>

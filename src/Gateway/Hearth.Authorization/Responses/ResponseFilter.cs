@@ -14,6 +14,9 @@ namespace Hearth.Authorization.Responses;
 public sealed class ResponseFilter(HearthSettings settings)
 {
     private static readonly JsonSerializerOptions WriteOptions = new() { WriteIndented = false };
+
+    /// <summary>The paging links that do not count matches.</summary>
+    private static readonly HashSet<string> PagingRelations = ["self", "first", "previous", "prev", "next"];
     private readonly ResourceInspector _inspector = new(settings);
 
     /// <summary>
@@ -89,14 +92,13 @@ public sealed class ResponseFilter(HearthSettings settings)
             }
         }
 
-        if (removed > 0 && kept.Count == 0)
-        {
-            return new FilterResult(FilterOutcome.Denied, 0, removed, null, reason);
-        }
-
         var root = response.Root;
         var changed = removed > 0;
-        if (removed > 0 && root["entry"] is JsonArray entryArray)
+        if (kept.Count == 0 && root.Remove("entry"))
+        {
+            changed = true; // an empty page has no entry element, however it came to be empty
+        }
+        else if (removed > 0 && root["entry"] is JsonArray entryArray)
         {
             entryArray.Clear();
             foreach (var entry in kept)
@@ -105,13 +107,16 @@ public sealed class ResponseFilter(HearthSettings settings)
             }
         }
 
-        // Bundle.total counts matches the token may not see (on this page or others, or all of
-        // them with _summary=count). Keep it only when it is provably the visible count.
+        // Bundle.total, and paging links that count (last, or any but self, first, previous and
+        // next), tell how many matches there are, hidden ones included (on this page or others, or
+        // all of them with _summary=count). They stay only when provably what the token sees, and
+        // never on an empty page (a page emptied by Hearth must look like one the server sent empty).
+        var hasNext = root["link"] is JsonArray links && links.OfType<JsonObject>().Any(l => ResourceInspector.TryGetString(l, "relation", out var relation) && relation == "next");
         if (root["total"] is not null)
         {
             var matches = kept.Count(e => e is JsonObject o && (o["search"] is not JsonObject search || !ResourceInspector.TryGetString(search, "mode", out var mode) || mode == "match"));
-            var hasNext = root["link"] is JsonArray links && links.OfType<JsonObject>().Any(l => ResourceInspector.TryGetString(l, "relation", out var relation) && relation == "next");
-            var totalIsVisible = removed == 0 && !hasNext && root["total"] is JsonValue t && t.TryGetValue<int>(out var total) && total == matches;
+            // An empty answer has no total either: one whose matches were all removed must look the same.
+            var totalIsVisible = removed == 0 && !hasNext && matches > 0 && root["total"] is JsonValue t && t.TryGetValue<int>(out var total) && total == matches;
             if (!totalIsVisible)
             {
                 root.Remove("total");
@@ -119,7 +124,19 @@ public sealed class ResponseFilter(HearthSettings settings)
             }
         }
 
-        var outcome = removed > 0 ? FilterOutcome.Redacted : FilterOutcome.Permitted;
+        if ((removed > 0 || hasNext || kept.Count == 0) && root["link"] is JsonArray pageLinks)
+        {
+            foreach (var link in pageLinks.ToList())
+            {
+                if (link is not JsonObject l || !ResourceInspector.TryGetString(l, "relation", out var relation) || !PagingRelations.Contains(relation))
+                {
+                    pageLinks.Remove(link);
+                    changed = true;
+                }
+            }
+        }
+
+        var outcome = removed == 0 ? FilterOutcome.Permitted : kept.Count > 0 ? FilterOutcome.Redacted : FilterOutcome.Emptied;
         return new FilterResult(outcome, kept.Count, removed, changed ? root.ToJsonString(WriteOptions) : null, reason);
     }
 

@@ -229,7 +229,7 @@ internal sealed class BatchAuthorizer(HearthSettings settings, WriteAuthorizer w
         }
 
         var result = filter.Apply(parsed, resolved, permissions, "read");
-        if (result.Outcome == FilterOutcome.Denied)
+        if (result.Outcome == FilterOutcome.Denied || (result.Outcome == FilterOutcome.Emptied && settings.SearchAllRemoved == SearchAllRemoved.Forbidden))
         {
             if (request.IsWrite)
             {
@@ -254,34 +254,12 @@ internal sealed class BatchAuthorizer(HearthSettings settings, WriteAuthorizer w
     /// <summary>Reads and checks one entry without any I/O: its request, and for a write whether any grant could allow it.</summary>
     private (EntryPlan? Plan, WriteRefusal? Refusal) Prepare(JsonObject? entry, HearthRequestFeature feature, PermissionSet permissions)
     {
-        if (entry?["request"] is not JsonObject request
-            || !ResourceInspector.TryGetString(request, "method", out var method) || !ResourceInspector.TryGetString(request, "url", out var url))
+        if (BatchEntryRequest.Read(entry, feature.PublicBase, settings, out var unreadable) is not { } line)
         {
-            return (null, new WriteRefusal(400, "required", "Each entry needs request.method and request.url."));
+            return (null, unreadable);
         }
 
-        foreach (var prefix in new[] { feature.PublicBase, settings.FhirServerBase })
-        {
-            if (url.StartsWith(prefix + "/", StringComparison.Ordinal))
-            {
-                url = url[(prefix.Length + 1)..];
-            }
-        }
-
-        if (url.Contains("://", StringComparison.Ordinal))
-        {
-            return (null, new WriteRefusal(400, "invalid", "An entry's request.url must be relative to this server."));
-        }
-
-        var question = url.IndexOf('?');
-        var path = "/" + (question >= 0 ? url[..question] : url).TrimStart('/');
-        var query = question >= 0 ? Microsoft.AspNetCore.WebUtilities.QueryHelpers.ParseQuery(url[question..]) : [];
-        var classification = RequestClassifier.Classify(method, path, settings.AllowedOperations);
-        if (classification.Request is not { } classified)
-        {
-            return (null, new WriteRefusal(classification.Status, classification.IssueCode, classification.Diagnostics));
-        }
-
+        var (request, classified, query) = line;
         if (classified.Interaction == FhirInteraction.Batch || classified.FormSearch)
         {
             return (null, new WriteRefusal(400, "not-supported", "Batches and POST searches inside a batch are not supported."));
@@ -300,14 +278,19 @@ internal sealed class BatchAuthorizer(HearthSettings settings, WriteAuthorizer w
             return (null, new WriteRefusal(400, "not-supported", "The parameter _summary is not supported inside a batch."));
         }
 
-        if (SearchLimits.Check(query.Select(p => KeyValuePair.Create(p.Key, (IReadOnlyList<string>)p.Value.Select(v => v ?? "").ToList()))) is { } tooCostly)
+        if (SearchLimits.Check(line.Parameters) is { } tooCostly)
         {
             return (null, new WriteRefusal(400, "too-costly", tooCostly));
         }
 
         if (!classified.IsWrite)
         {
-            return (new EntryPlan(entry, request, classified, [], PatchKind.None, []), null); // judged by what comes back
+            if (SearchCriteria.Unreadable(classified.ResourceType, query.Keys, permissions, settings) is { } criterion)
+            {
+                return (null, new WriteRefusal(403, "forbidden", HearthResponses.SearchCriterionDiagnostics(criterion.Parameter, criterion.Types)));
+            }
+
+            return (new EntryPlan(entry!, request, classified, [], PatchKind.None, []), null); // judged by what comes back
         }
 
         if (query.Count > 0 || request.ContainsKey("ifNoneExist") || request.ContainsKey("ifNoneMatch") || request.ContainsKey("ifModifiedSince"))
@@ -320,14 +303,14 @@ internal sealed class BatchAuthorizer(HearthSettings settings, WriteAuthorizer w
             return (null, WriteRefusal.NotPermittedFor([]));
         }
 
-        var (body, patch, bodyRefusal) = Body(entry, classified);
+        var (body, patch, bodyRefusal) = Body(entry!, classified);
         if (bodyRefusal is not null)
         {
             return (null, bodyRefusal);
         }
 
         var ifMatch = ResourceInspector.TryGetString(request, "ifMatch", out var match) ? new[] { match } : [];
-        return (new EntryPlan(entry, request, classified, body, patch, ifMatch), null);
+        return (new EntryPlan(entry!, request, classified, body, patch, ifMatch), null);
     }
 
     /// <summary>A write entry's body as JSON bytes: its resource, or its patch (FHIR carries a FHIRPath Patch as Parameters, a JSON Patch as a Binary).</summary>

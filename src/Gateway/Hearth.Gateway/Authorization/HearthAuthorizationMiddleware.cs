@@ -177,7 +177,16 @@ internal sealed partial class HearthAuthorizationMiddleware(
             feature = new HearthRequestFeature(request, ParsedPermissions.For(info.PermissionsJson), info.ExpiresAt, tokenHash);
         }
 
-        feature.PublicBase = PublicBase(context);
+        // Criteria that look at other resources (chains, _has, _filter, ...) only over what the token may read.
+        if (!request.IsWrite && !request.IsBatch
+            && SearchCriteria.Unreadable(request.ResourceType, parameters.Keys.Concat(request.FormSearch ? context.Request.Query.Keys : []), feature.Permissions, settings) is { } criterion)
+        {
+            LogCriterionRefused(logger, criterion.Types is null ? "*" : string.Join(",", criterion.Types));
+            await responses.CriterionRefusedAsync(context, criterion.Parameter, criterion.Types);
+            return;
+        }
+
+        feature.PublicBase = HearthRequestFeature.PublicBaseOf(context, settings);
         feature.ResponseFormat = format;
         feature.Subsetting = subsetting;
         if (request.IsWrite && !await AuthorizeWriteAsync(context, feature))
@@ -322,9 +331,6 @@ internal sealed partial class HearthAuthorizationMiddleware(
             or FhirInteraction.HistoryType or FhirInteraction.HistoryInstance
             or FhirInteraction.Create or FhirInteraction.Update or FhirInteraction.Patch or FhirInteraction.Delete;
 
-    private string PublicBase(HttpContext context)
-        => settings.PublicBase ?? $"{context.Request.Scheme}://{context.Request.Host.ToUriComponent()}{context.Request.PathBase.ToUriComponent()}";
-
     /// <summary>The path as the client sent it (still encoded), without HEARTH_BASE_PATH.</summary>
     private static string RawPath(HttpContext context)
     {
@@ -345,6 +351,9 @@ internal sealed partial class HearthAuthorizationMiddleware(
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Refused {Interaction} of {ResourceType}: {Status} (token {TokenHash})")]
     private static partial void LogWriteRefused(ILogger logger, string interaction, string? resourceType, int status, string tokenHash);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Refused a search criterion that looks at {Types} resources the token may not all read")]
+    private static partial void LogCriterionRefused(ILogger logger, string types);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Token {TokenHash} is not active")]
     private static partial void LogInactive(ILogger logger, string tokenHash);

@@ -36,4 +36,8 @@ internal sealed class HearthRequestFeature(FhirRequest request, PermissionSet pe
 
     /// <summary>The public base written into links, computed once per request.</summary>
     public string PublicBase { get; set; } = "";
+
+    /// <summary>HEARTH_PUBLIC_BASE, else the request's scheme, Host and path base.</summary>
+    public static string PublicBaseOf(HttpContext context, Hearth.Authorization.Configuration.HearthSettings settings)
+        => settings.PublicBase ?? $"{context.Request.Scheme}://{context.Request.Host.ToUriComponent()}{context.Request.PathBase.ToUriComponent()}";
 }

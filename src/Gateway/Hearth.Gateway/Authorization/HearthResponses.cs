@@ -65,7 +65,7 @@ internal sealed class HearthResponses(HearthSettings settings, UmaTickets ticket
         if (settings.UmaMode && request is not null)
         {
             await UmaChallengeAsync(context, 401, "login", "This request needs a bearer access token (an RPT): ask the authorization server with the ticket.",
-                await tickets.FromRequestAsync(request, parameters ?? context.Request.Query));
+                await tickets.FromRequestAsync(context, request, parameters ?? context.Request.Query));
             return;
         }
 
@@ -79,7 +79,7 @@ internal sealed class HearthResponses(HearthSettings settings, UmaTickets ticket
         if (settings.UmaMode && request is not null)
         {
             await UmaChallengeAsync(context, 403, "login", "The access token is invalid, expired or revoked: ask the authorization server with the ticket.",
-                await tickets.FromRequestAsync(request, parameters ?? context.Request.Query));
+                await tickets.FromRequestAsync(context, request, parameters ?? context.Request.Query));
             return;
         }
 
@@ -96,13 +96,40 @@ internal sealed class HearthResponses(HearthSettings settings, UmaTickets ticket
     {
         if (settings.UmaMode && request is not null)
         {
-            var permissions = unmet is { Count: > 0 } ? UmaTickets.From(unmet) : await tickets.FromRequestAsync(request, context.Request.Query);
+            var permissions = unmet is { Count: > 0 } ? UmaTickets.From(unmet) : await tickets.FromRequestAsync(context, request, context.Request.Query);
             await UmaChallengeAsync(context, 403, "forbidden", "The access token does not grant access to the requested data: ask the authorization server with the ticket.", permissions);
             return;
         }
 
         SetChallenge(context, "insufficient_scope", "The access token does not grant access to this data.");
         await WriteOutcomeAsync(context, 403, "forbidden", "The access token does not grant access to the requested data.");
+    }
+
+    /// <summary>
+    /// A search criterion that would make the FHIR server look at resources the token may not all
+    /// read (a chain, <c>_has</c>, <c>_filter</c>...): 403 naming the parameter; in UMA mode with
+    /// a ticket for reading every resource of the types it reaches.
+    /// </summary>
+    public async Task CriterionRefusedAsync(HttpContext context, string parameter, IReadOnlyList<string>? types)
+    {
+        var diagnostics = SearchCriterionDiagnostics(parameter, types);
+        if (settings.UmaMode)
+        {
+            var permissions = (types ?? [null!]).Select(t => PermissionRegistration.Permission(null, t, "read", labels: null)).ToList();
+            await UmaChallengeAsync(context, 403, "forbidden", diagnostics, permissions);
+            return;
+        }
+
+        SetChallenge(context, "insufficient_scope", "A search parameter looks at resources this token may not all read.");
+        await WriteOutcomeAsync(context, 403, "forbidden", diagnostics);
+    }
+
+    /// <summary>Why a search criterion is refused, naming it (printable, bounded) and the types it reaches.</summary>
+    public static string SearchCriterionDiagnostics(string parameter, IReadOnlyList<string>? types)
+    {
+        var name = parameter.Length <= 100 && parameter.All(c => c is >= ' ' and <= '~') ? parameter : "(a search parameter)";
+        var reached = types is null ? "resources of any type" : string.Join(", ", types) + " resources";
+        return $"The search parameter '{name}' makes the FHIR server look at {reached}, and this token may not read all of them: it is refused, nothing was forwarded.";
     }
 
     /// <summary>

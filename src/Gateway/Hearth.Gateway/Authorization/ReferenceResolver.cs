@@ -41,15 +41,21 @@ internal sealed class ReferenceResolver(HearthSettings settings, IGrainFactory g
         return ResolvedReferences.From(patients, contexts);
     }
 
-    /// <summary>The designated identifier of Patient/{id} when a grain already holds it; never asks the FHIR server.</summary>
-    public async Task<PatientIdentifier?> PeekAsync(string patientId)
+    /// <summary>
+    /// The designated identifier of Patient/{id}, through its grain (one cached read per Patient);
+    /// null when it does not exist, has no identifier, or cannot be read: the caller asks for any patient then.
+    /// </summary>
+    public async Task<PatientIdentifier?> DesignatedAsync(string patientId)
     {
-        if (!PatientReference.IsValidId(patientId) || await PatientGrain("Patient/" + patientId).PeekAsync() is not { } lookup)
+        if (!PatientReference.IsValidId(patientId))
         {
             return null;
         }
 
-        return PatientIdentifier.Choose(lookup.Identifiers.Select(i => new PatientIdentifier(i.System, i.Value)).ToList(), settings.DesignatedPatientIdSystems);
+        var lookup = await PatientGrain("Patient/" + patientId).ResolveAsync();
+        return lookup.Status == PatientLookupStatus.Found
+            ? PatientIdentifier.Choose(lookup.Identifiers.Select(i => new PatientIdentifier(i.System, i.Value)).ToList(), settings.DesignatedPatientIdSystems)
+            : null;
     }
 
     /// <summary>Forgets what is cached of a resource cluster-wide (after it was written): a Patient's identifiers, or a security context's facts.</summary>

@@ -157,7 +157,10 @@ internal sealed partial class ResponseAuthorizer(
         LogDecision(logger, feature.Request.Interaction.ToString(), feature.Request.ResourceType, result.Outcome, result.Kept, result.Removed,
             feature.TokenHash is null ? "-" : TokenKey.ForLog(feature.TokenHash));
 
-        if (result.Outcome == FilterOutcome.Denied)
+        // A read by id that is not permitted is refused; so is a search whose entries were all
+        // removed, unless HEARTH_SEARCH_ALL_REMOVED=empty (OAuth mode's default): then it is served
+        // empty, as if nothing had matched, with its paging links (a later page may hold more).
+        if (result.Outcome == FilterOutcome.Denied || (result.Outcome == FilterOutcome.Emptied && settings.SearchAllRemoved == SearchAllRemoved.Forbidden))
         {
             http.Response.Headers.Clear();
             await responses.InsufficientAsync(http, feature.Request, result.Unmet);

@@ -14,7 +14,7 @@ internal sealed class ResponseJudge(ResponseFilter filter, ReferenceResolver res
     {
         var resolved = await resolver.ResolveAsync(parsed.Judged);
         var result = filter.Apply(parsed, resolved, permissions, action);
-        return result.Outcome == FilterOutcome.Denied
+        return result.Outcome is FilterOutcome.Denied or FilterOutcome.Emptied
             ? result with { Unmet = filter.Unmet(parsed, resolved, action) }
             : result;
     }

@@ -10,43 +10,45 @@ namespace Hearth.Grains.Clients;
 /// bearer; the answer is 201 (or 200) <c>{"ticket": "..."}</c>.
 /// <para>
 /// Bounded so that a flood of requests without tokens cannot become a flood of registrations:
-/// each call has the introspection timeout, at most <see cref="MaxConcurrent"/> run at once per
-/// silo (the rest fail at once), and after a failure the endpoint is not called again for
-/// <see cref="Pause"/> (calls fail at once). Nothing is retried.
+/// each call has the introspection timeout and at most <see cref="MaxConcurrent"/> run at once per
+/// silo (the rest fail at once). After a failure the endpoint is half-open: one call at a time
+/// probes it (the others fail at once) until one succeeds, so the first request after the
+/// authorization server is back gets its ticket, and an outage sees one call in flight per silo.
+/// Nothing is retried.
 /// </para>
 /// </summary>
-public sealed class PermissionRegistrationClient(HttpClient http, HearthSettings settings, PermissionRegistrationLimits limits, TimeProvider time)
+public sealed class PermissionRegistrationClient(HttpClient http, HearthSettings settings, PermissionRegistrationLimits limits)
 {
     public const string HttpClientName = "hearth-permission-registration";
     public const int MaxConcurrent = 32;
-    public static readonly TimeSpan Pause = TimeSpan.FromSeconds(2);
     private const int MaxTicketLength = 512;
 
-    /// <exception cref="AuthorizationServerUnavailableException">Not registered: unreachable, paused, busy, timed out, or an answer without a usable ticket.</exception>
+    /// <exception cref="AuthorizationServerUnavailableException">Not registered: unreachable, probing, busy, timed out, or an answer without a usable ticket.</exception>
     public async Task<string> RegisterAsync(string permissionsJson, CancellationToken cancellationToken)
     {
-        if (time.GetUtcNow().UtcTicks < Interlocked.Read(ref limits.PausedUntilTicks))
+        var failing = Volatile.Read(ref limits.Failing) != 0;
+        var gate = failing ? limits.Probe : limits.Slots;
+        if (!gate.Wait(0, CancellationToken.None))
         {
-            throw new AuthorizationServerUnavailableException("The permission endpoint failed moments ago; not asked again yet.");
-        }
-
-        if (!limits.Slots.Wait(0, CancellationToken.None))
-        {
-            throw new AuthorizationServerUnavailableException($"More than {MaxConcurrent} permission registrations are already under way.");
+            throw new AuthorizationServerUnavailableException(failing
+                ? "The permission endpoint failed and is being probed by another request."
+                : $"More than {MaxConcurrent} permission registrations are already under way.");
         }
 
         try
         {
-            return await SendAsync(permissionsJson, cancellationToken);
+            var ticket = await SendAsync(permissionsJson, cancellationToken);
+            Volatile.Write(ref limits.Failing, 0);
+            return ticket;
         }
         catch (AuthorizationServerUnavailableException)
         {
-            Interlocked.Exchange(ref limits.PausedUntilTicks, (time.GetUtcNow() + Pause).UtcTicks);
+            Volatile.Write(ref limits.Failing, 1);
             throw;
         }
         finally
         {
-            limits.Slots.Release();
+            gate.Release();
         }
     }
 
@@ -81,7 +83,10 @@ public sealed class PermissionRegistrationLimits
 {
     public SemaphoreSlim Slots { get; } = new(PermissionRegistrationClient.MaxConcurrent, PermissionRegistrationClient.MaxConcurrent);
 
-#pragma warning disable CA1051 // updated with Interlocked
-    public long PausedUntilTicks;
+    /// <summary>While the endpoint is failing: the one call that may probe it.</summary>
+    public SemaphoreSlim Probe { get; } = new(1, 1);
+
+#pragma warning disable CA1051 // updated with Volatile
+    public int Failing;
 #pragma warning restore CA1051
 }

@@ -87,6 +87,7 @@ public class SideChannelTests(HearthEnvironment env)
         { "Observation?_query=current-high-risk", "_query" },
         { "Observation?_contained=true", "_contained" },
         { "Observation?_containedType=contained", "_containedType" },
+        { "Observation?subject=Patient/p01&_sort=-subject:Patient.family", "subject:Patient.family" }, // the order would tell
     };
 
     [Theory]

@@ -63,6 +63,8 @@ public class SearchCriteriaTests
         { "_filter needs every type", "[" + Grants.For("*", "Observation") + "]", ["_filter"], false },
         { "_filter with everything", "[" + Grants.For("*") + "]", ["_filter"], true },
         { "a chain into an unprotected type", "[" + Grants.For("10001", "Observation") + "]", ["performer:Organization.name"], true },
+        { "a sort by an ordinary parameter", "[" + Grants.For("10001", "Observation") + "]", ["_sort=-date,code"], true },
+        { "a sort by a chain: the order would tell", "[" + Grants.For("10001", "Observation") + "]", ["_sort=-subject:Patient.family"], false },
     };
 
     [Theory]
@@ -70,7 +72,8 @@ public class SearchCriteriaTests
     public void Unreadable(string name, string permissions, string[] parameters, bool allowed)
     {
         var settings = TestSettings.Create(("UNPROTECTED_RESOURCE_TYPES", "Organization"));
-        var refusal = SearchCriteria.Unreadable("Observation", parameters, PermissionSet.Parse(permissions), settings);
+        var refusal = SearchCriteria.Unreadable("Observation", parameters.Select(p => p.Split('=')).Select(p => KeyValuePair.Create(p[0], (IReadOnlyList<string>)(p.Length > 1 ? [p[1]] : []))),
+            PermissionSet.Parse(permissions), settings);
         Assert.True(allowed == refusal is null, name);
     }
 }

@@ -50,21 +50,26 @@ public static class SearchCriteria
 
     /// <summary>
     /// The first parameter whose criterion reaches resources the token may not all read, with the
-    /// types it reaches (null: any); null when every criterion is allowed. A type of
-    /// UNPROTECTED_RESOURCE_TYPES is readable by anyone.
+    /// types it reaches (null: any); null when every criterion is allowed. The names a <c>_sort</c>
+    /// lists count as criteria too (the order of what is returned would tell what they found). A
+    /// type of UNPROTECTED_RESOURCE_TYPES is readable by anyone.
     /// </summary>
     public static (string Parameter, IReadOnlyList<string>? Types)? Unreadable(
-        string? baseType, IEnumerable<string> parameterNames, PermissionSet permissions, HearthSettings settings)
+        string? baseType, IEnumerable<KeyValuePair<string, IReadOnlyList<string>>> parameters, PermissionSet permissions, HearthSettings settings)
     {
-        foreach (var parameter in parameterNames)
+        foreach (var (name, values) in parameters)
         {
-            var reach = Reach(baseType, parameter);
-            var readable = reach is null
-                ? permissions.ReadsEverything(null)
-                : reach.All(t => settings.UnprotectedResourceTypes.Contains(t) || permissions.ReadsEverything(t));
-            if (!readable)
+            var criteria = name == "_sort" ? QueryValues.Split(values).Select(v => v.TrimStart('-')).Prepend(name) : [name];
+            foreach (var criterion in criteria)
             {
-                return (parameter, reach);
+                var reach = Reach(baseType, criterion);
+                var readable = reach is null
+                    ? permissions.ReadsEverything(null)
+                    : reach.All(t => settings.UnprotectedResourceTypes.Contains(t) || permissions.ReadsEverything(t));
+                if (!readable)
+                {
+                    return (criterion, reach);
+                }
             }
         }
 

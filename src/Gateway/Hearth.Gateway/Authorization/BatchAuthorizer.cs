@@ -285,7 +285,7 @@ internal sealed class BatchAuthorizer(HearthSettings settings, WriteAuthorizer w
 
         if (!classified.IsWrite)
         {
-            if (SearchCriteria.Unreadable(classified.ResourceType, query.Keys, permissions, settings) is { } criterion)
+            if (SearchCriteria.Unreadable(classified.ResourceType, line.Parameters, permissions, settings) is { } criterion)
             {
                 return (null, new WriteRefusal(403, "forbidden", HearthResponses.SearchCriterionDiagnostics(criterion.Parameter, criterion.Types)));
             }

@@ -66,7 +66,7 @@ internal sealed partial class HearthAuthorizationMiddleware(
 
         // A search's cost grows with its lists (ids, element names, types): bounded before anything runs.
         var limited = request.FormSearch ? context.Request.Query.Concat(parameters) : context.Request.Query;
-        if (SearchLimits.Check(limited.Select(p => KeyValuePair.Create(p.Key, (IReadOnlyList<string>)p.Value.Select(v => v ?? "").ToList()))) is { } tooCostly)
+        if (SearchLimits.Check(Named(limited)) is { } tooCostly)
         {
             await HearthResponses.WriteOutcomeAsync(context, 400, "too-costly", tooCostly);
             return;
@@ -179,7 +179,7 @@ internal sealed partial class HearthAuthorizationMiddleware(
 
         // Criteria that look at other resources (chains, _has, _filter, ...) only over what the token may read.
         if (!request.IsWrite && !request.IsBatch
-            && SearchCriteria.Unreadable(request.ResourceType, parameters.Keys.Concat(request.FormSearch ? context.Request.Query.Keys : []), feature.Permissions, settings) is { } criterion)
+            && SearchCriteria.Unreadable(request.ResourceType, Named(limited), feature.Permissions, settings) is { } criterion)
         {
             LogCriterionRefused(logger, criterion.Types is null ? "*" : string.Join(",", criterion.Types));
             await responses.CriterionRefusedAsync(context, criterion.Parameter, criterion.Types);
@@ -330,6 +330,10 @@ internal sealed partial class HearthAuthorizationMiddleware(
         && request.Interaction is FhirInteraction.Read or FhirInteraction.VRead or FhirInteraction.SearchType
             or FhirInteraction.HistoryType or FhirInteraction.HistoryInstance
             or FhirInteraction.Create or FhirInteraction.Update or FhirInteraction.Patch or FhirInteraction.Delete;
+
+    /// <summary>Query or form parameters as name → values, for the pure rules.</summary>
+    private static IEnumerable<KeyValuePair<string, IReadOnlyList<string>>> Named(IEnumerable<KeyValuePair<string, Microsoft.Extensions.Primitives.StringValues>> parameters)
+        => parameters.Select(p => KeyValuePair.Create(p.Key, (IReadOnlyList<string>)p.Value.Select(v => v ?? "").ToList()));
 
     /// <summary>The path as the client sent it (still encoded), without HEARTH_BASE_PATH.</summary>
     private static string RawPath(HttpContext context)

@@ -24,6 +24,9 @@ internal static class TestSettings
 
         return HearthSettings.Load(k => values.GetValueOrDefault(k));
     }
+
+    /// <summary>The rules' settings (what the pure core takes).</summary>
+    public static RuleSettings Rules(params (string Key, string Value)[] extra) => Create(extra).Rules;
 }
 
 /// <summary>Resolutions for table tests: a patient known by one identifier.</summary>

@@ -5,7 +5,7 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
-using Hearth.Gateway.Authorization;
+using Hearth.Gateway.Pipeline;
 using Hearth.Gateway.FunctionalTests.Infrastructure;
 using static Hearth.Gateway.FunctionalTests.Infrastructure.HearthEnvironment;
 
@@ -47,9 +47,9 @@ public partial class UmaTests(HearthEnvironment env)
         var body = await response.JsonAsync();
         Assert.Equal("OperationOutcome", body["resourceType"]!.GetValue<string>());
         var extensions = body["extension"]!.AsArray().ToDictionary(e => e!["url"]!.GetValue<string>(), e => e!.AsObject());
-        Assert.Equal(ticket, extensions[HearthResponses.TicketExtension]["valueString"]!.GetValue<string>());
-        Assert.Equal(env.AuthBase, extensions[HearthResponses.AsUriExtension]["valueUri"]!.GetValue<string>());
-        Assert.Equal(env.AuthBase + "/authorization", extensions[HearthResponses.AuthorizationEndpointExtension]["valueUri"]!.GetValue<string>());
+        Assert.Equal(ticket, extensions[RefusalWriter.TicketExtension]["valueString"]!.GetValue<string>());
+        Assert.Equal(env.AuthBase, extensions[RefusalWriter.AsUriExtension]["valueUri"]!.GetValue<string>());
+        Assert.Equal(env.AuthBase + "/authorization", extensions[RefusalWriter.AuthorizationEndpointExtension]["valueUri"]!.GetValue<string>());
         return ticket;
     }
 

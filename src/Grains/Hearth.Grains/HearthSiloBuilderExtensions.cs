@@ -16,16 +16,16 @@ public static class HearthSiloBuilderExtensions
     /// </summary>
     public static ISiloBuilder AddHearthSilo(this ISiloBuilder silo, HearthSettings settings)
     {
-        if (settings.Redis is { } redis)
+        if (settings.Cluster.Redis is { } redis)
         {
             silo.UseRedisClustering(o => o.ConfigurationOptions = ConfigurationOptions.Parse(redis));
             silo.Configure<ClusterOptions>(o =>
             {
-                o.ClusterId = settings.ClusterId;
-                o.ServiceId = settings.ServiceId;
+                o.ClusterId = settings.Cluster.ClusterId;
+                o.ServiceId = settings.Cluster.ServiceId;
             });
-            var address = settings.AdvertisedAddress ?? HostAddress();
-            silo.ConfigureEndpoints(address, settings.SiloPort, settings.SiloGatewayPort, listenOnAnyHostAddress: !IPAddress.IsLoopback(address));
+            var address = settings.Cluster.AdvertisedAddress ?? HostAddress();
+            silo.ConfigureEndpoints(address, settings.Cluster.SiloPort, settings.Cluster.SiloGatewayPort, listenOnAnyHostAddress: !IPAddress.IsLoopback(address));
 
             // A dead silo is declared dead within ~2-3 s instead of the default ~15 s: its grains
             // re-activate elsewhere and re-fetch once (see STACK-NOTES). Silos write "I am alive"
@@ -43,7 +43,7 @@ public static class HearthSiloBuilderExtensions
         }
         else
         {
-            silo.UseLocalhostClustering(settings.SiloPort, settings.SiloGatewayPort, serviceId: settings.ServiceId, clusterId: settings.ClusterId);
+            silo.UseLocalhostClustering(settings.Cluster.SiloPort, settings.Cluster.SiloGatewayPort, serviceId: settings.Cluster.ServiceId, clusterId: settings.Cluster.ClusterId);
         }
 
         silo.Configure<GrainCollectionOptions>(o => o.CollectionAge = TimeSpan.FromMinutes(15));

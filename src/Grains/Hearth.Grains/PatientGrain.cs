@@ -19,7 +19,7 @@ internal sealed class PatientGrain(FhirResourceClient client, HearthSettings set
     public async Task<PatientLookup> ResolveAsync()
     {
         var key = this.GetPrimaryKeyString();
-        var prefix = settings.FhirServerBase + "/Patient/";
+        var prefix = settings.FhirServer.Base + "/Patient/";
         if (!key.StartsWith(prefix, StringComparison.Ordinal) || !PatientReference.IsValidId(key[prefix.Length..]))
         {
             // Only Patients on the configured FHIR server are ever fetched.
@@ -44,11 +44,11 @@ internal sealed class PatientGrain(FhirResourceClient client, HearthSettings set
         {
             case PatientLookupStatus.Found:
                 _cached = lookup;
-                _cachedUntil = now + settings.PatientCache;
+                _cachedUntil = now + settings.Cluster.PatientCache;
                 break;
             case PatientLookupStatus.NotFound:
                 _cached = lookup;
-                _cachedUntil = now + (settings.PatientCache < NotFoundCache ? settings.PatientCache : NotFoundCache);
+                _cachedUntil = now + (settings.Cluster.PatientCache < NotFoundCache ? settings.Cluster.PatientCache : NotFoundCache);
                 break;
             default:
                 _cached = null;

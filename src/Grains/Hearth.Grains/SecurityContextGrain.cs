@@ -20,8 +20,8 @@ internal sealed class SecurityContextGrain(FhirResourceClient client, HearthSett
     public async Task<SecurityContextLookup> LookupAsync()
     {
         var key = this.GetPrimaryKeyString();
-        if (!key.StartsWith(settings.FhirServerBase + "/", StringComparison.Ordinal)
-            || !PatientReference.TryRelative(key[(settings.FhirServerBase.Length + 1)..], settings.FhirServerBase, out var type, out _))
+        if (!key.StartsWith(settings.FhirServer.Base + "/", StringComparison.Ordinal)
+            || !PatientReference.TryRelative(key[(settings.FhirServer.Base.Length + 1)..], settings.FhirServer.Base, out var type, out _))
         {
             // Only resources on the configured FHIR server are ever read.
             return SecurityContextLookup.Missing(PatientLookupStatus.NotFound);
@@ -36,8 +36,8 @@ internal sealed class SecurityContextGrain(FhirResourceClient client, HearthSett
         var now = time.GetUtcNow();
         (_cached, _cachedUntil) = lookup.Status switch
         {
-            PatientLookupStatus.Found => (lookup, now + settings.PatientCache),
-            PatientLookupStatus.NotFound => (lookup, now + (settings.PatientCache < NotFoundCache ? settings.PatientCache : NotFoundCache)),
+            PatientLookupStatus.Found => (lookup, now + settings.Cluster.PatientCache),
+            PatientLookupStatus.NotFound => (lookup, now + (settings.Cluster.PatientCache < NotFoundCache ? settings.Cluster.PatientCache : NotFoundCache)),
             _ => ((SecurityContextLookup?)null, now),
         };
         return lookup;

@@ -41,12 +41,12 @@ internal sealed partial class TokenGrain(IntrospectionClient client, HearthSetti
             if (!answer.Active || answer.ExpiresAt <= now)
             {
                 _cached = TokenInfo.Inactive;
-                _cachedUntil = now + settings.InactiveTokenCache;
+                _cachedUntil = now + settings.AuthorizationServer.InactiveTokenCache;
             }
             else
             {
                 _cached = new TokenInfo(TokenStatus.Active, answer.ExpiresAt, answer.PermissionsJson);
-                var cap = now + settings.TokenCacheMax;
+                var cap = now + settings.AuthorizationServer.TokenCacheMax;
                 _cachedUntil = answer.ExpiresAt is { } exp && exp < cap ? exp : cap;
             }
 

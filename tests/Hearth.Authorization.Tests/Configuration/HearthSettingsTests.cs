@@ -8,11 +8,11 @@ public class HearthSettingsTests
     public void Load_Defaults_AsPauldron()
     {
         var s = TestSettings.Create(("UMA_SERVER_PROTECTION_API_KEY", "s3cr3t-value"));
-        Assert.True(s.UmaMode);
-        Assert.Equal("/protection/introspection", s.UmaServerIntrospectionEndpoint);
-        Assert.Equal("M", s.DefaultConfidentialityCode);
-        Assert.Equal([HearthSettings.ConfidentialitySystem], s.DesignatedSecurityLabelSystems);
-        Assert.Equal("http://auth.internal:8090/protection/introspection", s.IntrospectionUrl);
+        Assert.True(s.AuthorizationServer.UmaMode);
+        Assert.Equal("/protection/introspection", s.AuthorizationServer.UmaServerIntrospectionEndpoint);
+        Assert.Equal("M", s.Rules.DefaultConfidentialityCode);
+        Assert.Equal([HearthSettings.ConfidentialitySystem], s.Rules.DesignatedSecurityLabelSystems);
+        Assert.Equal("http://auth.internal:8090/protection/introspection", s.AuthorizationServer.IntrospectionUrl);
         Assert.DoesNotContain("s3cr3t", s.ToString(), StringComparison.Ordinal);
     }
 
@@ -54,11 +54,11 @@ public class HearthSettingsTests
     {
         var s = TestSettings.Create(("FHIR_SERVER_BASE", "http://fhir:8080/fhir/R4/"), ("UNPROTECTED_RESOURCE_TYPES", " OperationOutcome , CapabilityStatement "),
             ("DESIGNATED_PATIENT_ID_SYSTEMS", "urn:a,urn:b"), ("UMA_MODE", "False"), ("PORT", "8085"));
-        Assert.Equal("http://fhir:8080/fhir/R4", s.FhirServerBase);
-        Assert.True(s.UnprotectedResourceTypes.SetEquals(["OperationOutcome", "CapabilityStatement"]));
-        Assert.Equal(["urn:a", "urn:b"], s.DesignatedPatientIdSystems);
-        Assert.False(s.UmaMode);
-        Assert.Equal(8085, s.Port);
+        Assert.Equal("http://fhir:8080/fhir/R4", s.FhirServer.Base);
+        Assert.True(s.Rules.UnprotectedResourceTypes.SetEquals(["OperationOutcome", "CapabilityStatement"]));
+        Assert.Equal(["urn:a", "urn:b"], s.Rules.DesignatedPatientIdSystems);
+        Assert.False(s.AuthorizationServer.UmaMode);
+        Assert.Equal(8085, s.Gateway.Port);
     }
 }
 
@@ -82,7 +82,7 @@ public class HearthSettingsSearchTests
             extra.Add(("HEARTH_SEARCH_ALL_REMOVED", value));
         }
 
-        Assert.Equal(expected, TestSettings.Create([.. extra]).SearchAllRemoved);
+        Assert.Equal(expected, TestSettings.Create([.. extra]).Gateway.SearchAllRemoved);
     }
 
     [Theory]

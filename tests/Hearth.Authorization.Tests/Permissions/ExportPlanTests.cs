@@ -71,7 +71,7 @@ public class ExportPlanTests
         Assert.False(plan.Permitted);
         Assert.Equal(requested, plan.Unmet.Single().ResourceType);
         Assert.Null(plan.Unmet.Single().Patients);
-        Assert.Equal("bulk-export", plan.Unmet.Single().Action);
+        Assert.Equal(FhirAction.BulkExport, plan.Unmet.Single().Action);
     }
 
     [Fact]
@@ -110,7 +110,7 @@ public class ExportPlanTests
         Assert.NotNull(request);
         Assert.Equal(interaction, request.Interaction);
         Assert.Equal(type, request.ResourceType);
-        Assert.Equal("bulk-export", request.Action);
+        Assert.Equal(FhirAction.BulkExport, request.Action);
     }
 
     [Theory]

@@ -13,7 +13,7 @@ public class PermissionRegistrationTests
     public void From_OnePermissionPerPatient_InPauldronsShape()
     {
         var required = new RequiredPermission(
-            [TestResolution.Patient(new PatientIdentifier("urn:official:id", "1")), TestResolution.Patient(new PatientIdentifier(null, "2"))], "Observation", "read", [new SecurityLabel(Conf, "N")]);
+            [TestResolution.Patient(new PatientIdentifier("urn:official:id", "1")), TestResolution.Patient(new PatientIdentifier(null, "2"))], "Observation", FhirAction.Read, [new SecurityLabel(Conf, "N")]);
         var json = PermissionRegistration.Serialize(PermissionRegistration.From(required));
         Assert.Equal(
             "[{\"resource_set_id\":{\"patientId\":{\"system\":\"urn:official:id\",\"value\":\"1\"},\"resourceType\":\"Observation\",\"securityLabel\":[{\"system\":\"" + Conf + "\",\"code\":\"N\"}]},\"scopes\":[\"read\"]},"
@@ -24,7 +24,7 @@ public class PermissionRegistrationTests
     [Fact]
     public void OutsideThePatientCompartment_AndUnknowns_AreAny()
     {
-        var outside = PermissionRegistration.From(new RequiredPermission(null, "Organization", "read", [])).Single();
+        var outside = PermissionRegistration.From(new RequiredPermission(null, "Organization", FhirAction.Read, [])).Single();
         Assert.Equal("*", outside["resource_set_id"]!["patientId"]!.GetValue<string>());
         Assert.Equal("[]", outside["resource_set_id"]!["securityLabel"]!.ToJsonString());
 

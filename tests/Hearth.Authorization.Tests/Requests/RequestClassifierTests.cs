@@ -1,3 +1,4 @@
+using Hearth.Authorization.Permissions;
 using Hearth.Authorization.Requests;
 
 namespace Hearth.Authorization.Tests.Requests;
@@ -26,7 +27,7 @@ public class RequestClassifierTests
         Assert.Equal(interaction, result.Request!.Interaction);
         Assert.Equal(type, result.Request.ResourceType);
         Assert.Equal(id, result.Request.Id);
-        Assert.Equal("read", result.Request.Action);
+        Assert.Equal(FhirAction.Read, result.Request.Action);
     }
 
     [Theory]
@@ -65,7 +66,7 @@ public class RequestClassifierTests
     {
         var result = RequestClassifier.Classify(method, path);
         Assert.False(result.IsRefused, result.Diagnostics);
-        Assert.Equal((interaction, type, id, action), (result.Request!.Interaction, result.Request.ResourceType, result.Request.Id, result.Request.Action));
+        Assert.Equal((interaction, type, id, action), (result.Request!.Interaction, result.Request.ResourceType, result.Request.Id, result.Request.Action.Name()));
         Assert.True(result.Request.IsWrite);
     }
 
@@ -106,7 +107,7 @@ public class RequestClassifierTests
     public void Classify_PostSearch_IsAFormSearch(string method, string path, FhirInteraction interaction, string? type)
     {
         var request = RequestClassifier.Classify(method, path).Request!;
-        Assert.Equal((interaction, type, "read", true, false), (request.Interaction, request.ResourceType, request.Action, request.FormSearch, request.IsWrite));
+        Assert.Equal((interaction, type, "read", true, false), (request.Interaction, request.ResourceType, request.Action.Name(), request.FormSearch, request.IsWrite));
     }
 
     [Theory]

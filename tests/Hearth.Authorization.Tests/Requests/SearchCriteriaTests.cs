@@ -71,7 +71,7 @@ public class SearchCriteriaTests
     [MemberData(nameof(Allowed))]
     public void Unreadable(string name, string permissions, string[] parameters, bool allowed)
     {
-        var settings = TestSettings.Create(("UNPROTECTED_RESOURCE_TYPES", "Organization"));
+        var settings = TestSettings.Rules(("UNPROTECTED_RESOURCE_TYPES", "Organization"));
         var refusal = SearchCriteria.Unreadable("Observation", parameters.Select(p => p.Split('=')).Select(p => KeyValuePair.Create(p[0], (IReadOnlyList<string>)(p.Length > 1 ? [p[1]] : []))),
             PermissionSet.Parse(permissions), settings);
         Assert.True(allowed == refusal is null, name);

@@ -46,10 +46,9 @@ public class JudgementRulesTests
 
     private static Decision Judge(Hearth.Authorization.Configuration.HearthSettings settings, string resource, IReadOnlyDictionary<string, LocalTarget>? local, params string[] permissions)
     {
-        var filter = new ResponseFilter(settings);
-        var parsed = filter.Parse(Encoding.UTF8.GetBytes(resource), judgeEntries: false, local);
+        var parsed = new ResponseFilter(settings.Rules).Parse(Encoding.UTF8.GetBytes(resource), judgeEntries: false, local);
         Assert.NotNull(parsed);
-        return filter.Judge(parsed.RootFacts, ResolvedReferences.From(Patients, Contexts), PermissionSet.Parse("[" + string.Join(",", permissions) + "]"), "read");
+        return new Adjudicator(settings.Rules).Judge(parsed.RootFacts, ResolvedReferences.From(Patients, Contexts), PermissionSet.Parse("[" + string.Join(",", permissions) + "]"), FhirAction.Read).Decision;
     }
 
     public static TheoryData<string, string, string[], Decision> Embedded => new()
@@ -182,8 +181,8 @@ public class JudgementRulesTests
     public void CouldGrant_TypeAndActionOnly()
     {
         var set = PermissionSet.Parse("[" + Hearth.Testing.Permissions.For("10001", "Observation", "delete") + "]");
-        Assert.True(set.CouldGrant("Observation", "delete"));
-        Assert.False(set.CouldGrant("Observation", "update"));
-        Assert.False(set.CouldGrant("Condition", "delete"));
+        Assert.True(set.CouldGrant("Observation", FhirAction.Delete));
+        Assert.False(set.CouldGrant("Observation", FhirAction.Update));
+        Assert.False(set.CouldGrant("Condition", FhirAction.Delete));
     }
 }

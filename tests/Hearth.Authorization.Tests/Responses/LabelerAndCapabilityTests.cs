@@ -15,7 +15,7 @@ public class LabelerAndCapabilityTests
     public void HighWaterMark_ReplacesTheBundlesOwnConfidentiality()
     {
         var bundle = Bundle("L", "N", "M");
-        Assert.True(new Labeler(TestSettings.Create(("ENABLE_LABELING_SERVICE", "true"), ("ADD_HIGHT_WATER_MARK", "true"), ("ADD_DEFAULT_CONFIDENTIALITY_LABEL", "false"))).Apply(bundle));
+        Assert.True(new Labeler(TestSettings.Rules(("ENABLE_LABELING_SERVICE", "true"), ("ADD_HIGHT_WATER_MARK", "true"), ("ADD_DEFAULT_CONFIDENTIALITY_LABEL", "false"))).Apply(bundle));
         Assert.Equal("[{\"system\":\"" + Conf + "\",\"code\":\"N\"}]", bundle["meta"]!["security"]!.ToJsonString());
     }
 
@@ -23,7 +23,7 @@ public class LabelerAndCapabilityTests
     public void DefaultLabel_CountsTowardsTheHighWaterMark_OnlyOnLabelledResources()
     {
         var bundle = Bundle("", null, "L");
-        new Labeler(TestSettings.Create(("ENABLE_LABELING_SERVICE", "true"), ("ADD_HIGHT_WATER_MARK", "true"), ("DEFAULT_CONFIDENTIALITY_CODE", "R"))).Apply(bundle);
+        new Labeler(TestSettings.Rules(("ENABLE_LABELING_SERVICE", "true"), ("ADD_HIGHT_WATER_MARK", "true"), ("DEFAULT_CONFIDENTIALITY_CODE", "R"))).Apply(bundle);
         Assert.Equal("R", bundle["entry"]![0]!["resource"]!["meta"]!["security"]![0]!["code"]!.GetValue<string>());
         Assert.Null(bundle["entry"]![1]!["resource"]!["meta"]);
         Assert.Equal("R", bundle["meta"]!["security"]![0]!["code"]!.GetValue<string>());
@@ -34,7 +34,7 @@ public class LabelerAndCapabilityTests
     {
         var bundle = Bundle("", "L");
         var before = bundle.ToJsonString();
-        Assert.False(new Labeler(TestSettings.Create(("ADD_HIGHT_WATER_MARK", "true"))).Apply(bundle));
+        Assert.False(new Labeler(TestSettings.Rules(("ADD_HIGHT_WATER_MARK", "true"))).Apply(bundle));
         Assert.Equal(before, bundle.ToJsonString());
     }
 

@@ -32,7 +32,7 @@ public class ResponseFilterMutationTests
     [Fact]
     public void Filter_RandomAndMutatedBundles_NeverThrows_NeverKeepsADeniedEntry()
     {
-        var filter = new ResponseFilter(TestSettings.Create());
+        var filter = new ResponseFilter(TestSettings.Rules());
         var random = new Random(20261122);
         var kept = 0;
         for (var i = 0; i < 3000; i++)
@@ -55,7 +55,7 @@ public class ResponseFilterMutationTests
                 continue; // not FHIR JSON: the gateway answers 502 and forwards nothing
             }
 
-            var result = filter.Apply(parsed, TestResolution.Of(Resolve), Permissions, "read");
+            var result = filter.Apply(parsed, TestResolution.Of(Resolve), Permissions, FhirAction.Read);
             if (result.Outcome == FilterOutcome.Denied)
             {
                 continue;
@@ -66,7 +66,7 @@ public class ResponseFilterMutationTests
             {
                 var alone = filter.Parse(Encoding.UTF8.GetBytes(entry!["resource"]!.ToJsonString()), judgeEntries: false);
                 Assert.NotNull(alone);
-                Assert.Equal(FilterOutcome.Permitted, filter.Apply(alone, TestResolution.Of(Resolve), Permissions, "read").Outcome);
+                Assert.Equal(FilterOutcome.Permitted, filter.Apply(alone, TestResolution.Of(Resolve), Permissions, FhirAction.Read).Outcome);
                 kept++;
             }
         }

@@ -33,12 +33,12 @@ public class ResponseFilterTests
            + ",\"link\":[{\"relation\":\"self\",\"url\":\"" + B + "/Observation\"}],\"entry\":["
            + string.Join(',', resources.Select(r => "{\"fullUrl\":\"" + B + "/Observation/x\",\"resource\":" + r + ",\"search\":{\"mode\":\"match\"}}")) + "]}";
 
-    private static (FilterResult Result, ParsedResponse Parsed) Run(string body, string permissions, bool judgeEntries = true, HearthSettings? settings = null)
+    private static (FilterResult Result, ParsedResponse Parsed) Run(string body, string permissions, bool judgeEntries = true, RuleSettings? settings = null)
     {
-        var filter = new ResponseFilter(settings ?? TestSettings.Create());
+        var filter = new ResponseFilter(settings ?? TestSettings.Rules());
         var parsed = filter.Parse(Encoding.UTF8.GetBytes(body), judgeEntries);
         Assert.NotNull(parsed);
-        var result = filter.Apply(parsed, TestResolution.Of(r => Patients.TryGetValue(r, out var p) ? p : null), PermissionSet.Parse("[" + permissions + "]"), "read");
+        var result = filter.Apply(parsed, TestResolution.Of(r => Patients.TryGetValue(r, out var p) ? p : null), PermissionSet.Parse("[" + permissions + "]"), FhirAction.Read);
         return (result, parsed);
     }
 
@@ -83,7 +83,7 @@ public class ResponseFilterTests
     [Fact]
     public void Parse_LocalUrnReferences_PatientReportedByUrn_OthersNotPatients_UnknownDenied()
     {
-        var filter = new ResponseFilter(TestSettings.Create());
+        var filter = new ResponseFilter(TestSettings.Rules());
         var local = new Dictionary<string, LocalTarget>
         {
             ["urn:uuid:p"] = LocalTarget.Created(JsonNode.Parse("{\"resourceType\":\"Patient\",\"identifier\":[{\"system\":\"urn:official:id\",\"value\":\"10009\"}]}")!.AsObject()),
@@ -140,7 +140,7 @@ public class ResponseFilterTests
         var obs = "{\"resourceType\":\"Observation\",\"id\":\"o1\",\"meta\":{\"security\":[{\"system\":\"http://terminology.hl7.org/CodeSystem/v3-ActCode\",\"code\":\"DELAU\"},{\"system\":\"" + Conf + "\",\"code\":\"N\"}]},\"subject\":{\"reference\":\"Patient/p1\"}}";
         Assert.Equal(FilterOutcome.Permitted, Run(obs, Grant("10001", "[{\"system\":\"" + Conf + "\",\"code\":\"N\"}]"), false).Result.Outcome);
 
-        var withActCode = TestSettings.Create(("DESIGNATED_SECURITY_LABEL_SYSTEMS", Conf + ",http://terminology.hl7.org/CodeSystem/v3-ActCode"));
+        var withActCode = TestSettings.Rules(("DESIGNATED_SECURITY_LABEL_SYSTEMS", Conf + ",http://terminology.hl7.org/CodeSystem/v3-ActCode"));
         Assert.Equal(FilterOutcome.Denied, Run(obs, Grant("10001", "[{\"system\":\"" + Conf + "\",\"code\":\"N\"}]"), false, withActCode).Result.Outcome);
     }
 
@@ -159,7 +159,7 @@ public class ResponseFilterTests
     [InlineData("urn:mrn", "MRN-1")]
     public void Apply_PatientResource_DesignatedSystemPriority(string designated, string grantedValue)
     {
-        var settings = TestSettings.Create(("DESIGNATED_PATIENT_ID_SYSTEMS", designated));
+        var settings = TestSettings.Rules(("DESIGNATED_PATIENT_ID_SYSTEMS", designated));
         var patient = "{\"resourceType\":\"Patient\",\"id\":\"p1\",\"identifier\":[{\"system\":\"urn:mrn\",\"value\":\"MRN-1\"},{\"system\":\"urn:official:id\",\"value\":\"10001\"}]}";
         string Grant(string system, string value) => "{\"resource_set_id\":{\"patientId\":{\"system\":\"" + system + "\",\"value\":\"" + value + "\"},\"resourceType\":\"Patient\"},\"scopes\":[{\"action\":\"read\",\"securityLabels\":\"*\"}]}";
         var grantedSystem = grantedValue == "10001" ? "urn:official:id" : "urn:mrn";
@@ -172,7 +172,7 @@ public class ResponseFilterTests
     [Fact]
     public void Apply_PatientResource_NoDesignatedSystem_FirstIdentifier()
     {
-        var settings = TestSettings.Create(("DESIGNATED_PATIENT_ID_SYSTEMS", "urn:nothing"));
+        var settings = TestSettings.Rules(("DESIGNATED_PATIENT_ID_SYSTEMS", "urn:nothing"));
         var patient = "{\"resourceType\":\"Patient\",\"id\":\"p1\",\"identifier\":[{\"system\":\"urn:mrn\",\"value\":\"MRN-1\"},{\"system\":\"urn:official:id\",\"value\":\"10001\"}]}";
         var grant = "{\"resource_set_id\":{\"patientId\":{\"system\":\"urn:mrn\",\"value\":\"MRN-1\"},\"resourceType\":\"Patient\"},\"scopes\":[\"read\"]," + "\"x\":0}";
         grant = grant.Replace("\"scopes\":[\"read\"]", "\"scopes\":[{\"action\":\"read\",\"securityLabels\":\"*\"}]");
@@ -284,7 +284,7 @@ public class ResponseFilterTests
     [Fact]
     public void Apply_UnprotectedType_AlwaysPermitted()
     {
-        var settings = TestSettings.Create(("UNPROTECTED_RESOURCE_TYPES", "Organization"));
+        var settings = TestSettings.Rules(("UNPROTECTED_RESOURCE_TYPES", "Organization"));
         var body = SearchSet(null, "{\"resourceType\":\"Organization\",\"id\":\"o\"}", Obs("a", "Patient/p2", "N"));
         var (result, _) = Run(body, "", settings: settings);
         Assert.Equal(FilterOutcome.Redacted, result.Outcome);
@@ -328,12 +328,12 @@ public class ResponseFilterTests
     [InlineData("{\"resourceType\":\"Bundle\",\"type\":\"searchset\",\"entry\":{}}")]
     [InlineData("{\"resourceType\":\"Observation\"")]
     public void Parse_NotFhirJson_Null(string body)
-        => Assert.Null(new ResponseFilter(TestSettings.Create()).Parse(Encoding.UTF8.GetBytes(body), judgeEntries: true));
+        => Assert.Null(new ResponseFilter(TestSettings.Rules()).Parse(Encoding.UTF8.GetBytes(body), judgeEntries: true));
 
     [Fact]
     public void PauldronFixture_SpecimenBundle_PermittedForPatient10001()
     {
-        var settings = TestSettings.Create(("FHIR_SERVER_BASE", "https://mock-fhir-server/base"));
+        var settings = TestSettings.Rules(("FHIR_SERVER_BASE", "https://mock-fhir-server/base"));
         var body = File.ReadAllBytes(Path.Combine(AppContext.BaseDirectory, "Fixtures", "Pauldron", "specimen-bundle.json"));
         var filter = new ResponseFilter(settings);
         var parsed = filter.Parse(body, judgeEntries: true)!;
@@ -345,24 +345,24 @@ public class ResponseFilterTests
         Assert.Equal(new PatientIdentifier("urn:official:id", "10001"), resolved);
 
         var grant = "[{\"resource_set_id\":{\"patientId\":{\"system\":\"urn:official:id\",\"value\":\"10001\"},\"resourceType\":\"Specimen\"},\"scopes\":[{\"action\":\"read\",\"securityLabels\":[{\"system\":\"" + Conf + "\",\"code\":\"M\"}]}]}]";
-        var result = filter.Apply(parsed, TestResolution.Of(_ => resolved), PermissionSet.Parse(grant), "read");
+        var result = filter.Apply(parsed, TestResolution.Of(_ => resolved), PermissionSet.Parse(grant), FhirAction.Read);
         Assert.Equal(FilterOutcome.Permitted, result.Outcome);
         Assert.Equal(2, result.Kept);
 
-        var other = filter.Apply(parsed, TestResolution.Of(_ => new PatientIdentifier("urn:official:id", "10002")), PermissionSet.Parse(grant), "read");
+        var other = filter.Apply(parsed, TestResolution.Of(_ => new PatientIdentifier("urn:official:id", "10002")), PermissionSet.Parse(grant), FhirAction.Read);
         Assert.Equal(FilterOutcome.Emptied, other.Outcome); // a search Bundle with every entry removed
     }
 
     [Fact]
     public void PauldronFixture_ConsentWithActCodeLabel_RedactedWhenActCodeDesignated()
     {
-        var settings = TestSettings.Create(("FHIR_SERVER_BASE", "https://mock-fhir-server/base"),
+        var settings = TestSettings.Rules(("FHIR_SERVER_BASE", "https://mock-fhir-server/base"),
             ("DESIGNATED_SECURITY_LABEL_SYSTEMS", Conf + ",http://terminology.hl7.org/CodeSystem/v3-ActCode"));
         var body = File.ReadAllBytes(Path.Combine(AppContext.BaseDirectory, "Fixtures", "Pauldron", "consent-bundl-with-labeled-resource.json"));
         var filter = new ResponseFilter(settings);
         var parsed = filter.Parse(body, judgeEntries: true)!;
         var grant = "[{\"resource_set_id\":{\"patientId\":\"*\",\"resourceType\":\"Consent\"},\"scopes\":[{\"action\":\"read\",\"securityLabels\":[{\"system\":\"" + Conf + "\",\"code\":\"M\"}]}]}]";
-        var result = filter.Apply(parsed, TestResolution.Of(_ => new PatientIdentifier("urn:official:id", "1")), PermissionSet.Parse(grant), "read");
+        var result = filter.Apply(parsed, TestResolution.Of(_ => new PatientIdentifier("urn:official:id", "1")), PermissionSet.Parse(grant), FhirAction.Read);
         Assert.Equal(FilterOutcome.Redacted, result.Outcome);
         Assert.Equal(["510797"], Ids(result, Encoding.UTF8.GetString(body)));
     }

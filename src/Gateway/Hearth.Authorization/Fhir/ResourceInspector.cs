@@ -8,7 +8,7 @@ namespace Hearth.Authorization.Fhir;
 /// every resource embedded in it. What it cannot read with certainty makes the resource
 /// unresolvable (denied), never "no patient".
 /// </summary>
-public sealed class ResourceInspector(HearthSettings settings)
+public sealed class ResourceInspector(RuleSettings settings)
 {
     /// <summary>How deep resources may sit inside resources (a contained resource of an entry of a Bundle in a Bundle ...); deeper is unresolvable.</summary>
     public const int MaxEmbeddingDepth = 16;
@@ -19,7 +19,7 @@ public sealed class ResourceInspector(HearthSettings settings)
     /// <summary>Stands for something embedded that is not a resource Hearth can read.</summary>
     private static readonly ResourceFacts UnreadablePart = new("", [], PatientLinkKind.Unresolvable, [], []);
 
-    private readonly SecurityLabel _defaultLabel = new(HearthSettings.ConfidentialitySystem, settings.DefaultConfidentialityCode);
+    private readonly SecurityLabel _defaultLabel = new(RuleSettings.ConfidentialitySystem, settings.DefaultConfidentialityCode);
 
     /// <summary>
     /// Null when the node is not a FHIR resource (no known resourceType). <paramref name="local"/>:

@@ -8,7 +8,7 @@ public sealed record SecurityLabel(string? System, string? Code)
     /// <summary>The v3-Confidentiality codes, from the least to the most confidential.</summary>
     public static IReadOnlyList<string> ConfidentialityOrder { get; } = ["U", "L", "M", "N", "R", "V"];
 
-    public bool IsConfidentiality => System == HearthSettings.ConfidentialitySystem;
+    public bool IsConfidentiality => System == RuleSettings.ConfidentialitySystem;
 
     public override string ToString() => $"{System}|{Code}";
 

@@ -76,8 +76,8 @@ internal sealed class GrantedPermission
     }
 
     /// <summary>Whether this grant could ever permit <paramref name="action"/> on <paramref name="resourceType"/>, whatever the patients and labels.</summary>
-    public bool CouldGrant(string resourceType, string action)
-        => ResourceType.Grants(resourceType, string.Equals) && Scopes.Any(s => s.Action.Grants(action, string.Equals));
+    public bool CouldGrant(string resourceType, FhirAction action)
+        => ResourceType.Grants(resourceType, string.Equals) && Scopes.Any(s => s.Action.Grants(action.Name(), string.Equals));
 
     /// <summary>Grant semantics: every dimension of the required permission is covered.</summary>
     public bool Grants(RequiredPermission required)
@@ -89,7 +89,7 @@ internal sealed class GrantedPermission
 
         foreach (var scope in Scopes)
         {
-            if (scope.Action.Grants(required.Action, string.Equals) && GrantsLabels(scope.Labels, required.Labels))
+            if (scope.Action.Grants(required.Action.Name(), string.Equals) && GrantsLabels(scope.Labels, required.Labels))
             {
                 return true;
             }
@@ -111,7 +111,7 @@ internal sealed class GrantedPermission
 
         foreach (var scope in Scopes)
         {
-            if (!scope.Action.Overlaps(required.Action, string.Equals))
+            if (!scope.Action.Overlaps(required.Action.Name(), string.Equals))
             {
                 continue;
             }

@@ -37,10 +37,10 @@ public static class PermissionRegistration
     {
         if (required.Patients is null || required.Patients.Count == 0)
         {
-            return [Permission(null, required.ResourceType, required.Action, required.Labels)];
+            return [Permission(null, required.ResourceType, required.Action.Name(), required.Labels)];
         }
 
-        return required.Patients.Select(p => Permission(p.Designated, required.ResourceType, required.Action, required.Labels));
+        return required.Patients.Select(p => Permission(p.Designated, required.ResourceType, required.Action.Name(), required.Labels));
     }
 
     /// <summary>The registration body: a JSON array, duplicates removed, first occurrence kept.</summary>

@@ -111,7 +111,7 @@ public sealed class PermissionSet
     /// Whether any grant could permit <paramref name="action"/> on <paramref name="resourceType"/>
     /// for some patient and labels: when none could, a request is refused without reading anything.
     /// </summary>
-    public bool CouldGrant(string resourceType, string action) => _grants.Any(g => g.CouldGrant(resourceType, action));
+    public bool CouldGrant(string resourceType, FhirAction action) => _grants.Any(g => g.CouldGrant(resourceType, action));
 
     /// <summary>
     /// Whether the token may read every resource of <paramref name="resourceType"/> (null: of
@@ -120,7 +120,7 @@ public sealed class PermissionSet
     /// </summary>
     public bool ReadsEverything(string? resourceType)
     {
-        const string action = "read";
+        var action = FhirAction.Read.Name();
         var granted = _grants.Any(g => g.Patient.Kind == ValueMatcher<PatientIdentifier>.MatcherKind.Wildcard
             && (resourceType is null ? g.ResourceType.Kind == ValueMatcher<string>.MatcherKind.Wildcard : g.ResourceType.Grants(resourceType, string.Equals))
             && g.Scopes.Any(s => s.Action.Grants(action, string.Equals) && s.Labels.Kind == ValueMatcher<SecurityLabel>.MatcherKind.Wildcard));
@@ -141,7 +141,7 @@ public sealed class PermissionSet
     /// <param name="clientFilters">The client's <c>_typeFilter</c> queries, decoded (<c>Type?query</c>).</param>
     public ExportPlan PlanExport(IReadOnlyList<string> types, IReadOnlyList<string> clientFilters)
     {
-        const string action = "bulk-export";
+        var action = FhirAction.BulkExport.Name();
         foreach (var filter in clientFilters)
         {
             var mark = filter.IndexOf('?', StringComparison.Ordinal);
@@ -162,7 +162,7 @@ public sealed class PermissionSet
                 .SelectMany(d => d.Scopes).Where(s => s.Action.Overlaps(action, string.Equals)).ToList();
             if (scopes.Count == 0 || applicableDenies.Any(s => s.Labels.Kind != ValueMatcher<SecurityLabel>.MatcherKind.Values))
             {
-                unmet.Add(new RequiredPermission(null, type, action, []));
+                unmet.Add(new RequiredPermission(null, type, FhirAction.BulkExport, []));
                 continue;
             }
 

@@ -10,5 +10,5 @@ namespace Hearth.Authorization.Permissions;
 public sealed record RequiredPermission(
     IReadOnlyList<ResolvedPatient>? Patients,
     string ResourceType,
-    string Action,
+    FhirAction Action,
     IReadOnlyList<SecurityLabel> Labels);

@@ -1,8 +1,23 @@
+using Hearth.Authorization.Permissions;
+
 namespace Hearth.Authorization.Requests;
 
 /// <summary>A classified request: what it does, on what, and the action it implies.</summary>
-public sealed record FhirRequest(FhirInteraction Interaction, string? ResourceType, string? Id, string Action)
+public sealed record FhirRequest(FhirInteraction Interaction, string? ResourceType, string? Id)
 {
+    /// <summary>
+    /// The action the request implies: create, update (a patch too), delete, bulk-export for the
+    /// requests of an export, read for everything else (a batch's entries carry their own).
+    /// </summary>
+    public FhirAction Action => Interaction switch
+    {
+        FhirInteraction.Create => FhirAction.Create,
+        FhirInteraction.Update or FhirInteraction.Patch => FhirAction.Update,
+        FhirInteraction.Delete => FhirAction.Delete,
+        FhirInteraction.BulkExport or FhirInteraction.ExportStatus or FhirInteraction.ExportFile => FhirAction.BulkExport,
+        _ => FhirAction.Read,
+    };
+
     /// <summary>The operation's name without '$', for <see cref="FhirInteraction.Operation"/>.</summary>
     public string? Operation { get; init; }
 

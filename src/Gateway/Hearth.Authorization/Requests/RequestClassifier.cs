@@ -43,12 +43,12 @@ public static partial class RequestClassifier
         var upper = method.ToUpperInvariant();
         if (upper == "POST" && segments is ["_search"])
         {
-            return Classification.Accept(new FhirRequest(FhirInteraction.SearchSystem, null, null, "read") { FormSearch = true });
+            return Classification.Accept(new FhirRequest(FhirInteraction.SearchSystem, null, null) { FormSearch = true });
         }
 
         if (upper == "POST" && segments is [var searched, "_search"] && IsType(searched))
         {
-            return Classification.Accept(new FhirRequest(FhirInteraction.SearchType, searched, null, "read") { FormSearch = true });
+            return Classification.Accept(new FhirRequest(FhirInteraction.SearchType, searched, null) { FormSearch = true });
         }
 
         // HEAD is classified as GET: Hearth asks the FHIR server with GET and answers without a body.
@@ -62,23 +62,23 @@ public static partial class RequestClassifier
             case ["$export"] or ["Patient", "$export"] or ["Group", _, "$export"] when upper != "GET":
                 return Classification.Refuse(400, "not-supported", "A bulk export is started with GET.");
             case ["$export"] or ["Patient", "$export"]:
-                return Classification.Accept(new FhirRequest(FhirInteraction.BulkExport, segments.Length == 2 ? "Patient" : null, null, "bulk-export"));
+                return Classification.Accept(new FhirRequest(FhirInteraction.BulkExport, segments.Length == 2 ? "Patient" : null, null));
             case ["Group", var group, "$export"] when IsId(group):
-                return Classification.Accept(new FhirRequest(FhirInteraction.BulkExport, "Group", group, "bulk-export"));
+                return Classification.Accept(new FhirRequest(FhirInteraction.BulkExport, "Group", group));
             case ["_hearth", "export", var job] when ExportIdPattern().IsMatch(job):
-                return Classification.Accept(new FhirRequest(FhirInteraction.ExportStatus, null, job, "bulk-export"));
+                return Classification.Accept(new FhirRequest(FhirInteraction.ExportStatus, null, job));
             case ["_hearth", "export", var job, "file", var n] when ExportIdPattern().IsMatch(job) && n.Length <= 4 && n.All(char.IsAsciiDigit):
-                return Classification.Accept(new FhirRequest(FhirInteraction.ExportFile, null, job, "bulk-export") { FileIndex = int.Parse(n, System.Globalization.CultureInfo.InvariantCulture) });
+                return Classification.Accept(new FhirRequest(FhirInteraction.ExportFile, null, job) { FileIndex = int.Parse(n, System.Globalization.CultureInfo.InvariantCulture) });
         }
 
         if (segments is ["metadata"])
         {
-            return Classification.Accept(new FhirRequest(FhirInteraction.Capabilities, "CapabilityStatement", null, "read"));
+            return Classification.Accept(new FhirRequest(FhirInteraction.Capabilities, "CapabilityStatement", null));
         }
 
         if (segments is [".well-known", "smart-configuration"])
         {
-            return Classification.Accept(new FhirRequest(FhirInteraction.SmartConfiguration, null, null, "read"));
+            return Classification.Accept(new FhirRequest(FhirInteraction.SmartConfiguration, null, null));
         }
 
         return segments switch
@@ -92,7 +92,7 @@ public static partial class RequestClassifier
             [var type, var id] when IsType(type) && IsId(id) => Read(FhirInteraction.Read, type, id),
             [var type, var id, "_history"] when IsType(type) && IsId(id) => Read(FhirInteraction.HistoryInstance, type, id),
             [var type, var id, var op] when IsType(type) && IsId(id) && IsOperation(op) => Operation(type, id, op),
-            [var type, var id, var other] when IsType(type) && IsId(id) && IsType(other) => Classification.Accept(new FhirRequest(FhirInteraction.SearchCompartment, other, id, "read") { Compartment = type }),
+            [var type, var id, var other] when IsType(type) && IsId(id) && IsType(other) => Classification.Accept(new FhirRequest(FhirInteraction.SearchCompartment, other, id) { Compartment = type }),
             [var type, var id, "_history", var vid] when IsType(type) && IsId(id) && IsId(vid) => Read(FhirInteraction.VRead, type, id),
             _ => Classification.Refuse(400, "not-supported", "The request path is not a FHIR interaction Hearth recognises."),
         };
@@ -100,27 +100,27 @@ public static partial class RequestClassifier
 
     private static Classification ClassifyWrite(string method, string[] segments) => (method, segments) switch
     {
-        ("POST", []) => Classification.Accept(new FhirRequest(FhirInteraction.Batch, null, null, "batch")),
-        ("DELETE", ["_hearth", "export", var job]) when ExportIdPattern().IsMatch(job) => Classification.Accept(new FhirRequest(FhirInteraction.ExportStatus, null, job, "bulk-export")),
+        ("POST", []) => Classification.Accept(new FhirRequest(FhirInteraction.Batch, null, null)),
+        ("DELETE", ["_hearth", "export", var job]) when ExportIdPattern().IsMatch(job) => Classification.Accept(new FhirRequest(FhirInteraction.ExportStatus, null, job)),
         ("POST", [.., "$export"]) => Classification.Refuse(400, "not-supported", "Start a bulk export with GET (Bulk Data kick-off); Hearth does not accept a Parameters body for $export."),
-        ("POST", [var type]) when IsType(type) => Write(FhirInteraction.Create, type, null, "create"),
-        ("PUT", [var type, var id]) when IsType(type) && IsId(id) => Write(FhirInteraction.Update, type, id, "update"),
-        ("PATCH", [var type, var id]) when IsType(type) && IsId(id) => Write(FhirInteraction.Patch, type, id, "update"),
-        ("DELETE", [var type, var id]) when IsType(type) && IsId(id) => Write(FhirInteraction.Delete, type, id, "delete"),
+        ("POST", [var type]) when IsType(type) => Write(FhirInteraction.Create, type, null),
+        ("PUT", [var type, var id]) when IsType(type) && IsId(id) => Write(FhirInteraction.Update, type, id),
+        ("PATCH", [var type, var id]) when IsType(type) && IsId(id) => Write(FhirInteraction.Patch, type, id),
+        ("DELETE", [var type, var id]) when IsType(type) && IsId(id) => Write(FhirInteraction.Delete, type, id),
         ("PUT" or "PATCH" or "DELETE", [var type]) when IsType(type) => Classification.Refuse(400, "not-supported",
             $"Conditional {method} (by search criteria) is not supported by Hearth yet: address the resource by its id."),
         _ => Classification.Refuse(403, "not-supported",
             $"Hearth does not authorize this {method} request yet; reads, searches, history, create, update, patch, delete, batch and transaction are served."),
     };
 
-    private static Classification Write(FhirInteraction interaction, string type, string? id, string action)
-        => Classification.Accept(new FhirRequest(interaction, type, id, action));
+    private static Classification Write(FhirInteraction interaction, string type, string? id)
+        => Classification.Accept(new FhirRequest(interaction, type, id));
 
     private static Classification Operation(string? type, string? id, string op)
-        => Classification.Accept(new FhirRequest(FhirInteraction.Operation, type, id, "read") { Operation = op[1..] });
+        => Classification.Accept(new FhirRequest(FhirInteraction.Operation, type, id) { Operation = op[1..] });
 
     private static Classification Read(FhirInteraction interaction, string? type, string? id)
-        => Classification.Accept(new FhirRequest(interaction, type, id, "read"));
+        => Classification.Accept(new FhirRequest(interaction, type, id));
 
     private static bool IsType(string segment) => FhirModel.R4.IsResourceType(segment);
 

@@ -55,7 +55,7 @@ public static class SearchCriteria
     /// type of UNPROTECTED_RESOURCE_TYPES is readable by anyone.
     /// </summary>
     public static (string Parameter, IReadOnlyList<string>? Types)? Unreadable(
-        string? baseType, IEnumerable<KeyValuePair<string, IReadOnlyList<string>>> parameters, PermissionSet permissions, HearthSettings settings)
+        string? baseType, IEnumerable<KeyValuePair<string, IReadOnlyList<string>>> parameters, PermissionSet permissions, RuleSettings settings)
     {
         foreach (var (name, values) in parameters)
         {

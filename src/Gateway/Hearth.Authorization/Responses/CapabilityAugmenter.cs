@@ -18,12 +18,12 @@ public sealed class CapabilityAugmenter(HearthSettings settings)
     public const string OAuthUrisExtension = "http://fhir-registry.smarthealthit.org/StructureDefinition/oauth-uris";
     public const string Ds4pGuide = "http://hl7.org/fhir/uv/security-label-ds4p/ImplementationGuide/hl7.fhir.uv.security-label-ds4p";
 
-    private string AuthorizationEndpoint => settings.UmaServerBase + settings.UmaServerAuthorizationEndpoint;
+    private string AuthorizationEndpoint => settings.AuthorizationServer.UmaServerBase + settings.AuthorizationServer.UmaServerAuthorizationEndpoint;
 
     /// <summary>Augments <paramref name="statement"/> in place when it is a CapabilityStatement; true when changed.</summary>
     public bool Apply(JsonObject statement)
     {
-        if (!settings.AugmentCapabilityStatement || !ResourceInspector.TryGetString(statement, "resourceType", out var type) || type != "CapabilityStatement")
+        if (!settings.Gateway.AugmentCapabilityStatement || !ResourceInspector.TryGetString(statement, "resourceType", out var type) || type != "CapabilityStatement")
         {
             return false;
         }
@@ -56,7 +56,7 @@ public sealed class CapabilityAugmenter(HearthSettings settings)
             services.Add(new JsonObject
             {
                 ["coding"] = new JsonArray(new JsonObject { ["system"] = SecurityServiceSystem, ["code"] = "OAuth" }),
-                ["text"] = $"OAuth 2.0 / UMA 2.0 ({(settings.UmaMode ? "UMA" : "OAuth")} mode) by the authorization server at {settings.UmaServerBase}",
+                ["text"] = $"OAuth 2.0 / UMA 2.0 ({(settings.AuthorizationServer.UmaMode ? "UMA" : "OAuth")} mode) by the authorization server at {settings.AuthorizationServer.UmaServerBase}",
             });
             security["service"] = services;
             var extensions = security["extension"] as JsonArray ?? [];
@@ -78,7 +78,7 @@ public sealed class CapabilityAugmenter(HearthSettings settings)
     {
         ["authorization_endpoint"] = AuthorizationEndpoint,
         ["token_endpoint"] = AuthorizationEndpoint,
-        ["grant_types_supported"] = settings.UmaMode
+        ["grant_types_supported"] = settings.AuthorizationServer.UmaMode
             ? new JsonArray("urn:ietf:params:oauth:grant-type:uma-ticket")
             : new JsonArray("client_credentials"),
         ["capabilities"] = new JsonArray(),

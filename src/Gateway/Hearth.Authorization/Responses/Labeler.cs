@@ -15,7 +15,7 @@ namespace Hearth.Authorization.Responses;
 /// confidentiality (U &lt; L &lt; M &lt; N &lt; R &lt; V) of the entries it still holds.</item>
 /// </list>
 /// </summary>
-public sealed class Labeler(HearthSettings settings)
+public sealed class Labeler(RuleSettings settings)
 {
     private static readonly string[] Order = ["U", "L", "M", "N", "R", "V"];
 
@@ -56,7 +56,7 @@ public sealed class Labeler(HearthSettings settings)
                     security.Remove(old);
                 }
 
-                security.Add(new JsonObject { ["system"] = HearthSettings.ConfidentialitySystem, ["code"] = Order[highest] });
+                security.Add(new JsonObject { ["system"] = RuleSettings.ConfidentialitySystem, ["code"] = Order[highest] });
                 changed = true;
             }
         }
@@ -72,7 +72,7 @@ public sealed class Labeler(HearthSettings settings)
             return false;
         }
 
-        security.Add(new JsonObject { ["system"] = HearthSettings.ConfidentialitySystem, ["code"] = settings.DefaultConfidentialityCode });
+        security.Add(new JsonObject { ["system"] = RuleSettings.ConfidentialitySystem, ["code"] = settings.DefaultConfidentialityCode });
         return true;
     }
 
@@ -82,5 +82,5 @@ public sealed class Labeler(HearthSettings settings)
             : [];
 
     private static bool IsConfidentiality(JsonObject label)
-        => ResourceInspector.TryGetString(label, "system", out var system) && system == HearthSettings.ConfidentialitySystem;
+        => ResourceInspector.TryGetString(label, "system", out var system) && system == RuleSettings.ConfidentialitySystem;
 }

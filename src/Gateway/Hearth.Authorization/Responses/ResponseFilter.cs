@@ -8,16 +8,18 @@ namespace Hearth.Authorization.Responses;
 
 /// <summary>
 /// Decides what of a FHIR JSON response a token may see: the whole response, a Bundle with the
-/// denied entries removed, or nothing. Pure: patient resolution is done by the caller between
-/// <see cref="Parse"/> and <see cref="Apply"/>.
+/// denied entries removed, or nothing (each resource judged by the <see cref="Adjudicator"/>), and
+/// what of the Bundle (total, paging links) would count what is hidden. Pure: patient resolution
+/// is done by the caller between <see cref="Parse"/> and <see cref="Apply"/>.
 /// </summary>
-public sealed class ResponseFilter(HearthSettings settings)
+public sealed class ResponseFilter(RuleSettings settings)
 {
     private static readonly JsonSerializerOptions WriteOptions = new() { WriteIndented = false };
 
     /// <summary>The paging links that do not count matches.</summary>
     private static readonly HashSet<string> PagingRelations = ["self", "first", "previous", "prev", "next"];
     private readonly ResourceInspector _inspector = new(settings);
+    private readonly Adjudicator _adjudicator = new(settings);
 
     /// <summary>
     /// Reads a response body. Returns null when it is not a FHIR JSON resource (the caller must not
@@ -65,11 +67,11 @@ public sealed class ResponseFilter(HearthSettings settings)
     /// Adjudicates every resource. <paramref name="resolved"/> holds the patients (and Binary
     /// security contexts) the resources refer to; one that could not be resolved denies its resource.
     /// </summary>
-    public FilterResult Apply(ParsedResponse response, ResolvedReferences resolved, PermissionSet permissions, string action)
+    public FilterResult Apply(ParsedResponse response, ResolvedReferences resolved, PermissionSet permissions, FhirAction action)
     {
         if (response.Entries is null)
         {
-            var decision = Judge(response.RootFacts, resolved, permissions, action);
+            var decision = _adjudicator.Judge(response.RootFacts, resolved, permissions, action).Decision;
             return decision == Decision.Permit
                 ? new FilterResult(FilterOutcome.Permitted, 1, 0, null, decision)
                 : new FilterResult(FilterOutcome.Denied, 0, 1, null, decision);
@@ -80,7 +82,7 @@ public sealed class ResponseFilter(HearthSettings settings)
         var reason = Decision.Permit;
         foreach (var item in response.Entries)
         {
-            var decision = item.Facts is null ? Decision.NotGranted : Judge(item.Facts, resolved, permissions, action);
+            var decision = item.Facts is null ? Decision.NotGranted : _adjudicator.Judge(item.Facts, resolved, permissions, action).Decision;
             if (decision == Decision.Permit)
             {
                 kept.Add(item.Entry);
@@ -141,118 +143,10 @@ public sealed class ResponseFilter(HearthSettings settings)
     }
 
     /// <summary>
-    /// Adjudicates one resource for <paramref name="action"/> (unprotected types always pass): the
-    /// token needs a grant of the whole (every patient, the highest confidentiality), and no deny
-    /// may overlap it or any of its parts (an embedded resource of a denied patient, type or label).
-    /// </summary>
-    public Decision Judge(ResourceFacts facts, ResolvedReferences resolved, PermissionSet permissions, string action)
-    {
-        if (settings.UnprotectedResourceTypes.Contains(facts.ResourceType))
-        {
-            return Decision.Permit;
-        }
-
-        if (Required(facts, resolved, action) is not { } required)
-        {
-            return Decision.NotGranted;
-        }
-
-        var decision = permissions.Evaluate(required);
-        if (decision != Decision.Permit)
-        {
-            return decision;
-        }
-
-        foreach (var part in facts.Parts)
-        {
-            if (Required(part, resolved, action) is { } partRequired && permissions.IsDenied(partRequired))
-            {
-                return Decision.ExplicitlyDenied;
-            }
-        }
-
-        return Decision.Permit;
-    }
-
-    /// <summary>
-    /// What one resource needs for <paramref name="action"/>; null when no permission can grant it
-    /// (a patient that cannot be resolved, a Patient without identifiers, a security context that
-    /// cannot be read).
-    /// </summary>
-    public RequiredPermission? Required(ResourceFacts facts, ResolvedReferences resolved, string action)
-    {
-        if (facts.PatientLink == PatientLinkKind.Unresolvable)
-        {
-            return null;
-        }
-
-        var patients = new List<ResolvedPatient>();
-        var labels = facts.Labels;
-        if (!AddPatients(facts, resolved, patients))
-        {
-            return null;
-        }
-
-        if (facts.SecurityContexts.Count > 0)
-        {
-            // A Binary is as sensitive as the resource its securityContext names: its patients and labels count.
-            var contextLabels = new List<SecurityLabel>(labels);
-            foreach (var reference in facts.SecurityContexts)
-            {
-                if (resolved.Context(reference) is not { PatientLink: not PatientLinkKind.Unresolvable, SecurityContexts.Count: 0 } context
-                    || !AddPatients(context, resolved, patients))
-                {
-                    return null;
-                }
-
-                contextLabels.AddRange(context.Labels);
-            }
-
-            labels = SecurityLabel.HighWaterMark(contextLabels);
-        }
-
-        return new RequiredPermission(patients.Count > 0 ? patients : null, facts.ResourceType, action, labels);
-    }
-
-    private bool AddPatients(ResourceFacts facts, ResolvedReferences resolved, List<ResolvedPatient> patients)
-    {
-        foreach (var identifiers in facts.InlinePatients)
-        {
-            if (ResolvedPatient.From(identifiers, settings.DesignatedPatientIdSystems) is not { } patient)
-            {
-                return false;
-            }
-
-            if (!patients.Contains(patient))
-            {
-                patients.Add(patient);
-            }
-        }
-
-        foreach (var reference in facts.PatientReferences)
-        {
-            if (resolved.Patient(reference) is not { } patient)
-            {
-                return false;
-            }
-
-            if (!patients.Contains(patient))
-            {
-                patients.Add(patient);
-            }
-        }
-
-        return true;
-    }
-
-    /// <summary>
     /// What the resources of a denied answer would have needed (for a UMA ticket): the root, or
     /// every judged entry. Resources no permission could grant are left out.
     /// </summary>
-    public IReadOnlyList<RequiredPermission> Unmet(ParsedResponse response, ResolvedReferences resolved, string action)
-    {
-        var facts = response.Entries is null ? [response.RootFacts] : response.Entries.Select(e => e.Facts).OfType<ResourceFacts>();
-        return facts.Where(f => !settings.UnprotectedResourceTypes.Contains(f.ResourceType))
-            .Select(f => Required(f, resolved, action)).OfType<RequiredPermission>().ToList();
-    }
+    public IReadOnlyList<RequiredPermission> Unmet(ParsedResponse response, ResolvedReferences resolved, FhirAction action)
+        => response.Judged.Where(f => !settings.UnprotectedResourceTypes.Contains(f.ResourceType))
+            .Select(f => _adjudicator.Required(f, resolved, action)).OfType<RequiredPermission>().ToList();
 }

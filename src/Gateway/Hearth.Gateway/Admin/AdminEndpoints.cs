@@ -2,7 +2,8 @@ using System.Security.Cryptography;
 using System.Text;
 using Hearth.Authorization.Configuration;
 using Hearth.Authorization.Fhir;
-using Hearth.Gateway.Authorization;
+using Hearth.Gateway.Pipeline;
+using Hearth.Gateway.Resolution;
 using Hearth.Grains;
 
 namespace Hearth.Gateway.Admin;
@@ -25,7 +26,7 @@ internal static partial class AdminEndpoints
 
     public static void MapAdminEndpoints(this WebApplication app, HearthSettings settings)
     {
-        if (settings.AdminKey is not { } key)
+        if (settings.Gateway.AdminKey is not { } key)
         {
             return; // disabled: such paths are then refused as unclassifiable, never forwarded
         }
@@ -67,7 +68,7 @@ internal static partial class AdminEndpoints
         {
             var form = await ReadFormAsync(request);
             var reference = form?["reference"].FirstOrDefault() ?? "";
-            if (PatientReference.Classify(reference, settings.FhirServerBase, out var patient) != ReferenceKind.Patient)
+            if (PatientReference.Classify(reference, settings.FhirServer.Base, out var patient) != ReferenceKind.Patient)
             {
                 return Outcome(400, "required", "Give the Patient as 'reference=Patient/{id}', form-encoded.");
             }

@@ -14,7 +14,7 @@ internal static class OrleansExtensions
     /// </summary>
     public static void AddHearthOrleans(this WebApplicationBuilder builder, HearthSettings settings)
     {
-        if (settings.Redis is not { } redis)
+        if (settings.Cluster.Redis is not { } redis)
         {
             builder.UseOrleans(silo => silo.AddHearthSilo(settings));
             return;
@@ -25,11 +25,11 @@ internal static class OrleansExtensions
             client.UseRedisClustering(o => o.ConfigurationOptions = ConfigurationOptions.Parse(redis));
             client.Configure<ClusterOptions>(o =>
             {
-                o.ClusterId = settings.ClusterId;
-                o.ServiceId = settings.ServiceId;
+                o.ClusterId = settings.Cluster.ClusterId;
+                o.ServiceId = settings.Cluster.ServiceId;
             });
             client.Configure<GatewayOptions>(o => o.GatewayListRefreshPeriod = TimeSpan.FromSeconds(1));
-            client.Configure<ClientMessagingOptions>(o => o.ResponseTimeout = settings.GrainCallTimeout);
+            client.Configure<ClientMessagingOptions>(o => o.ResponseTimeout = settings.Cluster.GrainCallTimeout);
             client.UseConnectionRetryFilter<RetryUntilASiloAnswers>();
             client.AddActivityPropagation();
         });

@@ -1,7 +1,7 @@
 using System.Buffers;
 using System.IO.Pipelines;
 using System.Runtime.CompilerServices;
-using Hearth.Gateway.Authorization;
+using Hearth.Gateway.Pipeline;
 
 namespace Hearth.Gateway.Formats;
 

@@ -1,5 +1,5 @@
 using Hearth.Authorization.Responses;
-using Hearth.Gateway.Authorization;
+using Hearth.Gateway.Pipeline;
 using Hearth.Grains;
 
 namespace Hearth.Gateway.Health;
@@ -17,7 +17,7 @@ internal static class HealthEndpoints
                 await grains.GetGrain<IPingGrain>(0).PingAsync().WaitAsync(TimeSpan.FromSeconds(3), context.RequestAborted);
                 return Results.Text("{\"status\":\"ready\"}", "application/json");
             }
-            catch (Exception e) when (Authorization.ClusterFailures.IsTransient(e) || e is OperationCanceledException && !context.RequestAborted.IsCancellationRequested)
+            catch (Exception e) when (Failures.IsClusterTransient(e) || e is OperationCanceledException && !context.RequestAborted.IsCancellationRequested)
             {
                 return Results.Text(OperationOutcomes.CreateString("transient", "No Hearth silo answers."), OperationOutcomes.ContentType, statusCode: 503);
             }

@@ -12,7 +12,7 @@ public sealed class FhirResourceClient(HttpClient http, HearthSettings settings)
 {
     public const string HttpClientName = "hearth-fhir-reads";
 
-    private readonly ResourceInspector _inspector = new(settings);
+    private readonly ResourceInspector _inspector = new(settings.Rules);
 
     public async Task<PatientLookup> FetchPatientAsync(string absoluteReference, CancellationToken cancellationToken)
     {
@@ -54,7 +54,7 @@ public sealed class FhirResourceClient(HttpClient http, HearthSettings settings)
         using var request = new HttpRequestMessage(HttpMethod.Get, absoluteReference);
         request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("application/fhir+json"));
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        timeout.CancelAfter(settings.PatientFetchTimeout);
+        timeout.CancelAfter(settings.Cluster.PatientFetchTimeout);
         try
         {
             using var response = await http.SendAsync(request, HttpCompletionOption.ResponseContentRead, timeout.Token);

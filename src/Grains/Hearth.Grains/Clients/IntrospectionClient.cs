@@ -14,7 +14,7 @@ public sealed class IntrospectionClient(HttpClient http, HearthSettings settings
     /// <exception cref="AuthorizationServerUnavailableException">Unreachable, timed out, non-200, or not an introspection answer.</exception>
     public async Task<IntrospectionResponse> IntrospectAsync(string token, CancellationToken cancellationToken)
     {
-        using var request = new HttpRequestMessage(HttpMethod.Post, settings.IntrospectionUrl)
+        using var request = new HttpRequestMessage(HttpMethod.Post, settings.AuthorizationServer.IntrospectionUrl)
         {
             Content = new FormUrlEncodedContent([new KeyValuePair<string, string>("token", token)]),
         };

@@ -54,7 +54,7 @@ public sealed class PermissionRegistrationClient(HttpClient http, HearthSettings
 
     private async Task<string> SendAsync(string permissionsJson, CancellationToken cancellationToken)
     {
-        using var request = new HttpRequestMessage(HttpMethod.Post, settings.UmaServerBase + settings.UmaServerPermissionRegistrationEndpoint)
+        using var request = new HttpRequestMessage(HttpMethod.Post, settings.AuthorizationServer.UmaServerBase + settings.AuthorizationServer.UmaServerPermissionRegistrationEndpoint)
         {
             Content = new StringContent(permissionsJson, Encoding.UTF8, "application/json"),
         };

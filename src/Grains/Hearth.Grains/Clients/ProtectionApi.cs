@@ -14,10 +14,10 @@ internal static class ProtectionApi
     /// <exception cref="AuthorizationServerUnavailableException">Unreachable, timed out, or another status.</exception>
     public static async Task<string> SendAsync(HttpClient http, HttpRequestMessage request, HearthSettings settings, string endpoint, int[] expected, CancellationToken cancellationToken)
     {
-        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", settings.UmaServerProtectionApiKey);
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", settings.AuthorizationServer.UmaServerProtectionApiKey);
         request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("application/json"));
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        timeout.CancelAfter(settings.IntrospectionTimeout);
+        timeout.CancelAfter(settings.AuthorizationServer.IntrospectionTimeout);
         try
         {
             using var response = await http.SendAsync(request, HttpCompletionOption.ResponseContentRead, timeout.Token);

@@ -3,10 +3,12 @@ using Hearth.Authorization.Configuration;
 using Hearth.Authorization.Fhir;
 using Hearth.Authorization.Permissions;
 using Hearth.Authorization.Requests;
+using Hearth.Gateway.Interactions;
+using Hearth.Gateway.Pipeline;
 using Hearth.Grains;
 using Microsoft.Extensions.Primitives;
 
-namespace Hearth.Gateway.Authorization;
+namespace Hearth.Gateway.Resolution;
 
 /// <summary>
 /// UMA mode: the permissions a refused request implies, and their registration (by a silo) for a
@@ -35,7 +37,7 @@ internal sealed class UmaTickets(HearthSettings settings, IGrainFactory grains, 
         {
             // As Pauldron Hearth registers an export: every requested type, any patient, any label.
             var types = QueryValues.Split(parameters.Where(p => p.Key == "_type").SelectMany(p => p.Value)).DefaultIfEmpty(null);
-            return types.Select(t => PermissionRegistration.Permission(null, t, request.Action, labels: null)).ToList();
+            return types.Select(t => PermissionRegistration.Permission(null, t, request.Action.Name(), labels: null)).ToList();
         }
 
         var budget = new Budget();
@@ -70,13 +72,13 @@ internal sealed class UmaTickets(HearthSettings settings, IGrainFactory grains, 
         var type = request.Interaction is FhirInteraction.Operation or FhirInteraction.SearchSystem or FhirInteraction.HistorySystem
             ? null
             : request.ResourceType;
-        return patients.Distinct().Select(p => PermissionRegistration.Permission(p, type, request.Action, labels: null)).ToList();
+        return patients.Distinct().Select(p => PermissionRegistration.Permission(p, type, request.Action.Name(), labels: null)).ToList();
     }
 
     /// <summary>Each entry's permissions from its request line; null when the body is not a batch Hearth can read.</summary>
     private async Task<IReadOnlyList<JsonObject>?> FromBatchAsync(HttpContext context, Budget budget)
     {
-        var body = await RequestBodies.BufferAsync(context, settings.MaxRequestBytes);
+        var body = await RequestBodies.BufferAsync(context, settings.Gateway.MaxRequestBytes);
         var isXml = System.Net.Http.Headers.MediaTypeHeaderValue.TryParse(context.Request.ContentType, out var type)
             && type.MediaType is { } mediaType && FormatNegotiation.Classify(mediaType) == FhirFormat.Xml;
         if (body is not null && isXml)
@@ -85,12 +87,12 @@ internal sealed class UmaTickets(HearthSettings settings, IGrainFactory grains, 
         }
 
         if (body is null || !FhirJson.IsValidUnicode(body) || FhirJson.TryParse(body) is not JsonObject bundle
-            || bundle["entry"] is not JsonArray entries || entries.Count is 0 || entries.Count > settings.MaxBatchEntries)
+            || bundle["entry"] is not JsonArray entries || entries.Count is 0 || entries.Count > settings.Gateway.MaxBatchEntries)
         {
             return null;
         }
 
-        var publicBase = HearthRequestFeature.PublicBaseOf(context, settings);
+        var publicBase = RequestState.PublicBaseOf(context, settings.Gateway);
         var permissions = new List<JsonObject>();
         foreach (var entry in entries)
         {

@@ -1,7 +1,8 @@
 using System.Text;
 using Hearth.Authorization.Configuration;
+using Hearth.Authorization.Responses;
 
-namespace Hearth.Gateway.Authorization;
+namespace Hearth.Gateway.Pipeline;
 
 internal static class RequestBodies
 {
@@ -27,13 +28,13 @@ internal static class RequestBodies
     }
 
     /// <summary>The refusal of a body over HEARTH_MAX_REQUEST_BYTES.</summary>
-    public static WriteRefusal TooLarge(HearthSettings settings) => new(413, "too-costly", $"The request body is larger than {settings.MaxRequestBytes} bytes.");
+    public static Refusal TooLarge(GatewaySettings settings) => Refusal.Problem(413, "too-costly", $"The request body is larger than {settings.MaxRequestBytes} bytes.");
 
     /// <summary>
     /// A client's FHIR XML as the FHIR JSON Hearth judges and forwards; null with the refusal when
     /// it is not a valid FHIR XML resource (nesting is bounded before Firely reads it).
     /// </summary>
-    public static byte[]? XmlToJson(byte[] xml, out WriteRefusal? refusal)
+    public static byte[]? XmlToJson(byte[] xml, out Refusal? refusal)
     {
         refusal = null;
         try
@@ -42,7 +43,7 @@ internal static class RequestBodies
         }
         catch (FormatException e)
         {
-            refusal = new WriteRefusal(400, "structure", e.Message);
+            refusal = Refusal.Problem(400, "structure", e.Message);
             return null;
         }
     }

@@ -1,8 +1,9 @@
 using Hearth.Authorization.Configuration;
 using Hearth.Authorization.Fhir;
+using Hearth.Gateway.Pipeline;
 using Hearth.Grains;
 
-namespace Hearth.Gateway.Authorization;
+namespace Hearth.Gateway.Resolution;
 
 /// <summary>
 /// Resolves what judging resources needs from the FHIR server, through grains: the patient each
@@ -54,7 +55,7 @@ internal sealed class ReferenceResolver(HearthSettings settings, IGrainFactory g
 
         var lookup = await PatientGrain("Patient/" + patientId).ResolveAsync();
         return lookup.Status == PatientLookupStatus.Found
-            ? PatientIdentifier.Choose(lookup.Identifiers.Select(i => new PatientIdentifier(i.System, i.Value)).ToList(), settings.DesignatedPatientIdSystems)
+            ? PatientIdentifier.Choose(lookup.Identifiers.Select(i => new PatientIdentifier(i.System, i.Value)).ToList(), settings.Rules.DesignatedPatientIdSystems)
             : null;
     }
 
@@ -65,7 +66,7 @@ internal sealed class ReferenceResolver(HearthSettings settings, IGrainFactory g
 
     private ResolvedPatient? Patient(PatientLookup lookup) => lookup.Status switch
     {
-        PatientLookupStatus.Found => ResolvedPatient.From(lookup.Identifiers.Select(i => new PatientIdentifier(i.System, i.Value)).ToList(), settings.DesignatedPatientIdSystems),
+        PatientLookupStatus.Found => ResolvedPatient.From(lookup.Identifiers.Select(i => new PatientIdentifier(i.System, i.Value)).ToList(), settings.Rules.DesignatedPatientIdSystems),
         PatientLookupStatus.NotFound => null,
         _ => throw new UpstreamException("The FHIR server could not be asked for the patients this request involves."),
     };
@@ -110,7 +111,7 @@ internal sealed class ReferenceResolver(HearthSettings settings, IGrainFactory g
         return result;
     }
 
-    private IPatientGrain PatientGrain(string reference) => grains.GetGrain<IPatientGrain>(settings.FhirServerBase + "/" + reference);
+    private IPatientGrain PatientGrain(string reference) => grains.GetGrain<IPatientGrain>(settings.FhirServer.Base + "/" + reference);
 
-    private ISecurityContextGrain ContextGrain(string reference) => grains.GetGrain<ISecurityContextGrain>(settings.FhirServerBase + "/" + reference);
+    private ISecurityContextGrain ContextGrain(string reference) => grains.GetGrain<ISecurityContextGrain>(settings.FhirServer.Base + "/" + reference);
 }

@@ -1,7 +1,7 @@
 using System.Buffers;
 using Microsoft.Extensions.Primitives;
 
-namespace Hearth.Gateway.Authorization;
+namespace Hearth.Gateway.Pipeline;
 
 internal enum BearerTokenStatus
 {

@@ -1,7 +1,7 @@
 using System.Text.Json.Nodes;
 using Hearth.Authorization.Requests;
 
-namespace Hearth.Gateway.Authorization;
+namespace Hearth.Gateway.Interactions;
 
 /// <summary>
 /// How a batch or transaction was decided: which entries went to the FHIR server (in order), what

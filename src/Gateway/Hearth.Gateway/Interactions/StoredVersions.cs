@@ -5,8 +5,9 @@ using System.Text.Json.Nodes;
 using Hearth.Authorization.Configuration;
 using Hearth.Authorization.Fhir;
 using Hearth.Authorization.Responses;
+using Hearth.Gateway.Pipeline;
 
-namespace Hearth.Gateway.Authorization;
+namespace Hearth.Gateway.Interactions;
 
 /// <summary>
 /// Reads what is stored under a Type/id for a write's decision: the current version and, for an
@@ -43,7 +44,7 @@ internal sealed class StoredVersions(HearthSettings settings, ResponseFilter fil
 
     private async Task<Stored> ReadUncachedAsync(string type, string id, bool withHistory, CancellationToken cancellationToken)
     {
-        var (status, body) = await GetAsync($"{settings.FhirServerBase}/{type}/{id}", cancellationToken);
+        var (status, body) = await GetAsync($"{settings.FhirServer.Base}/{type}/{id}", cancellationToken);
         if (status == HttpStatusCode.OK)
         {
             var parsed = filter.Parse(body, judgeEntries: false);
@@ -63,7 +64,7 @@ internal sealed class StoredVersions(HearthSettings settings, ResponseFilter fil
     /// <summary>The newest version in the instance history that holds the resource (a deleted one's last state); null when it never existed.</summary>
     private async Task<ParsedResponse?> LastVersionAsync(string type, string id, CancellationToken cancellationToken)
     {
-        var (status, body) = await GetAsync($"{settings.FhirServerBase}/{type}/{id}/_history", cancellationToken);
+        var (status, body) = await GetAsync($"{settings.FhirServer.Base}/{type}/{id}/_history", cancellationToken);
         if (status is HttpStatusCode.NotFound or HttpStatusCode.Gone)
         {
             return null;
@@ -92,7 +93,7 @@ internal sealed class StoredVersions(HearthSettings settings, ResponseFilter fil
         using var request = new HttpRequestMessage(HttpMethod.Get, url);
         request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("application/fhir+json"));
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        timeout.CancelAfter(settings.UpstreamTimeout);
+        timeout.CancelAfter(settings.FhirServer.Timeout);
         try
         {
             using var response = await httpClients.CreateClient(HttpClientName).SendAsync(request, HttpCompletionOption.ResponseHeadersRead, timeout.Token);
@@ -102,7 +103,7 @@ internal sealed class StoredVersions(HearthSettings settings, ResponseFilter fil
             }
 
             await using var stream = await response.Content.ReadAsStreamAsync(timeout.Token);
-            var body = await RequestBodies.ReadAtMostAsync(stream, ResponseAuthorizer.MaxResponseBytes, timeout.Token)
+            var body = await RequestBodies.ReadAtMostAsync(stream, Pipeline.UpstreamAnswer.MaxBytes, timeout.Token)
                 ?? throw new UpstreamException("The stored resource is too large to authorize.");
             return (response.StatusCode, FhirJson.Sanitize(body));
         }

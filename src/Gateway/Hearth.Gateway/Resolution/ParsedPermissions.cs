@@ -1,7 +1,7 @@
 using System.Runtime.CompilerServices;
 using Hearth.Authorization.Permissions;
 
-namespace Hearth.Gateway.Authorization;
+namespace Hearth.Gateway.Resolution;
 
 /// <summary>
 /// Parsed permission sets, remembered per permissions string instance. A grain call within the

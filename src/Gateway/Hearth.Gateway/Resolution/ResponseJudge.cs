@@ -2,7 +2,7 @@ using Hearth.Authorization.Fhir;
 using Hearth.Authorization.Permissions;
 using Hearth.Authorization.Responses;
 
-namespace Hearth.Gateway.Authorization;
+namespace Hearth.Gateway.Resolution;
 
 /// <summary>
 /// Judges a parsed answer: resolves the Patients (and Binary security contexts) it refers to, then
@@ -10,7 +10,7 @@ namespace Hearth.Gateway.Authorization;
 /// </summary>
 internal sealed class ResponseJudge(ResponseFilter filter, ReferenceResolver resolver)
 {
-    public async Task<FilterResult> JudgeAsync(ParsedResponse parsed, PermissionSet permissions, string action)
+    public async Task<FilterResult> JudgeAsync(ParsedResponse parsed, PermissionSet permissions, FhirAction action)
     {
         var resolved = await resolver.ResolveAsync(parsed.Judged);
         var result = filter.Apply(parsed, resolved, permissions, action);

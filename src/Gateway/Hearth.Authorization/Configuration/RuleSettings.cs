@@ -1,0 +1,48 @@
+namespace Hearth.Authorization.Configuration;
+
+/// <summary>What the authorization rules judge by: the pure core reads these and nothing else.</summary>
+public sealed class RuleSettings
+{
+    public const string ConfidentialitySystem = "http://terminology.hl7.org/CodeSystem/v3-Confidentiality";
+
+    public static readonly string[] DefaultOperations = ["everything", "lastn", "meta", "expand", "lookup", "validate-code", "translate", "subsumes"];
+
+    /// <summary>FHIR_SERVER_BASE: references under it are the FHIR server's own.</summary>
+    public required string FhirServerBase { get; init; }
+
+    public IReadOnlySet<string> UnprotectedResourceTypes { get; init; } = new HashSet<string>();
+    public IReadOnlyList<string> DesignatedPatientIdSystems { get; init; } = [];
+    public IReadOnlyList<string> DesignatedSecurityLabelSystems { get; init; } = [ConfidentialitySystem];
+    public string DefaultConfidentialityCode { get; init; } = "M";
+
+    /// <summary>Operations (without '$') a GET may invoke (HEARTH_ALLOWED_OPERATIONS); their answers are judged like any other.</summary>
+    public IReadOnlySet<string> AllowedOperations { get; init; } = DefaultOperations.ToHashSet(StringComparer.Ordinal);
+
+    public bool EnableLabelingService { get; init; }
+    public bool AddDefaultConfidentialityLabel { get; init; } = true;
+    public IReadOnlySet<string> NoLabelResourceTypes { get; init; } = new HashSet<string>();
+    public bool AddHighWaterMark { get; init; }
+
+    internal static RuleSettings Read(SettingsReader r, string fhirServerBase)
+    {
+        var confidentiality = r.Text("DEFAULT_CONFIDENTIALITY_CODE") ?? "M";
+        if (confidentiality is not ("U" or "L" or "M" or "N" or "R" or "V"))
+        {
+            r.Errors.Add("DEFAULT_CONFIDENTIALITY_CODE must be one of U, L, M, N, R, V (v3-Confidentiality).");
+        }
+
+        return new RuleSettings
+        {
+            FhirServerBase = fhirServerBase,
+            UnprotectedResourceTypes = r.ResourceTypes("UNPROTECTED_RESOURCE_TYPES"),
+            DesignatedPatientIdSystems = r.List("DESIGNATED_PATIENT_ID_SYSTEMS"),
+            DesignatedSecurityLabelSystems = r.List("DESIGNATED_SECURITY_LABEL_SYSTEMS", [ConfidentialitySystem]),
+            DefaultConfidentialityCode = confidentiality,
+            AllowedOperations = r.List("HEARTH_ALLOWED_OPERATIONS", DefaultOperations.Select(o => "$" + o).ToList()).Select(o => o.TrimStart('$')).ToHashSet(StringComparer.Ordinal),
+            EnableLabelingService = r.Bool("ENABLE_LABELING_SERVICE", false),
+            AddDefaultConfidentialityLabel = r.Bool("ADD_DEFAULT_CONFIDENTIALITY_LABEL", true),
+            NoLabelResourceTypes = r.ResourceTypes("NO_LABEL_RESOURCE_TYPES"),
+            AddHighWaterMark = r.Bool("ADD_HIGHT_WATER_MARK", false),
+        };
+    }
+}

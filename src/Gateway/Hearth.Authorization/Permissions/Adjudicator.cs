@@ -1,0 +1,140 @@
+using Hearth.Authorization.Configuration;
+using Hearth.Authorization.Fhir;
+
+namespace Hearth.Authorization.Permissions;
+
+/// <summary>
+/// The one place a resource is judged: its facts (type, labels, patients, and those of every
+/// resource inside it), the patients and security contexts its references resolved to, and the
+/// token's permissions give the decision, and what the resource needed (for a UMA ticket). Reads,
+/// writes (body and stored versions), batch entries and export lines all come here.
+/// </summary>
+public sealed class Adjudicator(RuleSettings settings)
+{
+    /// <summary>
+    /// Judges one resource for <paramref name="action"/> (unprotected types always pass): the token
+    /// needs a grant of the whole (every patient, the highest confidentiality), and no deny may
+    /// overlap it or any of its parts (an embedded resource of a denied patient, type or label).
+    /// </summary>
+    public Judgement Judge(ResourceFacts facts, ResolvedReferences resolved, PermissionSet permissions, FhirAction action)
+    {
+        if (settings.UnprotectedResourceTypes.Contains(facts.ResourceType))
+        {
+            return Judgement.Permitted;
+        }
+
+        if (Required(facts, resolved, action) is not { } required)
+        {
+            return new Judgement(Decision.NotGranted, null);
+        }
+
+        var decision = permissions.Evaluate(required);
+        if (decision == Decision.Permit)
+        {
+            foreach (var part in facts.Parts)
+            {
+                if (Required(part, resolved, action) is { } partRequired && permissions.IsDenied(partRequired))
+                {
+                    decision = Decision.ExplicitlyDenied;
+                    break;
+                }
+            }
+        }
+
+        return new Judgement(decision, required);
+    }
+
+    /// <summary>Judges several resources (a write's body and stored version); the first that is not permitted, or <see cref="Judgement.Permitted"/>.</summary>
+    public Judgement JudgeAll(IEnumerable<(ResourceFacts Facts, FhirAction Action)> checks, ResolvedReferences resolved, PermissionSet permissions)
+    {
+        foreach (var (facts, action) in checks)
+        {
+            var judgement = Judge(facts, resolved, permissions, action);
+            if (!judgement.IsPermitted)
+            {
+                return judgement;
+            }
+        }
+
+        return Judgement.Permitted;
+    }
+
+    /// <summary>
+    /// What one resource needs for <paramref name="action"/>; null when no permission can grant it
+    /// (a patient that cannot be resolved, a Patient without identifiers, a security context that
+    /// cannot be read).
+    /// </summary>
+    public RequiredPermission? Required(ResourceFacts facts, ResolvedReferences resolved, FhirAction action)
+    {
+        if (facts.PatientLink == PatientLinkKind.Unresolvable)
+        {
+            return null;
+        }
+
+        var patients = new List<ResolvedPatient>();
+        var labels = facts.Labels;
+        if (!AddPatients(facts, resolved, patients))
+        {
+            return null;
+        }
+
+        if (facts.SecurityContexts.Count > 0)
+        {
+            // A Binary is as sensitive as the resource its securityContext names: its patients and labels count.
+            var contextLabels = new List<SecurityLabel>(labels);
+            foreach (var reference in facts.SecurityContexts)
+            {
+                if (resolved.Context(reference) is not { PatientLink: not PatientLinkKind.Unresolvable, SecurityContexts.Count: 0 } context
+                    || !AddPatients(context, resolved, patients))
+                {
+                    return null;
+                }
+
+                contextLabels.AddRange(context.Labels);
+            }
+
+            labels = SecurityLabel.HighWaterMark(contextLabels);
+        }
+
+        return new RequiredPermission(patients.Count > 0 ? patients : null, facts.ResourceType, action, labels);
+    }
+
+    private bool AddPatients(ResourceFacts facts, ResolvedReferences resolved, List<ResolvedPatient> patients)
+    {
+        foreach (var identifiers in facts.InlinePatients)
+        {
+            if (ResolvedPatient.From(identifiers, settings.DesignatedPatientIdSystems) is not { } patient)
+            {
+                return false;
+            }
+
+            if (!patients.Contains(patient))
+            {
+                patients.Add(patient);
+            }
+        }
+
+        foreach (var reference in facts.PatientReferences)
+        {
+            if (resolved.Patient(reference) is not { } patient)
+            {
+                return false;
+            }
+
+            if (!patients.Contains(patient))
+            {
+                patients.Add(patient);
+            }
+        }
+
+        return true;
+    }
+}
+
+/// <summary>The decision on one resource, and what it needed (null: no permission could grant it, or nothing was needed).</summary>
+public readonly record struct Judgement(Decision Decision, RequiredPermission? Needed)
+{
+    public static Judgement Permitted { get; } = new(Decision.Permit, null);
+
+    public bool IsPermitted => Decision == Decision.Permit;
+}

@@ -1,0 +1,57 @@
+using Hearth.Authorization.Permissions;
+
+namespace Hearth.Authorization.Responses;
+
+/// <summary>
+/// Why Hearth answers a request itself instead of with the FHIR server's answer. Every refusal is
+/// a value; one writer in the gateway turns it into the HTTP answer (an OperationOutcome in the
+/// client's format, with the RFC 6750 or UMA challenge and headers its kind calls for).
+/// </summary>
+/// <param name="Status">The HTTP status.</param>
+/// <param name="IssueCode">The OperationOutcome issue code (invalid, forbidden, login, not-supported, too-costly, transient, ...).</param>
+/// <param name="Diagnostics">A plain sentence; never a token, a stack trace or data the caller may not see.</param>
+public abstract record Refusal(int Status, string IssueCode, string Diagnostics)
+{
+    /// <summary>A plain OperationOutcome: a request Hearth will not forward, a limit, an answer it could not use.</summary>
+    public static Refusal Problem(int status, string issueCode, string diagnostics) => new Plain(status, issueCode, diagnostics);
+
+    /// <summary>The token does not grant what is needed: 403 insufficient_scope; in UMA mode a ticket for <paramref name="unmet"/> (or what the request implies when empty).</summary>
+    public static Refusal NotPermitted(IReadOnlyList<RequiredPermission> unmet) => new Insufficient(unmet);
+
+    public sealed record Plain(int Status, string IssueCode, string Diagnostics) : Refusal(Status, IssueCode, Diagnostics);
+
+    public sealed record Insufficient(IReadOnlyList<RequiredPermission> Unmet)
+        : Refusal(403, "forbidden", "The access token does not grant access to the requested data.");
+
+    /// <summary>A search criterion that looks at resources the token may not all read (a chain, _has, _filter...); <see cref="Types"/> null: any type.</summary>
+    public sealed record Criterion(string Parameter, IReadOnlyList<string>? Types)
+        : Refusal(403, "forbidden", CriterionDiagnostics(Parameter, Types));
+
+    /// <summary>No bearer token: 401 (UMA: a ticket for what the request implies).</summary>
+    public sealed record NoToken()
+        : Refusal(401, "login", "This request needs a bearer access token.");
+
+    /// <summary>The Authorization header is not one well-formed bearer token, or a token came where it may not: 400 invalid_request.</summary>
+    public sealed record MalformedAuthorization()
+        : Refusal(400, "login", "The Authorization header must carry exactly one bearer token.");
+
+    /// <summary>Unknown, inactive or expired token: 401 invalid_token (UMA: 403 with a new ticket, as Pauldron answers).</summary>
+    public sealed record InvalidToken()
+        : Refusal(401, "login", "The access token is invalid, expired or revoked.");
+
+    /// <summary>The authorization server cannot be asked and nothing is cached: 503 (UMA: 403 with the Unreachable warning).</summary>
+    public sealed record AuthorizationServerUnavailable()
+        : Refusal(503, "transient", "The authorization server is unreachable; the token could not be checked. Try again later.");
+
+    /// <summary>Hearth's own cluster (its grains) does not answer: 503.</summary>
+    public sealed record ClusterUnavailable()
+        : Refusal(503, "transient", "Hearth's cluster is unavailable. Try again later.");
+
+    /// <summary>Why a search criterion is refused, naming it (printable, bounded) and the types it reaches.</summary>
+    public static string CriterionDiagnostics(string parameter, IReadOnlyList<string>? types)
+    {
+        var name = parameter.Length <= 100 && parameter.All(c => c is >= ' ' and <= '~') ? parameter : "(a search parameter)";
+        var reached = types is null ? "resources of any type" : string.Join(", ", types) + " resources";
+        return $"The search parameter '{name}' makes the FHIR server look at {reached}, and this token may not read all of them: it is refused, nothing was forwarded.";
+    }
+}

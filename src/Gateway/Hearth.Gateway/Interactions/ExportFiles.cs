@@ -1,0 +1,120 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Text;
+using Hearth.Authorization.Configuration;
+using Hearth.Authorization.Fhir;
+using Hearth.Authorization.Permissions;
+using Hearth.Authorization.Responses;
+using Hearth.Gateway.Formats;
+using Hearth.Gateway.Pipeline;
+using Hearth.Gateway.Resolution;
+
+namespace Hearth.Gateway.Interactions;
+
+/// <summary>
+/// The FHIR server's export files, read as they stream, line by line, and judged in chunks of
+/// <see cref="LinesPerChunk"/> (their patients resolved at once): how many lines the token may
+/// have, and those lines (pointed at the gateway) for a download. A line that is not a FHIR
+/// resource fails the whole file.
+/// </summary>
+internal sealed class ExportFiles(HearthSettings settings, ResponseFilter filter, Adjudicator adjudicator, ReferenceResolver resolver, IHttpClientFactory httpClients)
+{
+    private const int LinesPerChunk = 500;
+
+    /// <summary>Judges the files at <paramref name="urls"/> as one; gives the permitted lines to <paramref name="write"/> (when given) and returns how many there are.</summary>
+    public async Task<long> JudgeAsync(IReadOnlyList<string> urls, RequestState state, Func<List<byte[]>, Task>? write, CancellationToken cancellationToken)
+    {
+        long permitted = 0;
+        var chunk = new List<(byte[] Line, ResourceFacts Facts)>(LinesPerChunk);
+        async Task FlushAsync()
+        {
+            var kept = await JudgeChunkAsync(chunk, state, cancellationToken);
+            permitted += kept.Count;
+            if (write is not null && kept.Count > 0)
+            {
+                await write(kept.Select(line => Encoding.UTF8.GetBytes(UrlRewriter.Rewrite(Encoding.UTF8.GetString(line), settings.FhirServer.Base, state.PublicBase) + "\n")).ToList());
+            }
+
+            chunk.Clear();
+        }
+
+        foreach (var url in urls)
+        {
+            await foreach (var line in LinesAsync(url, cancellationToken))
+            {
+                var parsed = filter.Parse(line, judgeEntries: false) ?? throw new UpstreamException("A line of the export file is not a FHIR JSON resource.");
+                chunk.Add((line, parsed.RootFacts));
+                if (chunk.Count == LinesPerChunk)
+                {
+                    await FlushAsync();
+                }
+            }
+        }
+
+        if (chunk.Count > 0)
+        {
+            await FlushAsync();
+        }
+
+        return permitted;
+    }
+
+    private async Task<List<byte[]>> JudgeChunkAsync(List<(byte[] Line, ResourceFacts Facts)> chunk, RequestState state, CancellationToken cancellationToken)
+    {
+        var resolved = await resolver.ResolveAsync(chunk.Select(c => c.Facts), cancellationToken);
+        return chunk.Where(c => adjudicator.Judge(c.Facts, resolved, state.Permissions, FhirAction.BulkExport).IsPermitted).Select(c => c.Line).ToList();
+    }
+
+    /// <summary>One file's non-empty lines, made valid Unicode; HEARTH_UPSTREAM_TIMEOUT_SECONDS for the answer to start, and again whenever it stalls.</summary>
+    private async IAsyncEnumerable<byte[]> LinesAsync(string url, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, url);
+        request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("application/fhir+ndjson"));
+        using var idle = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        idle.CancelAfter(settings.FhirServer.Timeout);
+        using var response = await SendAsync(request, idle.Token, cancellationToken);
+        if (response.StatusCode != HttpStatusCode.OK || response.Content.Headers.ContentEncoding.Count > 0)
+        {
+            throw new UpstreamException($"The FHIR server answered {(int)response.StatusCode} for an export file.");
+        }
+
+        await using var stream = await response.Content.ReadAsStreamAsync(idle.Token);
+        var lines = NdjsonLines.ReadAsync(stream, UpstreamAnswer.MaxBytes, idle.Token).GetAsyncEnumerator(idle.Token);
+        try
+        {
+            while (await NextAsync(lines, cancellationToken))
+            {
+                idle.CancelAfter(settings.FhirServer.Timeout);
+                yield return FhirJson.Sanitize(lines.Current);
+            }
+        }
+        finally
+        {
+            await lines.DisposeAsync();
+        }
+    }
+
+    private async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken idle, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await httpClients.CreateClient(StoredVersions.HttpClientName).SendAsync(request, HttpCompletionOption.ResponseHeadersRead, idle);
+        }
+        catch (Exception e) when (e is HttpRequestException or OperationCanceledException && !cancellationToken.IsCancellationRequested)
+        {
+            throw new UpstreamException("The FHIR server could not be asked for an export file.");
+        }
+    }
+
+    private static async Task<bool> NextAsync(IAsyncEnumerator<byte[]> lines, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await lines.MoveNextAsync();
+        }
+        catch (Exception e) when (e is IOException or HttpRequestException or OperationCanceledException && !cancellationToken.IsCancellationRequested)
+        {
+            throw new UpstreamException("The FHIR server's export file was cut off or stalled.");
+        }
+    }
+}

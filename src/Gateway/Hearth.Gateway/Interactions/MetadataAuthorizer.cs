@@ -1,0 +1,60 @@
+using System.Text;
+using System.Text.Json.Nodes;
+using Hearth.Authorization.Configuration;
+using Hearth.Authorization.Fhir;
+using Hearth.Authorization.Responses;
+using Hearth.Authorization.Requests;
+using Hearth.Gateway.Pipeline;
+
+namespace Hearth.Gateway.Interactions;
+
+/// <summary>
+/// <c>/metadata</c> and <c>/.well-known/smart-configuration</c>: no token needed. With
+/// AUGMENT_CAPABILITY_STATEMENT the CapabilityStatement gains the security service, and Hearth
+/// answers the SMART configuration itself (it describes the authorization server Hearth enforces,
+/// not the FHIR server); otherwise both are forwarded and passed as the FHIR server answers.
+/// </summary>
+internal sealed class MetadataAuthorizer(HearthSettings settings, CapabilityAugmenter capabilities) : IInteractionAuthorizer
+{
+    public bool Handles(FhirRequest request) => request.IsPublicMetadata;
+
+    public Task<Verdict> AuthorizeAsync(RequestState state, HttpContext http)
+    {
+        if (state.Request.Interaction == FhirInteraction.SmartConfiguration && settings.Gateway.AugmentCapabilityStatement)
+        {
+            var configuration = Encoding.UTF8.GetBytes(capabilities.SmartConfiguration().ToJsonString());
+            return Task.FromResult<Verdict>(new Answer(200, "application/json", configuration) { IsFhirJson = false });
+        }
+
+        return Task.FromResult(Verdict.Forward(new Forwarding(this, state)));
+    }
+
+    private Reply Judge(RequestState state, UpstreamAnswer upstream)
+    {
+        if (!upstream.Succeeded)
+        {
+            return upstream.PassError();
+        }
+
+        if (!upstream.IsJson)
+        {
+            throw new UpstreamException("The FHIR server did not answer this metadata request with JSON.");
+        }
+
+        if (state.Request.Interaction == FhirInteraction.Capabilities && settings.Gateway.AugmentCapabilityStatement)
+        {
+            var statement = FhirJson.TryParse(upstream.Body) as JsonObject ?? throw new UpstreamException("The FHIR server's CapabilityStatement is not JSON.");
+            if (capabilities.Apply(statement))
+            {
+                return Answer.Fhir(upstream.Status, statement.ToJsonString());
+            }
+        }
+
+        return new Answer(upstream.Status, Hearth.Authorization.Responses.OperationOutcomes.ContentType, upstream.Body) { KeepValidators = true };
+    }
+
+    private sealed class Forwarding(MetadataAuthorizer authorizer, RequestState state) : IForwarding
+    {
+        public Task<Reply> JudgeAsync(UpstreamAnswer upstream, CancellationToken cancellationToken) => Task.FromResult(authorizer.Judge(state, upstream));
+    }
+}

@@ -1,0 +1,93 @@
+using System.Text;
+using Hearth.Authorization.Configuration;
+using Hearth.Authorization.Requests;
+using Hearth.Authorization.Responses;
+using Hearth.Gateway.Pipeline;
+using Hearth.Gateway.Resolution;
+using Hearth.ServiceDefaults;
+
+namespace Hearth.Gateway.Interactions;
+
+/// <summary>
+/// Reads, searches, history and GET operations. Before forwarding: search criteria may only look
+/// at what the token may read (<see cref="SearchCriteria"/>). The answer: every resource in it is
+/// judged, whatever the URL said; one resource permitted or 403; a Bundle as is, redacted, or
+/// emptied (served as no matches, or 403, per HEARTH_SEARCH_ALL_REMOVED); then labelled (the
+/// labeling service) and subset (<c>_summary</c>/<c>_elements</c>, after judging).
+/// </summary>
+internal sealed partial class ReadAuthorizer(HearthSettings settings, ResponseFilter filter, ResponseJudge judge, Labeler labeler, ILogger<ReadAuthorizer> logger)
+    : IInteractionAuthorizer
+{
+    public bool Handles(FhirRequest request) => !request.IsWrite && !request.IsBatch && !request.IsExport && !request.IsPublicMetadata;
+
+    public Task<Verdict> AuthorizeAsync(RequestState state, HttpContext http)
+    {
+        var request = state.Request;
+        if (SearchCriteria.Unreadable(request.ResourceType, RequestChecks.Named(state.Shape.Parameters.Concat(request.FormSearch ? http.Request.Query : [])),
+            state.Permissions, settings.Rules) is { } criterion)
+        {
+            LogCriterionRefused(logger, criterion.Types is null ? "*" : string.Join(",", criterion.Types));
+            return Task.FromResult<Verdict>(new Refusal.Criterion(criterion.Parameter, criterion.Types));
+        }
+
+        return Task.FromResult(Verdict.Forward(new Forwarding(this, state)));
+    }
+
+    private async Task<Reply> JudgeAsync(RequestState state, UpstreamAnswer upstream)
+    {
+        if (!upstream.Succeeded)
+        {
+            return upstream.PassError();
+        }
+
+        var request = state.Request;
+        var parsed = (upstream.IsJson ? filter.Parse(upstream.Body, judgeEntries: !request.ReturnsSingleResource) : null)
+            ?? throw new UpstreamException("The FHIR server's answer is not a FHIR JSON resource, so it cannot be authorized.");
+        var result = await judge.JudgeAsync(parsed, state.Permissions, request.Action);
+        HearthTelemetry.Responses.Add(1, new KeyValuePair<string, object?>("outcome", result.Outcome.ToString().ToLowerInvariant()));
+        LogDecision(logger, request.Interaction.ToString(), request.ResourceType, result.Outcome, result.Kept, result.Removed,
+            state.TokenHash is null ? "-" : Grains.TokenKey.ForLog(state.TokenHash));
+
+        // A read by id that is not permitted is refused; so is a search whose entries were all
+        // removed, unless HEARTH_SEARCH_ALL_REMOVED=empty (OAuth mode's default): then it is served
+        // empty, as if nothing had matched, with its paging links (a later page may hold more).
+        if (result.Outcome == FilterOutcome.Denied || (result.Outcome == FilterOutcome.Emptied && settings.Gateway.SearchAllRemoved == SearchAllRemoved.Forbidden))
+        {
+            return Refusal.NotPermitted(result.Unmet);
+        }
+
+        // parsed.Root is what the filter left (result.Body is its text when the filter changed it).
+        var labeled = labeler.Apply(parsed.Root);
+        var json = labeled ? parsed.Root.ToJsonString() : result.Body ?? Encoding.UTF8.GetString(upstream.Body);
+        if (state.Shape.Subsetting is { } subsetting)
+        {
+            json = Subset(subsetting, json, parsed.Entries is not null);
+        }
+
+        return Answer.Fhir(upstream.Status, json) with { KeepValidators = result.Body is null && state.Shape.Subsetting is null && !labeled };
+    }
+
+    private static string Subset(Formats.Subsetting subsetting, string json, bool entries)
+    {
+        try
+        {
+            return subsetting.Apply(json, entries);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            throw new UpstreamException("The FHIR server's answer cannot be subsetted as _summary/_elements ask.");
+        }
+    }
+
+    /// <summary>A read is forwarded as it came.</summary>
+    private sealed class Forwarding(ReadAuthorizer authorizer, RequestState state) : IForwarding
+    {
+        public Task<Reply> JudgeAsync(UpstreamAnswer upstream, CancellationToken cancellationToken) => authorizer.JudgeAsync(state, upstream);
+    }
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "{Interaction} {ResourceType}: {Outcome}, kept {Kept}, removed {Removed} (token {TokenHash})")]
+    private static partial void LogDecision(ILogger logger, string interaction, string? resourceType, FilterOutcome outcome, int kept, int removed, string tokenHash);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Refused a search criterion that looks at {Types} resources the token may not all read")]
+    private static partial void LogCriterionRefused(ILogger logger, string types);
+}

@@ -1,0 +1,56 @@
+using Hearth.Authorization.Configuration;
+using Hearth.Authorization.Responses;
+using Hearth.Gateway.Resolution;
+using Hearth.Grains;
+
+namespace Hearth.Gateway.Pipeline;
+
+/// <summary>
+/// Who asks: the bearer token (RFC 6750 header; <c>access_token</c> in the query only with
+/// HEARTH_ALLOW_QUERY_TOKENS) checked through its TokenGrain (key: the token's SHA-256; one
+/// introspection per token per cluster, cached until exp). A grain call that fails throws: the
+/// caller maps it to 503 once, with every other failure.
+/// </summary>
+internal sealed partial class Authenticator(GatewaySettings settings, IGrainFactory grains, TimeProvider time, ILogger<Authenticator> logger)
+{
+    public async Task<(Principal? Principal, Refusal? Refusal)> AuthenticateAsync(HttpContext context)
+    {
+        var authorization = context.Request.Headers.Authorization;
+        if (context.Request.Query.TryGetValue("access_token", out var queryToken))
+        {
+            // RFC 6750 §2.3 puts tokens where logs and Referer headers see them: refused unless configured.
+            if (!settings.AllowQueryTokens || authorization.Count > 0 || queryToken.Count != 1)
+            {
+                return (null, new Refusal.MalformedAuthorization());
+            }
+
+            authorization = "Bearer " + queryToken[0];
+        }
+
+        switch (BearerToken.Read(authorization, out var token))
+        {
+            case BearerTokenStatus.Missing:
+                return (null, new Refusal.NoToken());
+            case BearerTokenStatus.Malformed:
+                return (null, new Refusal.MalformedAuthorization());
+        }
+
+        var tokenHash = TokenKey.Hash(token);
+        var info = await grains.GetGrain<ITokenGrain>(tokenHash).IntrospectAsync(new SecretToken(token));
+        if (info.Status == TokenStatus.Unavailable)
+        {
+            return (null, new Refusal.AuthorizationServerUnavailable());
+        }
+
+        if (info.Status != TokenStatus.Active || info.ExpiresAt <= time.GetUtcNow())
+        {
+            LogInactive(logger, TokenKey.ForLog(tokenHash));
+            return (null, new Refusal.InvalidToken());
+        }
+
+        return (new Principal(ParsedPermissions.For(info.PermissionsJson), info.ExpiresAt, tokenHash), null);
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Token {TokenHash} is not active")]
+    private static partial void LogInactive(ILogger logger, string tokenHash);
+}

@@ -1,0 +1,104 @@
+using Hearth.Authorization.Responses;
+using Yarp.ReverseProxy.Transforms;
+using Yarp.ReverseProxy.Transforms.Builder;
+
+namespace Hearth.Gateway.Pipeline;
+
+/// <summary>
+/// YARP's transforms of the FHIR route. The request the FHIR server gets carries neither the
+/// client's credentials nor conditional headers (a 304 would skip the check), asks for
+/// uncompressed FHIR JSON, and is changed as its authorization says; the answer is judged by that
+/// authorization before anything of it reaches the client (the body is never streamed through).
+/// </summary>
+internal sealed partial class HearthTransformProvider(ReplyWriter writer, ILogger<HearthTransformProvider> logger) : ITransformProvider
+{
+    public const string RouteId = "fhir";
+
+    private static readonly string[] RemovedHeaders = ["Authorization", "Cookie", "Accept-Encoding", "If-None-Match", "If-Modified-Since", "If-Match", "Prefer"];
+
+    /// <summary>Never sent upstream: a token, the format (Hearth always asks for JSON and converts), subsetting (Hearth judges whole resources, then subsets).</summary>
+    private static readonly string[] RemovedParameters = ["access_token", "_format", "_elements", "_summary"];
+
+    public void ValidateRoute(TransformRouteValidationContext context)
+    {
+    }
+
+    public void ValidateCluster(TransformClusterValidationContext context)
+    {
+    }
+
+    public void Apply(TransformBuilderContext context)
+    {
+        if (context.Route.RouteId != RouteId)
+        {
+            return;
+        }
+
+        foreach (var header in RemovedHeaders)
+        {
+            context.AddRequestHeaderRemove(header);
+        }
+
+        context.AddRequestHeader("Accept", "application/fhir+json", append: false);
+        foreach (var parameter in RemovedParameters)
+        {
+            context.AddQueryRemoveKey(parameter);
+        }
+
+        context.AddRequestTransform(transform =>
+        {
+            // HEAD is asked as GET: Hearth needs the body to judge what the headers describe.
+            if (transform.ProxyRequest.Method == HttpMethod.Head)
+            {
+                transform.ProxyRequest.Method = HttpMethod.Get;
+            }
+
+            transform.HttpContext.Features.Get<RequestState>()?.Forwarding?.ChangeRequest(transform.ProxyRequest);
+            return ValueTask.CompletedTask;
+        });
+        context.AddXForwarded(ForwardedTransformActions.Off);
+        context.AddResponseTransform(JudgeAsync);
+    }
+
+    private async ValueTask JudgeAsync(ResponseTransformContext context)
+    {
+        if (context.ProxyResponse is not { } upstream)
+        {
+            return; // forwarding failed; the middleware answers with an OperationOutcome
+        }
+
+        context.SuppressResponseBody = true;
+        var http = context.HttpContext;
+        if (http.Features.Get<RequestState>() is not { Forwarding: { } forwarding } state)
+        {
+            http.Response.Headers.Clear();
+            await writer.WriteRefusalAsync(http, null, Refusal.Problem(403, "forbidden", "The request was not authorized."));
+            return;
+        }
+
+        try
+        {
+            var reply = await forwarding.JudgeAsync(await UpstreamAnswer.ReadAsync(upstream, http.RequestAborted), http.RequestAborted);
+            await writer.WriteAsync(http, state, reply, afterForwarding: true);
+        }
+        catch (Exception e) when (!http.RequestAborted.IsCancellationRequested && !http.Response.HasStarted)
+        {
+            if (Failures.IsExpected(e))
+            {
+                LogBadUpstream(logger, (int)upstream.StatusCode, e.Message);
+            }
+            else
+            {
+                LogFailed(logger, e);
+            }
+
+            await writer.WriteAsync(http, state, Failures.ToRefusal(e), afterForwarding: true);
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Unusable answer from the FHIR server (status {Status}): {Reason}")]
+    private static partial void LogBadUpstream(ILogger logger, int status, string reason);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Authorizing a response failed")]
+    private static partial void LogFailed(ILogger logger, Exception exception);
+}

@@ -1,0 +1,43 @@
+using Hearth.Authorization.Configuration;
+using Hearth.Authorization.Permissions;
+using Hearth.Authorization.Requests;
+using Hearth.Gateway.Formats;
+
+namespace Hearth.Gateway.Pipeline;
+
+/// <summary>Who asks: the token's permissions, its exp and hash (never the token); anonymous for requests that need none.</summary>
+internal sealed record Principal(PermissionSet Permissions, DateTimeOffset? ExpiresAt, string? TokenHash)
+{
+    public static Principal Anonymous { get; } = new(PermissionSet.Empty, null, null);
+}
+
+/// <summary>What the request asks besides its path: its parameters (the query, or a search's form), the subsetting it wants applied after judging, the format of the answer.</summary>
+internal sealed record RequestShape(IQueryCollection Parameters, Subsetting? Subsetting, FhirFormat ResponseFormat);
+
+/// <summary>One request's authorization state, from the middleware to YARP's transforms (an HttpContext feature).</summary>
+internal sealed class RequestState(FhirRequest request, RequestShape shape, Principal principal, string publicBase)
+{
+    public FhirRequest Request { get; } = request;
+
+    public RequestShape Shape { get; } = shape;
+
+    public PermissionSet Permissions => principal.Permissions;
+
+    /// <summary>The token's exp; nothing is served at or after it.</summary>
+    public DateTimeOffset? ExpiresAt => principal.ExpiresAt;
+
+    /// <summary>SHA-256 of the token (never the token), null for requests that need none.</summary>
+    public string? TokenHash => principal.TokenHash;
+
+    public FhirFormat ResponseFormat => Shape.ResponseFormat;
+
+    /// <summary>The public base written into links.</summary>
+    public string PublicBase { get; } = publicBase;
+
+    /// <summary>What happens around the forwarding, once an authorizer decided to forward.</summary>
+    public IForwarding? Forwarding { get; set; }
+
+    /// <summary>HEARTH_PUBLIC_BASE, else the request's scheme, Host and path base.</summary>
+    public static string PublicBaseOf(HttpContext context, GatewaySettings settings)
+        => settings.PublicBase ?? $"{context.Request.Scheme}://{context.Request.Host.ToUriComponent()}{context.Request.PathBase.ToUriComponent()}";
+}

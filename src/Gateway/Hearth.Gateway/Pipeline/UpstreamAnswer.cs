@@ -1,0 +1,83 @@
+using System.Text.Json.Nodes;
+using Hearth.Authorization.Fhir;
+using Hearth.Authorization.Responses;
+
+namespace Hearth.Gateway.Pipeline;
+
+/// <summary>
+/// The FHIR server's answer, read whole (bounded) and made valid Unicode, so that it can be judged:
+/// nothing of it reaches the client unjudged.
+/// </summary>
+internal sealed class UpstreamAnswer
+{
+    /// <summary>Upstream bodies larger than this are refused (502) rather than buffered.</summary>
+    public const int MaxBytes = 64 * 1024 * 1024;
+
+    private UpstreamAnswer(HttpResponseMessage message, byte[] body)
+    {
+        Message = message;
+        Body = body;
+    }
+
+    public HttpResponseMessage Message { get; }
+
+    public int Status => (int)Message.StatusCode;
+
+    public byte[] Body { get; }
+
+    public bool Succeeded => Status is >= 200 and < 300;
+
+    public bool IsJson => Message.Content.Headers.ContentType?.MediaType is "application/fhir+json" or "application/json" or "application/json+fhir";
+
+    /// <exception cref="UpstreamException">Compressed (none was asked for), larger than <see cref="MaxBytes"/>, or cut off.</exception>
+    public static async Task<UpstreamAnswer> ReadAsync(HttpResponseMessage upstream, CancellationToken cancellationToken)
+    {
+        var encodings = upstream.Content.Headers.ContentEncoding;
+        if (encodings.Count > 0 && encodings.Any(e => !string.Equals(e, "identity", StringComparison.OrdinalIgnoreCase)))
+        {
+            throw new UpstreamException("The FHIR server sent a compressed body although none was asked for.");
+        }
+
+        if (upstream.Content.Headers.ContentLength > MaxBytes)
+        {
+            throw new UpstreamException("The FHIR server's answer is too large to authorize.");
+        }
+
+        byte[]? body;
+        try
+        {
+            await using var stream = await upstream.Content.ReadAsStreamAsync(cancellationToken);
+            body = await RequestBodies.ReadAtMostAsync(stream, MaxBytes, cancellationToken);
+        }
+        catch (Exception e) when (e is IOException or HttpRequestException)
+        {
+            throw new UpstreamException("The FHIR server's answer was cut off.");
+        }
+
+        // What the FHIR server holds is served even when it is not valid Unicode (invalid UTF-8, a
+        // lone surrogate escaped): replaced, so that one bad resource never fails anyone's answer.
+        return new UpstreamAnswer(upstream, FhirJson.Sanitize(body ?? throw new UpstreamException("The FHIR server's answer is too large to authorize.")));
+    }
+
+    /// <summary>The FHIR server's error: its OperationOutcome passes (rewritten); anything else is replaced by Hearth's.</summary>
+    public Reply PassError()
+    {
+        if (Status == 304)
+        {
+            return Refusal.Problem(502, "exception", "The FHIR server answered 304 to an unconditional request.");
+        }
+
+        if (IsJson && FhirJson.TryParse(Body) is JsonObject outcome && ResourceInspector.IsResource(outcome, out _, out var type) && type == "OperationOutcome")
+        {
+            return new Answer(Status, OperationOutcomes.ContentType, Body);
+        }
+
+        if (Status >= 500)
+        {
+            return Refusal.Problem(502, "exception", $"The FHIR server failed with status {Status}.");
+        }
+
+        var code = Status == 404 ? "not-found" : Status is 401 or 403 ? "security" : "processing";
+        return Refusal.Problem(Status, code, $"The FHIR server answered {Status}.");
+    }
+}

@@ -1,6 +1,6 @@
 using System.Net;
 using Hearth.Gateway.FunctionalTests.Infrastructure;
-using Hearth.Grains;
+using Hearth.Grains.Abstractions;
 using static Hearth.Gateway.FunctionalTests.Infrastructure.HearthEnvironment;
 
 namespace Hearth.Gateway.FunctionalTests;

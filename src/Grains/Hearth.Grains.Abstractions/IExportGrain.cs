@@ -1,4 +1,4 @@
-namespace Hearth.Grains;
+namespace Hearth.Grains.Abstractions;
 
 /// <summary>
 /// One bulk export Hearth started, keyed by the random id in its gateway URLs: who started it (the

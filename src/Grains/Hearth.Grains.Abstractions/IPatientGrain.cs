@@ -1,4 +1,4 @@
-namespace Hearth.Grains;
+namespace Hearth.Grains.Abstractions;
 
 /// <summary>
 /// Caches the identifiers of one Patient on the FHIR server for a TTL. Key: the absolute Patient

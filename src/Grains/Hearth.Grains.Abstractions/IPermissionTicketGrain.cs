@@ -1,4 +1,4 @@
-namespace Hearth.Grains;
+namespace Hearth.Grains.Abstractions;
 
 /// <summary>
 /// Registers required permissions at the authorization server's permission endpoint (UMA mode)

@@ -1,4 +1,4 @@
-namespace Hearth.Grains;
+namespace Hearth.Grains.Abstractions;
 
 /// <summary>Answers when a silo is reachable; used by /readyz.</summary>
 [Alias("Hearth.IPingGrain")]

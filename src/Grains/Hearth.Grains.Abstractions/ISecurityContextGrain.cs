@@ -1,4 +1,4 @@
-namespace Hearth.Grains;
+namespace Hearth.Grains.Abstractions;
 
 /// <summary>
 /// Caches what a Binary's <c>securityContext</c> stands for: the facts (patients, labels) of one

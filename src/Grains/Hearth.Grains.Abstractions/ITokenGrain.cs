@@ -1,4 +1,4 @@
-namespace Hearth.Grains;
+namespace Hearth.Grains.Abstractions;
 
 /// <summary>
 /// Caches one token's introspection result until the token expires. Key: the lowercase hex

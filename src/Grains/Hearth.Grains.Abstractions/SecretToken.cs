@@ -1,4 +1,4 @@
-namespace Hearth.Grains;
+namespace Hearth.Grains.Abstractions;
 
 /// <summary>
 /// A bearer token on its way to its TokenGrain. Its text never appears in logs, traces or

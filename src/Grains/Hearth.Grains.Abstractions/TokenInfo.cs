@@ -1,4 +1,4 @@
-namespace Hearth.Grains;
+namespace Hearth.Grains.Abstractions;
 
 [GenerateSerializer]
 [Alias("Hearth.TokenStatus")]

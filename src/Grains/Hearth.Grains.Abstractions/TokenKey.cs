@@ -1,7 +1,7 @@
 using System.Security.Cryptography;
 using System.Text;
 
-namespace Hearth.Grains;
+namespace Hearth.Grains.Abstractions;
 
 /// <summary>The only form in which a token may be used as a key or written to a log.</summary>
 public static class TokenKey

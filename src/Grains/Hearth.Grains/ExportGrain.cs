@@ -1,3 +1,5 @@
+using Hearth.Grains.Abstractions;
+
 namespace Hearth.Grains;
 
 /// <summary>

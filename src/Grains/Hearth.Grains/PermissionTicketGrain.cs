@@ -1,3 +1,4 @@
+using Hearth.Grains.Abstractions;
 using Hearth.Grains.Clients;
 using Microsoft.Extensions.Logging;
 using Orleans.Concurrency;

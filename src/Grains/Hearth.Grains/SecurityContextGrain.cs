@@ -1,5 +1,6 @@
 using Hearth.Authorization.Configuration;
 using Hearth.Authorization.Fhir;
+using Hearth.Grains.Abstractions;
 using Hearth.Grains.Clients;
 
 namespace Hearth.Grains;

@@ -1,4 +1,5 @@
 using Hearth.Authorization.Configuration;
+using Hearth.Grains.Abstractions;
 using Hearth.Grains.Clients;
 using Hearth.ServiceDefaults;
 using Microsoft.Extensions.Logging;

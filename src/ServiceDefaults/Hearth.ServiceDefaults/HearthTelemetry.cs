@@ -29,7 +29,12 @@ public static class HearthTelemetry
     /// <summary>Patient reads made by patient grains, tagged result=found|not-found|unavailable.</summary>
     public static Counter<long> PatientFetches { get; } = Meter.CreateCounter<long>("hearth.patient_fetches", description: "Patient reads made to resolve references");
 
-    public static IHostApplicationBuilder AddHearthTelemetry(this IHostApplicationBuilder builder, string serviceName)
+    /// <summary>
+    /// OTLP export of traces and metrics: outbound HTTP, Orleans, Hearth's meter, and what the host
+    /// adds (the gateway: its ASP.NET Core instrumentation).
+    /// </summary>
+    public static IHostApplicationBuilder AddHearthTelemetry(
+        this IHostApplicationBuilder builder, string serviceName, Action<TracerProviderBuilder>? tracing = null, Action<MeterProviderBuilder>? metrics = null)
     {
         if (string.IsNullOrWhiteSpace(builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]))
         {
@@ -38,14 +43,16 @@ public static class HearthTelemetry
 
         builder.Services.AddOpenTelemetry()
             .ConfigureResource(r => r.AddService(serviceName))
-            .WithTracing(t => t
-                .AddAspNetCoreInstrumentation(o => o.Filter = context => !context.Request.Path.StartsWithSegments("/healthz") && !context.Request.Path.StartsWithSegments("/readyz"))
-                .AddHttpClientInstrumentation()
-                .AddSource("Microsoft.Orleans.Application"))
-            .WithMetrics(m => m
-                .AddAspNetCoreInstrumentation()
-                .AddHttpClientInstrumentation()
-                .AddMeter(MeterName, "Microsoft.Orleans"))
+            .WithTracing(t =>
+            {
+                t.AddHttpClientInstrumentation().AddSource("Microsoft.Orleans.Application");
+                tracing?.Invoke(t);
+            })
+            .WithMetrics(m =>
+            {
+                m.AddHttpClientInstrumentation().AddMeter(MeterName, "Microsoft.Orleans");
+                metrics?.Invoke(m);
+            })
             .UseOtlpExporter();
         return builder;
     }

@@ -1,6 +1,6 @@
 using Hearth.Authorization.Configuration;
-using Hearth.Grains;
 using Hearth.ServiceDefaults;
+using Hearth.Silo;
 
 // A standalone Hearth silo. With HEARTH_REDIS it joins the cluster whose membership lives in
 // Redis (cluster mode); without it, it clusters on localhost. The gateway's embedded mode hosts
@@ -17,7 +17,7 @@ catch (HearthConfigurationException e)
     return 2;
 }
 
-builder.UseOrleans(silo => silo.AddHearthSilo(settings));
+builder.UseOrleans(silo => silo.AddHearthClusterSilo(settings));
 builder.AddHearthTelemetry("hearth-silo");
 await builder.Build().RunAsync();
 return 0;

@@ -75,7 +75,7 @@ public sealed class FhirPathPatch
     /// <inheritdoc cref="Parse(ReadOnlyMemory{byte}, out string?)"/>
     public static FhirPathPatch? Parse(JsonObject parameters, out string? error)
     {
-        if (!ResourceInspector.TryGetString(parameters, "resourceType", out var type) || type != "Parameters"
+        if (!FhirElements.TryGetString(parameters, "resourceType", out var type) || type != "Parameters"
             || parameters["parameter"] is not JsonArray { Count: > 0 } items)
         {
             return Fail<FhirPathPatch>("A FHIRPath Patch is a Parameters resource with at least one 'operation' parameter.", out error);
@@ -118,7 +118,7 @@ public sealed class FhirPathPatch
     /// </summary>
     public JsonObject? Apply(JsonObject resource, long maxBytes, out string? error)
     {
-        if (!ResourceInspector.TryGetString(resource, "resourceType", out var resourceType) || Inspector.FindClassMapping(resourceType) is not { } rootMapping)
+        if (!FhirElements.TryGetString(resource, "resourceType", out var resourceType) || Inspector.FindClassMapping(resourceType) is not { } rootMapping)
         {
             return Fail<JsonObject>("The stored resource has no known resourceType.", out error);
         }
@@ -214,7 +214,7 @@ public sealed class FhirPathPatch
         public static Operation? Read(JsonNode? item, out string? error)
         {
             error = null;
-            if (item is not JsonObject parameter || !ResourceInspector.TryGetString(parameter, "name", out var name) || name != "operation"
+            if (item is not JsonObject parameter || !FhirElements.TryGetString(parameter, "name", out var name) || name != "operation"
                 || parameter["part"] is not JsonArray parts)
             {
                 error = "each parameter must be an 'operation' with parts.";
@@ -224,7 +224,7 @@ public sealed class FhirPathPatch
             var seen = new Dictionary<string, JsonObject>(StringComparer.Ordinal);
             foreach (var partNode in parts)
             {
-                if (partNode is not JsonObject part || !ResourceInspector.TryGetString(part, "name", out var partName) || !seen.TryAdd(partName, part))
+                if (partNode is not JsonObject part || !FhirElements.TryGetString(part, "name", out var partName) || !seen.TryAdd(partName, part))
                 {
                     error = "each part needs a name, and a name may appear once.";
                     return null;
@@ -703,7 +703,7 @@ public sealed class FhirPathPatch
             var built = new JsonObject();
             foreach (var childNode in children)
             {
-                if (childNode is not JsonObject child || !ResourceInspector.TryGetString(child, "name", out var childName)
+                if (childNode is not JsonObject child || !FhirElements.TryGetString(child, "name", out var childName)
                     || childName.StartsWith('_') || mapping.FindMappedElementByName(childName) is not { } childProperty)
                 {
                     return $"a part of the value names no element of {mapping.Name}.";
@@ -771,7 +771,7 @@ public sealed class FhirPathPatch
 
             if (typeof(Resource).IsAssignableFrom(property.ImplementingType) || property.Choice == ChoiceType.ResourceChoice)
             {
-                return ResourceInspector.TryGetString(value, "resourceType", out var type) ? Inspector.FindClassMapping(type) : null;
+                return FhirElements.TryGetString(value, "resourceType", out var type) ? Inspector.FindClassMapping(type) : null;
             }
 
             return Inspector.FindOrImportClassMapping(property.ImplementingType);

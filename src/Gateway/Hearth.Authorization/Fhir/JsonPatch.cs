@@ -43,14 +43,14 @@ public sealed class JsonPatch
         var operations = new List<Operation>(list.Count);
         foreach (var item in list)
         {
-            if (item is not JsonObject op || !ResourceInspector.TryGetString(op, "op", out var name) || !ResourceInspector.TryGetString(op, "path", out var path)
+            if (item is not JsonObject op || !FhirElements.TryGetString(op, "op", out var name) || !FhirElements.TryGetString(op, "path", out var path)
                 || Pointer(path) is not { } segments)
             {
                 error = "Each operation needs a string 'op' and a JSON Pointer 'path'.";
                 return null;
             }
 
-            var from = ResourceInspector.TryGetString(op, "from", out var fromText) ? Pointer(fromText) : null;
+            var from = FhirElements.TryGetString(op, "from", out var fromText) ? Pointer(fromText) : null;
             var hasValue = op.TryGetPropertyValue("value", out var value);
             var shapeOk = Names.Contains(name)
                 && (name is not ("add" or "replace" or "test") || hasValue)

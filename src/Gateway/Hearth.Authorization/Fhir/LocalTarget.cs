@@ -14,7 +14,7 @@ public sealed record LocalTarget(string? CreatedType, IReadOnlyList<PatientIdent
     /// <summary>The target of a create entry's fullUrl: the resource it creates.</summary>
     public static LocalTarget Created(System.Text.Json.Nodes.JsonObject resource)
     {
-        ResourceInspector.TryGetString(resource, "resourceType", out var type);
-        return new LocalTarget(type, type == "Patient" ? ResourceInspector.Identifiers(resource) : null, null);
+        FhirElements.TryGetString(resource, "resourceType", out var type);
+        return new LocalTarget(type, type == "Patient" ? FhirElements.Identifiers(resource) : null, null);
     }
 }

@@ -13,12 +13,10 @@ public sealed class ResourceInspector(RuleSettings settings)
     /// <summary>How deep resources may sit inside resources (a contained resource of an entry of a Bundle in a Bundle ...); deeper is unresolvable.</summary>
     public const int MaxEmbeddingDepth = 16;
 
-    /// <summary>The members of a FHIR Reference (with the JSON forms of primitive extensions).</summary>
-    private static readonly HashSet<string> ReferenceMembers = ["id", "extension", "reference", "_reference", "type", "_type", "identifier", "display", "_display"];
-
     /// <summary>Stands for something embedded that is not a resource Hearth can read.</summary>
     private static readonly ResourceFacts UnreadablePart = new("", [], PatientLinkKind.Unresolvable, [], []);
 
+    private readonly CompartmentReferences _references = new(settings.FhirServerBase);
     private readonly SecurityLabel _defaultLabel = new(RuleSettings.ConfidentialitySystem, settings.DefaultConfidentialityCode);
 
     /// <summary>
@@ -29,7 +27,7 @@ public sealed class ResourceInspector(RuleSettings settings)
     /// </summary>
     public ResourceFacts? Inspect(JsonNode? node, IReadOnlyDictionary<string, LocalTarget>? local = null, bool embedded = true)
     {
-        if (!IsResource(node, out var resource, out var type))
+        if (!FhirElements.IsResource(node, out var resource, out var type))
         {
             return null;
         }
@@ -52,51 +50,6 @@ public sealed class ResourceInspector(RuleSettings settings)
         return Combine(type, parts);
     }
 
-    /// <summary>A Patient's identifiers that have a value, in the order it lists them.</summary>
-    public static List<PatientIdentifier> Identifiers(JsonObject patient)
-    {
-        var result = new List<PatientIdentifier>();
-        if (patient["identifier"] is JsonArray identifiers)
-        {
-            foreach (var identifier in identifiers.OfType<JsonObject>())
-            {
-                if (TryGetString(identifier, "value", out var value) && value.Length > 0)
-                {
-                    TryGetString(identifier, "system", out var system);
-                    result.Add(new PatientIdentifier(system, value));
-                }
-            }
-        }
-
-        return result;
-    }
-
-    public static bool TryGetString(JsonObject obj, string name, out string value)
-    {
-        if (obj[name] is JsonValue v && v.TryGetValue<string>(out var s))
-        {
-            value = s;
-            return true;
-        }
-
-        value = "";
-        return false;
-    }
-
-    /// <summary>True when <paramref name="node"/> is a JSON object with a FHIR R4 resourceType.</summary>
-    public static bool IsResource(JsonNode? node, out JsonObject resource, out string type)
-    {
-        resource = null!;
-        type = "";
-        if (node is not JsonObject obj || !TryGetString(obj, "resourceType", out type) || !FhirModel.R4.IsResourceType(type))
-        {
-            return false;
-        }
-
-        resource = obj;
-        return true;
-    }
-
     /// <summary>The facts of one resource by itself: its own labels, the patients its own compartment elements name.</summary>
     /// <param name="scope">The <c>contained</c> list its local references (<c>#id</c>) point into.</param>
     /// <param name="inherited">For a contained resource: the container's confidentiality, which it has unless it carries its own.</param>
@@ -106,7 +59,7 @@ public sealed class ResourceInspector(RuleSettings settings)
         var unresolvable = labels is null;
         if (type == "Patient")
         {
-            return new ResourceFacts(type, labels ?? [], unresolvable ? PatientLinkKind.Unresolvable : PatientLinkKind.Patients, [], [Identifiers(resource)]);
+            return new ResourceFacts(type, labels ?? [], unresolvable ? PatientLinkKind.Unresolvable : PatientLinkKind.Patients, [], [FhirElements.Identifiers(resource)]);
         }
 
         var references = new List<string>();
@@ -114,22 +67,22 @@ public sealed class ResourceInspector(RuleSettings settings)
         List<string>? contexts = null;
         if (type == "Binary" && resource["securityContext"] is { } securityContext)
         {
-            unresolvable |= !SecurityContext(securityContext, references, ref contexts);
+            unresolvable |= !_references.SecurityContext(securityContext, references, ref contexts);
         }
 
         foreach (var path in FhirModel.R4.PatientCompartmentPaths(type) ?? [])
         {
-            foreach (var element in Follow(resource, path, 0))
+            foreach (var element in FhirElements.Follow(resource, path, 0))
             {
-                switch (ClassifyReference(element, scope, local, out var patient, out var inlinePatient))
+                switch (_references.Classify(element, scope, local, out var patient, out var inlinePatient))
                 {
-                    case Link.Reference when !references.Contains(patient!):
+                    case CompartmentReferences.Link.Reference when !references.Contains(patient!):
                         references.Add(patient!);
                         break;
-                    case Link.Inline:
+                    case CompartmentReferences.Link.Inline:
                         inline.Add(inlinePatient!);
                         break;
-                    case Link.Unresolvable:
+                    case CompartmentReferences.Link.Unresolvable:
                         unresolvable = true;
                         break;
                 }
@@ -239,7 +192,7 @@ public sealed class ResourceInspector(RuleSettings settings)
         ref List<ResourceFacts>? parts, int depth)
     {
         parts ??= [];
-        if (depth > MaxEmbeddingDepth || !IsResource(node, out var resource, out var type))
+        if (depth > MaxEmbeddingDepth || !FhirElements.IsResource(node, out var resource, out var type))
         {
             parts.Add(UnreadablePart);
             return;
@@ -295,7 +248,7 @@ public sealed class ResourceInspector(RuleSettings settings)
                     case JsonArray security:
                         foreach (var coding in security)
                         {
-                            if (coding is not JsonObject c || !OptionalString(c, "system", out var system) || !OptionalString(c, "code", out var code))
+                            if (coding is not JsonObject c || !FhirElements.OptionalString(c, "system", out var system) || !FhirElements.OptionalString(c, "code", out var code))
                             {
                                 return null;
                             }
@@ -324,181 +277,5 @@ public sealed class ResourceInspector(RuleSettings settings)
     private static IReadOnlyList<SecurityLabel> Confidentiality(ResourceFacts facts) => facts.Labels.Where(l => l.IsConfidentiality).ToList();
 
     /// <summary>
-    /// The values found along <paramref name="path"/> (arrays are flattened once); null for a value
-    /// of the wrong shape (a string or number where an element belongs, an array in an array).
-    /// </summary>
-    private static IEnumerable<JsonObject?> Follow(JsonNode? node, string[] path, int index, bool inArray = false)
-    {
-        switch (node)
-        {
-            case null:
-                yield break;
-            case JsonArray when inArray:
-                yield return null;
-                yield break;
-            case JsonArray array:
-                foreach (var item in array)
-                {
-                    foreach (var found in Follow(item, path, index, inArray: true))
-                    {
-                        yield return found;
-                    }
-                }
-
-                yield break;
-            case JsonObject obj when index == path.Length:
-                yield return obj;
-                yield break;
-            case JsonObject obj:
-                foreach (var found in Follow(obj[path[index]], path, index + 1))
-                {
-                    yield return found;
-                }
-
-                yield break;
-            default:
-                yield return null;
-                yield break;
-        }
-    }
-
-    private enum Link
-    {
-        /// <summary>Not a link to a patient (another type, a display-only reference, a contained resource judged as a part).</summary>
-        None,
-
-        /// <summary>A Patient on the FHIR server: "Patient/{id}".</summary>
-        Reference,
-
-        /// <summary>A Patient created in the same transaction: its identifiers.</summary>
-        Inline,
-
-        /// <summary>Might name a patient Hearth cannot identify, or is not a plain Reference: fail closed.</summary>
-        Unresolvable,
-    }
-
     /// <summary>
-    /// What one element on a Patient-compartment path points at. Only a plain FHIR Reference is
-    /// read: a string <c>reference</c>, <c>type</c> and <c>display</c>, an object
-    /// <c>identifier</c>, and no members a Reference does not have (a server may read
-    /// <c>{"resourceType": "Patient", "id": "2"}</c> as a reference).
-    /// </summary>
-    private Link ClassifyReference(JsonObject? element, JsonArray? scope, IReadOnlyDictionary<string, LocalTarget>? local,
-        out string? patient, out IReadOnlyList<PatientIdentifier>? inlinePatient)
-    {
-        patient = null;
-        inlinePatient = null;
-        if (element is null || element.Any(member => !ReferenceMembers.Contains(member.Key))
-            || !OptionalString(element, "reference", out var text) || !OptionalString(element, "type", out var declaredType)
-            || !OptionalString(element, "display", out _) || element["identifier"] is not (null or JsonObject))
-        {
-            return Link.Unresolvable;
-        }
-
-        if (text is null)
-        {
-            // A logical reference (identifier only) may name a patient Hearth cannot look up; display only names nothing.
-            return element["identifier"] is not null && declaredType is null or "Patient" ? Link.Unresolvable : Link.None;
-        }
-
-        if (text.StartsWith('#'))
-        {
-            // A contained resource is a part of this one (a contained Patient's identifiers count
-            // through it); "#" alone is the container itself.
-            var containedType = text.Length == 1 ? "" : ContainedType(scope, text[1..]);
-            return containedType is null || (declaredType is not null && containedType.Length > 0 && declaredType != containedType) ? Link.Unresolvable : Link.None;
-        }
-
-        if (local is not null && local.TryGetValue(text, out var target))
-        {
-            if (target.CreatedType is { } createdType)
-            {
-                if (declaredType is not null && declaredType != createdType)
-                {
-                    return Link.Unresolvable;
-                }
-
-                if (target.CreatedPatient is not { } identifiers)
-                {
-                    return Link.None;
-                }
-
-                inlinePatient = identifiers;
-                return Link.Inline;
-            }
-
-            if (target.Existing is not { } existing)
-            {
-                return Link.Unresolvable;
-            }
-
-            text = existing; // as the FHIR server resolves it: the Type/id that entry writes
-        }
-
-        switch (PatientReference.Classify(text, settings.FhirServerBase, out patient))
-        {
-            case ReferenceKind.Patient:
-                return Link.Reference;
-            case ReferenceKind.NotPatient when declaredType != "Patient":
-                return Link.None;
-            default:
-                return Link.Unresolvable;
-        }
-    }
-
-    /// <summary>
-    /// A Binary's securityContext: a Patient counts as its patient, any other resource on the FHIR
-    /// server stands in for its security (read and judged later). False when it cannot be read.
-    /// </summary>
-    private bool SecurityContext(JsonNode context, List<string> references, ref List<string>? contexts)
-    {
-        if (context is not JsonObject reference || reference.Any(member => !ReferenceMembers.Contains(member.Key))
-            || !TryGetString(reference, "reference", out var text)
-            || !PatientReference.TryRelative(text, settings.FhirServerBase, out var type, out var id) || !FhirModel.R4.IsResourceType(type))
-        {
-            return false;
-        }
-
-        if (type == "Patient")
-        {
-            references.Add("Patient/" + id);
-        }
-        else
-        {
-            (contexts ??= []).Add(type + "/" + id);
-        }
-
-        return true;
-    }
-
-    private static string? ContainedType(JsonArray? contained, string id)
-    {
-        foreach (var item in contained ?? [])
-        {
-            if (item is JsonObject resource && TryGetString(resource, "id", out var cid) && cid == id && TryGetString(resource, "resourceType", out var type))
-            {
-                return type;
-            }
-        }
-
-        return null;
-    }
-
-    /// <summary>True when the member is absent or a string (its value, else null); false for any other JSON value.</summary>
-    private static bool OptionalString(JsonObject obj, string name, out string? value)
-    {
-        value = null;
-        if (!obj.TryGetPropertyValue(name, out var node))
-        {
-            return true;
-        }
-
-        if (node is JsonValue v && v.TryGetValue<string>(out var s))
-        {
-            value = s;
-            return true;
-        }
-
-        return false;
-    }
 }

@@ -45,40 +45,19 @@ public static class FormatNegotiation
             }
 
             any = true;
-            var quality = 1.0;
-            foreach (var parameter in parts.Skip(1))
-            {
-                var kv = parameter.Split('=', 2);
-                if (kv.Length == 2 && kv[0].Trim() == "q" && double.TryParse(kv[1].Trim(), System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var q))
-                {
-                    quality = q;
-                }
-            }
-
+            var quality = Quality(parts);
             if (quality <= 0)
             {
                 continue;
             }
 
-            switch (type)
+            switch (type is "*/*" or "application/*" ? FhirFormat.Json : type == "text/*" ? FhirFormat.Xml : Classify(type))
             {
-                case "*/*" or "application/*":
+                case FhirFormat.Json:
                     json = Math.Max(json, quality);
                     break;
-                case "text/*":
+                case FhirFormat.Xml:
                     xml = Math.Max(xml, quality);
-                    break;
-                default:
-                    switch (Classify(type))
-                    {
-                        case FhirFormat.Json:
-                            json = Math.Max(json, quality);
-                            break;
-                        case FhirFormat.Xml:
-                            xml = Math.Max(xml, quality);
-                            break;
-                    }
-
                     break;
             }
         }
@@ -94,6 +73,22 @@ public static class FormatNegotiation
         }
 
         return xml > json ? FhirFormat.Xml : FhirFormat.Json;
+    }
+
+    /// <summary>An Accept item's q parameter; 1 without one.</summary>
+    private static double Quality(string[] parts)
+    {
+        var quality = 1.0;
+        foreach (var parameter in parts.Skip(1))
+        {
+            var kv = parameter.Split('=', 2);
+            if (kv.Length == 2 && kv[0].Trim() == "q" && double.TryParse(kv[1].Trim(), System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var q))
+            {
+                quality = q;
+            }
+        }
+
+        return quality;
     }
 
     /// <summary>The format of a media type or _format value; null when it is neither JSON nor XML.</summary>

@@ -57,28 +57,9 @@ public static partial class RequestClassifier
             return ClassifyWrite(upper, segments);
         }
 
-        switch (segments)
+        if (Special(upper, segments) is { } special)
         {
-            case ["$export"] or ["Patient", "$export"] or ["Group", _, "$export"] when upper != "GET":
-                return Classification.Refuse(400, "not-supported", "A bulk export is started with GET.");
-            case ["$export"] or ["Patient", "$export"]:
-                return Classification.Accept(new FhirRequest(FhirInteraction.BulkExport, segments.Length == 2 ? "Patient" : null, null));
-            case ["Group", var group, "$export"] when IsId(group):
-                return Classification.Accept(new FhirRequest(FhirInteraction.BulkExport, "Group", group));
-            case ["_hearth", "export", var job] when ExportIdPattern().IsMatch(job):
-                return Classification.Accept(new FhirRequest(FhirInteraction.ExportStatus, null, job));
-            case ["_hearth", "export", var job, "file", var n] when ExportIdPattern().IsMatch(job) && n.Length <= 4 && n.All(char.IsAsciiDigit):
-                return Classification.Accept(new FhirRequest(FhirInteraction.ExportFile, null, job) { FileIndex = int.Parse(n, System.Globalization.CultureInfo.InvariantCulture) });
-        }
-
-        if (segments is ["metadata"])
-        {
-            return Classification.Accept(new FhirRequest(FhirInteraction.Capabilities, "CapabilityStatement", null));
-        }
-
-        if (segments is [".well-known", "smart-configuration"])
-        {
-            return Classification.Accept(new FhirRequest(FhirInteraction.SmartConfiguration, null, null));
+            return special;
         }
 
         return segments switch
@@ -96,6 +77,30 @@ public static partial class RequestClassifier
             [var type, var id, "_history", var vid] when IsType(type) && IsId(id) && IsId(vid) => Read(FhirInteraction.VRead, type, id),
             _ => Classification.Refuse(400, "not-supported", "The request path is not a FHIR interaction Hearth recognises."),
         };
+    }
+
+    /// <summary>The reads that are not the REST API's own shape: metadata, the SMART configuration, bulk export and Hearth's export paths; null for any other.</summary>
+    private static Classification? Special(string upper, string[] segments)
+    {
+        switch (segments)
+        {
+            case ["metadata"]:
+                return Classification.Accept(new FhirRequest(FhirInteraction.Capabilities, "CapabilityStatement", null));
+            case [".well-known", "smart-configuration"]:
+                return Classification.Accept(new FhirRequest(FhirInteraction.SmartConfiguration, null, null));
+            case ["$export"] or ["Patient", "$export"] or ["Group", _, "$export"] when upper != "GET":
+                return Classification.Refuse(400, "not-supported", "A bulk export is started with GET.");
+            case ["$export"] or ["Patient", "$export"]:
+                return Classification.Accept(new FhirRequest(FhirInteraction.BulkExport, segments.Length == 2 ? "Patient" : null, null));
+            case ["Group", var group, "$export"] when IsId(group):
+                return Classification.Accept(new FhirRequest(FhirInteraction.BulkExport, "Group", group));
+            case ["_hearth", "export", var job] when ExportIdPattern().IsMatch(job):
+                return Classification.Accept(new FhirRequest(FhirInteraction.ExportStatus, null, job));
+            case ["_hearth", "export", var job, "file", var n] when ExportIdPattern().IsMatch(job) && n.Length <= 4 && n.All(char.IsAsciiDigit):
+                return Classification.Accept(new FhirRequest(FhirInteraction.ExportFile, null, job) { FileIndex = int.Parse(n, System.Globalization.CultureInfo.InvariantCulture) });
+            default:
+                return null;
+        }
     }
 
     private static Classification ClassifyWrite(string method, string[] segments) => (method, segments) switch

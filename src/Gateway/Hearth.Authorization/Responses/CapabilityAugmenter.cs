@@ -23,7 +23,7 @@ public sealed class CapabilityAugmenter(HearthSettings settings)
     /// <summary>Augments <paramref name="statement"/> in place when it is a CapabilityStatement; true when changed.</summary>
     public bool Apply(JsonObject statement)
     {
-        if (!settings.Gateway.AugmentCapabilityStatement || !ResourceInspector.TryGetString(statement, "resourceType", out var type) || type != "CapabilityStatement")
+        if (!settings.Gateway.AugmentCapabilityStatement || !FhirElements.TryGetString(statement, "resourceType", out var type) || type != "CapabilityStatement")
         {
             return false;
         }

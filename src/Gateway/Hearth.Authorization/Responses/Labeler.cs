@@ -30,7 +30,7 @@ public sealed class Labeler(RuleSettings settings)
         }
 
         var changed = false;
-        var isBundle = ResourceInspector.TryGetString(root, "resourceType", out var type) && type == "Bundle";
+        var isBundle = FhirElements.TryGetString(root, "resourceType", out var type) && type == "Bundle";
         var resources = isBundle && root["entry"] is JsonArray entries
             ? entries.OfType<JsonObject>().Select(e => e["resource"]).OfType<JsonObject>().ToList()
             : isBundle ? [] : [root];
@@ -66,7 +66,7 @@ public sealed class Labeler(RuleSettings settings)
 
     private bool AddDefault(JsonObject resource)
     {
-        if (!ResourceInspector.TryGetString(resource, "resourceType", out var type) || settings.NoLabelResourceTypes.Contains(type)
+        if (!FhirElements.TryGetString(resource, "resourceType", out var type) || settings.NoLabelResourceTypes.Contains(type)
             || resource["meta"] is not JsonObject meta || meta["security"] is not JsonArray security || security.OfType<JsonObject>().Any(IsConfidentiality))
         {
             return false;
@@ -78,9 +78,9 @@ public sealed class Labeler(RuleSettings settings)
 
     private static IEnumerable<string> Confidentiality(JsonObject resource)
         => resource["meta"] is JsonObject { } meta && meta["security"] is JsonArray security
-            ? security.OfType<JsonObject>().Where(IsConfidentiality).Select(l => ResourceInspector.TryGetString(l, "code", out var c) ? c : "").Where(c => c.Length > 0)
+            ? security.OfType<JsonObject>().Where(IsConfidentiality).Select(l => FhirElements.TryGetString(l, "code", out var c) ? c : "").Where(c => c.Length > 0)
             : [];
 
     private static bool IsConfidentiality(JsonObject label)
-        => ResourceInspector.TryGetString(label, "system", out var system) && system == RuleSettings.ConfidentialitySystem;
+        => FhirElements.TryGetString(label, "system", out var system) && system == RuleSettings.ConfidentialitySystem;
 }

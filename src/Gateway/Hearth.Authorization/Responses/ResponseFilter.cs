@@ -33,7 +33,7 @@ public sealed class ResponseFilter(RuleSettings settings)
     public ParsedResponse? Read(JsonObject root, bool judgeEntries, IReadOnlyDictionary<string, LocalTarget>? local = null)
     {
         // A Bundle judged entry by entry is not judged as a whole: its entries are not its parts.
-        var entryByEntry = judgeEntries && ResourceInspector.TryGetString(root, "resourceType", out var rootType) && rootType == "Bundle";
+        var entryByEntry = judgeEntries && FhirElements.TryGetString(root, "resourceType", out var rootType) && rootType == "Bundle";
         if (_inspector.Inspect(root, local, embedded: !entryByEntry) is not { } rootFacts)
         {
             return null;
@@ -95,12 +95,22 @@ public sealed class ResponseFilter(RuleSettings settings)
         }
 
         var root = response.Root;
-        var changed = removed > 0;
+        var changed = ReplaceEntries(root, kept, removed);
+        changed |= HideCounts(root, kept, removed);
+
+        var outcome = removed == 0 ? FilterOutcome.Permitted : kept.Count > 0 ? FilterOutcome.Redacted : FilterOutcome.Emptied;
+        return new FilterResult(outcome, kept.Count, removed, changed ? root.ToJsonString(WriteOptions) : null, reason);
+    }
+
+    /// <summary>Leaves only the kept entries; an empty page has no entry element, however it came to be empty. True when changed.</summary>
+    private static bool ReplaceEntries(JsonObject root, List<JsonNode?> kept, int removed)
+    {
         if (kept.Count == 0 && root.Remove("entry"))
         {
-            changed = true; // an empty page has no entry element, however it came to be empty
+            return true;
         }
-        else if (removed > 0 && root["entry"] is JsonArray entryArray)
+
+        if (removed > 0 && root["entry"] is JsonArray entryArray)
         {
             entryArray.Clear();
             foreach (var entry in kept)
@@ -109,14 +119,23 @@ public sealed class ResponseFilter(RuleSettings settings)
             }
         }
 
-        // Bundle.total, and paging links that count (last, or any but self, first, previous and
-        // next), tell how many matches there are, hidden ones included (on this page or others, or
-        // all of them with _summary=count). They stay only when provably what the token sees, and
-        // never on an empty page (a page emptied by Hearth must look like one the server sent empty).
-        var hasNext = root["link"] is JsonArray links && links.OfType<JsonObject>().Any(l => ResourceInspector.TryGetString(l, "relation", out var relation) && relation == "next");
+        return removed > 0;
+    }
+
+    /// <summary>
+    /// Bundle.total, and paging links that count (last, or any but self, first, previous and
+    /// next), tell how many matches there are, hidden ones included (on this page or others, or
+    /// all of them with _summary=count). They stay only when provably what the token sees, and
+    /// never on an empty page (a page emptied by Hearth must look like one the server sent empty).
+    /// True when changed.
+    /// </summary>
+    private static bool HideCounts(JsonObject root, List<JsonNode?> kept, int removed)
+    {
+        var changed = false;
+        var hasNext = root["link"] is JsonArray links && links.OfType<JsonObject>().Any(l => FhirElements.TryGetString(l, "relation", out var relation) && relation == "next");
         if (root["total"] is not null)
         {
-            var matches = kept.Count(e => e is JsonObject o && (o["search"] is not JsonObject search || !ResourceInspector.TryGetString(search, "mode", out var mode) || mode == "match"));
+            var matches = kept.Count(e => e is JsonObject o && (o["search"] is not JsonObject search || !FhirElements.TryGetString(search, "mode", out var mode) || mode == "match"));
             // An empty answer has no total either: one whose matches were all removed must look the same.
             var totalIsVisible = removed == 0 && !hasNext && matches > 0 && root["total"] is JsonValue t && t.TryGetValue<int>(out var total) && total == matches;
             if (!totalIsVisible)
@@ -130,7 +149,7 @@ public sealed class ResponseFilter(RuleSettings settings)
         {
             foreach (var link in pageLinks.ToList())
             {
-                if (link is not JsonObject l || !ResourceInspector.TryGetString(l, "relation", out var relation) || !PagingRelations.Contains(relation))
+                if (link is not JsonObject l || !FhirElements.TryGetString(l, "relation", out var relation) || !PagingRelations.Contains(relation))
                 {
                     pageLinks.Remove(link);
                     changed = true;
@@ -138,8 +157,7 @@ public sealed class ResponseFilter(RuleSettings settings)
             }
         }
 
-        var outcome = removed == 0 ? FilterOutcome.Permitted : kept.Count > 0 ? FilterOutcome.Redacted : FilterOutcome.Emptied;
-        return new FilterResult(outcome, kept.Count, removed, changed ? root.ToJsonString(WriteOptions) : null, reason);
+        return changed;
     }
 
     /// <summary>

@@ -4,7 +4,7 @@ using Hearth.Authorization.Configuration;
 using Hearth.Authorization.Fhir;
 using Hearth.Gateway.Pipeline;
 using Hearth.Gateway.Resolution;
-using Hearth.Grains;
+using Hearth.Grains.Abstractions;
 
 namespace Hearth.Gateway.Admin;
 

@@ -7,9 +7,11 @@ using Hearth.Gateway.Interactions;
 using Hearth.Gateway.Pipeline;
 using Hearth.Gateway.Resolution;
 using Hearth.Gateway.Health;
-using Hearth.Grains;
+using Hearth.Grains.Abstractions;
 using Hearth.ServiceDefaults;
 using Microsoft.AspNetCore.HttpOverrides;
+using OpenTelemetry.Metrics;
+using OpenTelemetry.Trace;
 using Yarp.ReverseProxy.Configuration;
 using Yarp.ReverseProxy.Forwarder;
 
@@ -38,7 +40,10 @@ public static class HearthGatewayApp
         builder.WebHost.UseUrls(string.IsNullOrWhiteSpace(urls) ? $"http://0.0.0.0:{settings.Gateway.Port ?? 8080}" : urls);
 
         builder.AddHearthOrleans(settings);
-        builder.AddHearthTelemetry(settings.Cluster.Redis is null ? "hearth-gateway-embedded" : "hearth-gateway");
+        builder.AddHearthTelemetry(
+            settings.Cluster.Redis is null ? "hearth-gateway-embedded" : "hearth-gateway",
+            tracing => tracing.AddAspNetCoreInstrumentation(o => o.Filter = context => !context.Request.Path.StartsWithSegments("/healthz") && !context.Request.Path.StartsWithSegments("/readyz")),
+            metrics => metrics.AddAspNetCoreInstrumentation());
         builder.Services.AddHearthAuthorization(settings);
         builder.Services.AddReverseProxy()
             .LoadFromMemory([Route()], [Cluster(settings)])

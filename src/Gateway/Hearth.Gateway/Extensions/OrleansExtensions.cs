@@ -1,5 +1,4 @@
 using Hearth.Authorization.Configuration;
-using Hearth.Grains;
 using Orleans.Configuration;
 using StackExchange.Redis;
 
@@ -16,7 +15,7 @@ internal static class OrleansExtensions
     {
         if (settings.Cluster.Redis is not { } redis)
         {
-            builder.UseOrleans(silo => silo.AddHearthSilo(settings));
+            builder.UseOrleans(silo => silo.AddHearthEmbeddedSilo(settings));
             return;
         }
 

@@ -1,6 +1,6 @@
 using Hearth.Authorization.Responses;
 using Hearth.Gateway.Pipeline;
-using Hearth.Grains;
+using Hearth.Grains.Abstractions;
 
 namespace Hearth.Gateway.Health;
 

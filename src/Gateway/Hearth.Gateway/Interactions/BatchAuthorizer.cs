@@ -93,8 +93,8 @@ internal sealed class BatchAuthorizer(HearthSettings settings, WriteAuthorizer w
             return (null, false, Refusal.Problem(400, "structure", "The body is not valid Unicode (invalid UTF-8, or an escaped half of a surrogate pair)."));
         }
 
-        if (FhirJson.TryParse(body) is not JsonObject bundle || !ResourceInspector.IsResource(bundle, out _, out var resourceType) || resourceType != "Bundle"
-            || !ResourceInspector.TryGetString(bundle, "type", out var bundleType) || bundleType is not ("batch" or "transaction")
+        if (FhirJson.TryParse(body) is not JsonObject bundle || !FhirElements.IsResource(bundle, out _, out var resourceType) || resourceType != "Bundle"
+            || !FhirElements.TryGetString(bundle, "type", out var bundleType) || bundleType is not ("batch" or "transaction")
             || bundle["entry"] is not (null or JsonArray))
         {
             return (null, false, Refusal.Problem(400, "invalid", "POST to the base takes a Bundle of type batch or transaction."));

@@ -52,7 +52,7 @@ internal static class BatchEntries
         }
 
         var (body, patch, bodyRefusal) = Body(entry!, classified);
-        var ifMatch = ResourceInspector.TryGetString(request, "ifMatch", out var match) ? new[] { match } : [];
+        var ifMatch = FhirElements.TryGetString(request, "ifMatch", out var match) ? new[] { match } : [];
         return bodyRefusal is not null ? (null, bodyRefusal) : (new BatchEntry(entry!, request, classified, body, patch, ifMatch), null);
     }
 
@@ -68,7 +68,7 @@ internal static class BatchEntries
         var targets = new Dictionary<string, LocalTarget>(StringComparer.Ordinal);
         for (var i = 0; i < entries.Length; i++)
         {
-            if (entries[i] is not { } entry || !ResourceInspector.TryGetString(entry.Entry, "fullUrl", out var fullUrl) || fullUrl.Length == 0)
+            if (entries[i] is not { } entry || !FhirElements.TryGetString(entry.Entry, "fullUrl", out var fullUrl) || fullUrl.Length == 0)
             {
                 continue;
             }
@@ -124,12 +124,12 @@ internal static class BatchEntries
                 return entry["resource"] is JsonObject resource
                     ? (Encoding.UTF8.GetBytes(resource.ToJsonString()), PatchKind.None, null)
                     : ([], PatchKind.None, Refusal.Problem(400, "required", "A create or update entry needs a resource."));
-            case FhirInteraction.Patch when entry["resource"] is JsonObject parameters && ResourceInspector.IsResource(parameters, out _, out var patchType) && patchType == "Parameters":
+            case FhirInteraction.Patch when entry["resource"] is JsonObject parameters && FhirElements.IsResource(parameters, out _, out var patchType) && patchType == "Parameters":
                 return (Encoding.UTF8.GetBytes(parameters.ToJsonString()), PatchKind.FhirPath, null);
             case FhirInteraction.Patch:
-                if (entry["resource"] is not JsonObject binary || !ResourceInspector.TryGetString(binary, "resourceType", out var binaryType) || binaryType != "Binary"
-                    || !ResourceInspector.TryGetString(binary, "contentType", out var contentType) || contentType != "application/json-patch+json"
-                    || !ResourceInspector.TryGetString(binary, "data", out var data))
+                if (entry["resource"] is not JsonObject binary || !FhirElements.TryGetString(binary, "resourceType", out var binaryType) || binaryType != "Binary"
+                    || !FhirElements.TryGetString(binary, "contentType", out var contentType) || contentType != "application/json-patch+json"
+                    || !FhirElements.TryGetString(binary, "data", out var data))
                 {
                     return ([], PatchKind.None, Refusal.Problem(415, "not-supported", "A patch entry must carry a FHIRPath Patch (Parameters) or a JSON Patch as a Binary (application/json-patch+json)."));
                 }

@@ -18,7 +18,7 @@ internal sealed record BatchEntryRequest(JsonObject Request, FhirRequest Classif
     {
         refusal = null;
         if (entry?["request"] is not JsonObject request
-            || !ResourceInspector.TryGetString(request, "method", out var method) || !ResourceInspector.TryGetString(request, "url", out var url))
+            || !FhirElements.TryGetString(request, "method", out var method) || !FhirElements.TryGetString(request, "url", out var url))
         {
             refusal = Refusal.Problem(400, "required", "Each entry needs request.method and request.url.");
             return null;

@@ -19,7 +19,7 @@ internal sealed class BatchResponses(HearthSettings settings, ResponseFilter fil
     public async Task<JsonObject?> JudgeAsync(byte[] body, BatchPlan plan, PermissionSet permissions)
     {
         var root = FhirJson.TryParse(body) as JsonObject;
-        if (root is null || !ResourceInspector.TryGetString(root, "type", out var type) || type is not ("batch-response" or "transaction-response")
+        if (root is null || !FhirElements.TryGetString(root, "type", out var type) || type is not ("batch-response" or "transaction-response")
             || (root["entry"] as JsonArray ?? []).Count != plan.Forwarded.Count)
         {
             return null;
@@ -86,7 +86,7 @@ internal sealed class BatchResponses(HearthSettings settings, ResponseFilter fil
             return ErrorEntry(Refusal.Problem(502, "exception", "The FHIR server's answer to this entry is unusable."));
         }
 
-        var succeeded = answer["response"] is JsonObject response && ResourceInspector.TryGetString(response, "status", out var status) && status.StartsWith('2');
+        var succeeded = answer["response"] is JsonObject response && FhirElements.TryGetString(response, "status", out var status) && status.StartsWith('2');
         if (request.IsWrite && succeeded && request is { ResourceType: { } writtenType, Id: { } writtenId })
         {
             await resolver.InvalidateAsync(writtenType + "/" + writtenId);

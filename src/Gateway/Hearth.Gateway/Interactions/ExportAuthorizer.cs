@@ -7,7 +7,7 @@ using Hearth.Authorization.Permissions;
 using Hearth.Authorization.Requests;
 using Hearth.Authorization.Responses;
 using Hearth.Gateway.Pipeline;
-using Hearth.Grains;
+using Hearth.Grains.Abstractions;
 using Microsoft.AspNetCore.Http.Extensions;
 
 namespace Hearth.Gateway.Interactions;
@@ -186,13 +186,13 @@ internal sealed class ExportAuthorizer(HearthSettings settings, ExportFiles file
 
             foreach (var item in manifest[list] as JsonArray ?? throw new UpstreamException($"The export manifest's '{list}' is not a list."))
             {
-                if (item is not JsonObject file || !ResourceInspector.TryGetString(file, "url", out var url) || OnFhirServer(url) is not { } upstreamUrl)
+                if (item is not JsonObject file || !FhirElements.TryGetString(file, "url", out var url) || OnFhirServer(url) is not { } upstreamUrl)
                 {
                     throw new UpstreamException("An export manifest file URL is missing or not on the FHIR server.");
                 }
 
                 var error = list == "error";
-                var type = error ? "OperationOutcome" : ResourceInspector.TryGetString(file, "type", out var t) && FhirModel.R4.IsResourceType(t) ? t
+                var type = error ? "OperationOutcome" : FhirElements.TryGetString(file, "type", out var t) && FhirModel.R4.IsResourceType(t) ? t
                     : throw new UpstreamException("An export manifest file has no resource type.");
                 var index = groups.FindIndex(g => g.Type == type && g.Error == error);
                 if (index < 0)

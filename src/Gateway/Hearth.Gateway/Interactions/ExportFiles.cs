@@ -8,6 +8,7 @@ using Hearth.Authorization.Responses;
 using Hearth.Gateway.Formats;
 using Hearth.Gateway.Pipeline;
 using Hearth.Gateway.Resolution;
+using Hearth.ServiceDefaults;
 
 namespace Hearth.Gateway.Interactions;
 
@@ -98,9 +99,9 @@ internal sealed class ExportFiles(HearthSettings settings, ResponseFilter filter
     {
         try
         {
-            return await httpClients.CreateClient(StoredVersions.HttpClientName).SendAsync(request, HttpCompletionOption.ResponseHeadersRead, idle);
+            return await OutboundHttp.SendForStreamAsync(httpClients.CreateClient(StoredVersions.HttpClientName), request, idle, cancellationToken);
         }
-        catch (Exception e) when (e is HttpRequestException or OperationCanceledException && !cancellationToken.IsCancellationRequested)
+        catch (OutboundException)
         {
             throw new UpstreamException("The FHIR server could not be asked for an export file.");
         }
@@ -112,7 +113,7 @@ internal sealed class ExportFiles(HearthSettings settings, ResponseFilter filter
         {
             return await lines.MoveNextAsync();
         }
-        catch (Exception e) when (e is IOException or HttpRequestException or OperationCanceledException && !cancellationToken.IsCancellationRequested)
+        catch (Exception e) when (OutboundHttp.Map(e, cancellationToken) is not null)
         {
             throw new UpstreamException("The FHIR server's export file was cut off or stalled.");
         }

@@ -4,6 +4,7 @@ using Hearth.Authorization.Requests;
 using Hearth.Authorization.Responses;
 using Hearth.Gateway.Pipeline;
 using Hearth.Gateway.Resolution;
+using Hearth.Grains.Abstractions;
 using Hearth.ServiceDefaults;
 
 namespace Hearth.Gateway.Interactions;
@@ -46,7 +47,7 @@ internal sealed partial class ReadAuthorizer(HearthSettings settings, ResponseFi
         var result = await judge.JudgeAsync(parsed, state.Permissions, request.Action);
         HearthTelemetry.Responses.Add(1, new KeyValuePair<string, object?>("outcome", result.Outcome.ToString().ToLowerInvariant()));
         LogDecision(logger, request.Interaction.ToString(), request.ResourceType, result.Outcome, result.Kept, result.Removed,
-            state.TokenHash is null ? "-" : Grains.TokenKey.ForLog(state.TokenHash));
+            state.TokenHash is null ? "-" : TokenKey.ForLog(state.TokenHash));
 
         // A read by id that is not permitted is refused; so is a search whose entries were all
         // removed, unless HEARTH_SEARCH_ALL_REMOVED=empty (OAuth mode's default): then it is served

@@ -6,6 +6,7 @@ using Hearth.Authorization.Configuration;
 using Hearth.Authorization.Fhir;
 using Hearth.Authorization.Responses;
 using Hearth.Gateway.Pipeline;
+using Hearth.ServiceDefaults;
 
 namespace Hearth.Gateway.Interactions;
 
@@ -78,8 +79,8 @@ internal sealed class StoredVersions(HearthSettings settings, ResponseFilter fil
         foreach (var entry in history["entry"] as JsonArray ?? [])
         {
             if (entry is JsonObject e && e["resource"] is JsonObject resource
-                && ResourceInspector.TryGetString(resource, "resourceType", out var t) && t == type
-                && ResourceInspector.TryGetString(resource, "id", out var i) && i == id)
+                && FhirElements.TryGetString(resource, "resourceType", out var t) && t == type
+                && FhirElements.TryGetString(resource, "id", out var i) && i == id)
             {
                 return filter.Read(resource) ?? throw new UpstreamException("The FHIR server's history holds a version Hearth cannot read.");
             }
@@ -92,24 +93,17 @@ internal sealed class StoredVersions(HearthSettings settings, ResponseFilter fil
     {
         using var request = new HttpRequestMessage(HttpMethod.Get, url);
         request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("application/fhir+json"));
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        timeout.CancelAfter(settings.FhirServer.Timeout);
         try
         {
-            using var response = await httpClients.CreateClient(HttpClientName).SendAsync(request, HttpCompletionOption.ResponseHeadersRead, timeout.Token);
-            if (response.StatusCode != HttpStatusCode.OK)
-            {
-                return (response.StatusCode, []);
-            }
-
-            await using var stream = await response.Content.ReadAsStreamAsync(timeout.Token);
-            var body = await RequestBodies.ReadAtMostAsync(stream, Pipeline.UpstreamAnswer.MaxBytes, timeout.Token)
-                ?? throw new UpstreamException("The stored resource is too large to authorize.");
-            return (response.StatusCode, FhirJson.Sanitize(body));
+            var answer = await OutboundHttp.SendAsync(httpClients.CreateClient(HttpClientName), request, settings.FhirServer.Timeout, UpstreamAnswer.MaxBytes,
+                status => status == HttpStatusCode.OK, cancellationToken);
+            return (answer.Status, answer.Body is { } body ? FhirJson.Sanitize(body) : []);
         }
-        catch (Exception e) when (e is HttpRequestException or IOException or OperationCanceledException && !cancellationToken.IsCancellationRequested)
+        catch (OutboundException e)
         {
-            throw new UpstreamException("The FHIR server could not be asked for the stored resource.");
+            throw new UpstreamException(e.Failure == OutboundFailure.TooLarge
+                ? "The stored resource is too large to authorize."
+                : "The FHIR server could not be asked for the stored resource.");
         }
     }
 }

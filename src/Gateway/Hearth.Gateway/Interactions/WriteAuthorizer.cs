@@ -106,7 +106,7 @@ internal sealed class WriteAuthorizer(HearthSettings settings, ResponseFilter fi
                 return (null, null, Refusal.Problem(400, "structure", "The request body is not a FHIR JSON resource."));
             }
 
-            ResourceInspector.TryGetString(parsed.Root, "id", out var bodyId);
+            FhirElements.TryGetString(parsed.Root, "id", out var bodyId);
             return (parsed.RootFacts, null, WriteRules.CheckBody(request, parsed.RootFacts, bodyId.Length > 0 ? bodyId : null));
         }
 
@@ -132,7 +132,7 @@ internal sealed class WriteAuthorizer(HearthSettings settings, ResponseFilter fi
             return (null, Refusal.Problem(422, "processing", error ?? "The patch cannot be applied."));
         }
 
-        ResourceInspector.TryGetString(result, "id", out var resultId);
+        FhirElements.TryGetString(result, "id", out var resultId);
         var (checks, refusal) = WriteRules.PatchResultChecks(request, filter.Read(result, local)?.RootFacts, resultId);
         return (result, refusal ?? await RefusalAsync(checks, permissions, cancellationToken));
     }
@@ -140,7 +140,7 @@ internal sealed class WriteAuthorizer(HearthSettings settings, ResponseFilter fi
     /// <summary>The write goes out pinned to the version that was checked; a client If-Match naming another is 412.</summary>
     private static WriteDecision Pin(ParsedResponse? current, IReadOnlyList<string> ifMatch, JsonObject? replacement)
     {
-        if (current is not null && current.Root["meta"] is JsonObject meta && ResourceInspector.TryGetString(meta, "versionId", out var version))
+        if (current is not null && current.Root["meta"] is JsonObject meta && FhirElements.TryGetString(meta, "versionId", out var version))
         {
             return WriteRules.CheckIfMatch(ifMatch, version) is { } stale ? WriteDecision.Refused(stale) : new WriteDecision(null, version, replacement);
         }

@@ -1,7 +1,7 @@
 using Hearth.Authorization.Configuration;
 using Hearth.Authorization.Responses;
 using Hearth.Gateway.Resolution;
-using Hearth.Grains;
+using Hearth.Grains.Abstractions;
 
 namespace Hearth.Gateway.Pipeline;
 

@@ -2,7 +2,7 @@ using Hearth.Authorization.Configuration;
 using Hearth.Authorization.Requests;
 using Hearth.Authorization.Responses;
 using Hearth.Gateway.Interactions;
-using Hearth.Grains;
+using Hearth.Grains.Abstractions;
 using Microsoft.AspNetCore.Http.Features;
 using Yarp.ReverseProxy.Forwarder;
 

@@ -1,6 +1,7 @@
 using System.Text;
 using Hearth.Authorization.Configuration;
 using Hearth.Authorization.Responses;
+using Hearth.ServiceDefaults;
 
 namespace Hearth.Gateway.Pipeline;
 
@@ -18,7 +19,7 @@ internal static class RequestBodies
             return null;
         }
 
-        if (await ReadAtMostAsync(http.Body, maxBytes, context.RequestAborted) is not { } body)
+        if (await OutboundHttp.ReadAtMostAsync(http.Body, maxBytes, context.RequestAborted) is not { } body)
         {
             return null;
         }
@@ -46,25 +47,6 @@ internal static class RequestBodies
             refusal = Refusal.Problem(400, "structure", e.Message);
             return null;
         }
-    }
-
-    /// <summary>Reads a whole stream, but no more than <paramref name="maxBytes"/>: null when it is longer.</summary>
-    public static async Task<byte[]?> ReadAtMostAsync(Stream stream, int maxBytes, CancellationToken cancellationToken)
-    {
-        using var buffer = new MemoryStream();
-        var chunk = new byte[81920];
-        int read;
-        while ((read = await stream.ReadAsync(chunk, cancellationToken)) > 0)
-        {
-            if (buffer.Length + read > maxBytes)
-            {
-                return null;
-            }
-
-            buffer.Write(chunk, 0, read);
-        }
-
-        return buffer.ToArray();
     }
 
     /// <summary>Makes <paramref name="body"/> the body that is forwarded (and its media type, when given).</summary>

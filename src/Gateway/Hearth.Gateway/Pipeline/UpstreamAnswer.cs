@@ -1,6 +1,7 @@
 using System.Text.Json.Nodes;
 using Hearth.Authorization.Fhir;
 using Hearth.Authorization.Responses;
+using Hearth.ServiceDefaults;
 
 namespace Hearth.Gateway.Pipeline;
 
@@ -47,9 +48,9 @@ internal sealed class UpstreamAnswer
         try
         {
             await using var stream = await upstream.Content.ReadAsStreamAsync(cancellationToken);
-            body = await RequestBodies.ReadAtMostAsync(stream, MaxBytes, cancellationToken);
+            body = await OutboundHttp.ReadAtMostAsync(stream, MaxBytes, cancellationToken);
         }
-        catch (Exception e) when (e is IOException or HttpRequestException)
+        catch (Exception e) when (OutboundHttp.Map(e, cancellationToken) is not null)
         {
             throw new UpstreamException("The FHIR server's answer was cut off.");
         }
@@ -67,7 +68,7 @@ internal sealed class UpstreamAnswer
             return Refusal.Problem(502, "exception", "The FHIR server answered 304 to an unconditional request.");
         }
 
-        if (IsJson && FhirJson.TryParse(Body) is JsonObject outcome && ResourceInspector.IsResource(outcome, out _, out var type) && type == "OperationOutcome")
+        if (IsJson && FhirJson.TryParse(Body) is JsonObject outcome && FhirElements.IsResource(outcome, out _, out var type) && type == "OperationOutcome")
         {
             return new Answer(Status, OperationOutcomes.ContentType, Body);
         }

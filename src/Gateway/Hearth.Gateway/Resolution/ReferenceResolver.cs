@@ -1,7 +1,7 @@
 using Hearth.Authorization.Configuration;
 using Hearth.Authorization.Fhir;
 using Hearth.Gateway.Pipeline;
-using Hearth.Grains;
+using Hearth.Grains.Abstractions;
 
 namespace Hearth.Gateway.Resolution;
 

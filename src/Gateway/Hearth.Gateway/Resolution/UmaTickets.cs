@@ -5,7 +5,7 @@ using Hearth.Authorization.Permissions;
 using Hearth.Authorization.Requests;
 using Hearth.Gateway.Interactions;
 using Hearth.Gateway.Pipeline;
-using Hearth.Grains;
+using Hearth.Grains.Abstractions;
 using Microsoft.Extensions.Primitives;
 
 namespace Hearth.Gateway.Resolution;

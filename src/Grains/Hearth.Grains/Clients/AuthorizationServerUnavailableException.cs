@@ -1,3 +1,5 @@
+using Hearth.Grains.Abstractions;
+
 namespace Hearth.Grains.Clients;
 
 /// <summary>The authorization server could not be asked, or gave an answer Hearth cannot use.</summary>

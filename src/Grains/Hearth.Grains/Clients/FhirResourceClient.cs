@@ -1,9 +1,11 @@
-using System.Net;
 using System.Net.Http.Headers;
-using System.Text.Json;
+using System.Net;
 using System.Text.Json.Nodes;
+using System.Text.Json;
 using Hearth.Authorization.Configuration;
 using Hearth.Authorization.Fhir;
+using Hearth.ServiceDefaults;
+using Hearth.Grains.Abstractions;
 
 namespace Hearth.Grains.Clients;
 
@@ -11,6 +13,9 @@ namespace Hearth.Grains.Clients;
 public sealed class FhirResourceClient(HttpClient http, HearthSettings settings)
 {
     public const string HttpClientName = "hearth-fhir-reads";
+
+    /// <summary>A Patient or a security context larger than this is not read (Unavailable).</summary>
+    public const int MaxBytes = 16 * 1024 * 1024;
 
     private readonly ResourceInspector _inspector = new(settings.Rules);
 
@@ -48,30 +53,22 @@ public sealed class FhirResourceClient(HttpClient http, HearthSettings settings)
             facts.PatientLink == PatientLinkKind.Unresolvable || facts.SecurityContexts.Count > 0);
     }
 
-    /// <summary>Found with the body, NotFound (404/410), or Unavailable (anything else, or no answer in time).</summary>
+    /// <summary>Found with the body, NotFound (404/410), or Unavailable (anything else, or no usable answer in time).</summary>
     private async Task<(PatientLookupStatus Status, byte[]? Body)> ReadAsync(string absoluteReference, CancellationToken cancellationToken)
     {
         using var request = new HttpRequestMessage(HttpMethod.Get, absoluteReference);
         request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("application/fhir+json"));
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        timeout.CancelAfter(settings.Cluster.PatientFetchTimeout);
         try
         {
-            using var response = await http.SendAsync(request, HttpCompletionOption.ResponseContentRead, timeout.Token);
-            if (response.StatusCode is HttpStatusCode.NotFound or HttpStatusCode.Gone)
+            var answer = await OutboundHttp.SendAsync(http, request, settings.Cluster.PatientFetchTimeout, MaxBytes, status => status == HttpStatusCode.OK, cancellationToken);
+            return answer.Status switch
             {
-                return (PatientLookupStatus.NotFound, null);
-            }
-
-            return response.StatusCode == HttpStatusCode.OK
-                ? (PatientLookupStatus.Found, FhirJson.Sanitize(await response.Content.ReadAsByteArrayAsync(timeout.Token)))
-                : (PatientLookupStatus.Unavailable, null);
+                HttpStatusCode.OK => (PatientLookupStatus.Found, FhirJson.Sanitize(answer.Body!)),
+                HttpStatusCode.NotFound or HttpStatusCode.Gone => (PatientLookupStatus.NotFound, null),
+                _ => (PatientLookupStatus.Unavailable, null),
+            };
         }
-        catch (HttpRequestException)
-        {
-            return (PatientLookupStatus.Unavailable, null);
-        }
-        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        catch (OutboundException)
         {
             return (PatientLookupStatus.Unavailable, null);
         }
@@ -83,12 +80,12 @@ public sealed class FhirResourceClient(HttpClient http, HearthSettings settings)
         try
         {
             if (FhirJson.TryParse(body) is not JsonObject patient
-                || !ResourceInspector.TryGetString(patient, "resourceType", out var type) || type != "Patient")
+                || !FhirElements.TryGetString(patient, "resourceType", out var type) || type != "Patient")
             {
                 return new PatientLookup(PatientLookupStatus.Unavailable, []);
             }
 
-            var identifiers = ResourceInspector.Identifiers(patient).Select(i => new PatientIdentifierValue(i.System, i.Value)).ToList();
+            var identifiers = FhirElements.Identifiers(patient).Select(i => new PatientIdentifierValue(i.System, i.Value)).ToList();
             return new PatientLookup(PatientLookupStatus.Found, identifiers);
         }
         catch (Exception e) when (e is JsonException or ArgumentException or InvalidOperationException)

@@ -1,5 +1,6 @@
 using Hearth.Authorization.Configuration;
 using Hearth.Authorization.Tokens;
+using Hearth.Grains.Abstractions;
 
 namespace Hearth.Grains.Clients;
 

@@ -1,6 +1,7 @@
-using System.Text;
 using System.Text.Json;
+using System.Text;
 using Hearth.Authorization.Configuration;
+using Hearth.Grains.Abstractions;
 
 namespace Hearth.Grains.Clients;
 

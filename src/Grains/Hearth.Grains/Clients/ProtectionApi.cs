@@ -1,40 +1,37 @@
 using System.Net.Http.Headers;
 using Hearth.Authorization.Configuration;
+using Hearth.ServiceDefaults;
 
 namespace Hearth.Grains.Clients;
 
 /// <summary>One call to the authorization server's protection API (introspection, permission registration).</summary>
 internal static class ProtectionApi
 {
+    /// <summary>Answers larger than this are not read (an introspection answer carries permissions, not data).</summary>
+    public const int MaxAnswerBytes = 4 * 1024 * 1024;
+
     /// <summary>
     /// Sends <paramref name="request"/> with the protection API key as bearer, within the
     /// introspection timeout, and returns the body of an answer whose status is one of
     /// <paramref name="expected"/>.
     /// </summary>
-    /// <exception cref="AuthorizationServerUnavailableException">Unreachable, timed out, or another status.</exception>
+    /// <exception cref="AuthorizationServerUnavailableException">Unreachable, timed out, too large, or another status.</exception>
     public static async Task<string> SendAsync(HttpClient http, HttpRequestMessage request, HearthSettings settings, string endpoint, int[] expected, CancellationToken cancellationToken)
     {
         request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", settings.AuthorizationServer.UmaServerProtectionApiKey);
         request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("application/json"));
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        timeout.CancelAfter(settings.AuthorizationServer.IntrospectionTimeout);
+        OutboundAnswer answer;
         try
         {
-            using var response = await http.SendAsync(request, HttpCompletionOption.ResponseContentRead, timeout.Token);
-            if (!expected.Contains((int)response.StatusCode))
-            {
-                throw new AuthorizationServerUnavailableException($"The {endpoint} answered {(int)response.StatusCode}.");
-            }
+            answer = await OutboundHttp.SendAsync(http, request, settings.AuthorizationServer.IntrospectionTimeout, MaxAnswerBytes, status => expected.Contains((int)status), cancellationToken);
+        }
+        catch (OutboundException e)
+        {
+            throw new AuthorizationServerUnavailableException($"The {endpoint} gave no usable answer: {e.Message}.", e);
+        }
 
-            return await response.Content.ReadAsStringAsync(timeout.Token);
-        }
-        catch (HttpRequestException e)
-        {
-            throw new AuthorizationServerUnavailableException($"The {endpoint} is unreachable.", e);
-        }
-        catch (OperationCanceledException e) when (!cancellationToken.IsCancellationRequested)
-        {
-            throw new AuthorizationServerUnavailableException($"The {endpoint} did not answer in time.", e);
-        }
+        return answer.Body is { } body
+            ? System.Text.Encoding.UTF8.GetString(body)
+            : throw new AuthorizationServerUnavailableException($"The {endpoint} answered {(int)answer.Status}.");
     }
 }

@@ -1,7 +1,7 @@
-namespace Hearth.Gateway.FunctionalTests.Infrastructure;
+namespace Hearth.Testing;
 
 /// <summary>The system clock, moved forward by <see cref="Offset"/>: lets a test step past a token's exp.</summary>
-internal sealed class ShiftableTimeProvider : TimeProvider
+public sealed class ShiftableTimeProvider : TimeProvider
 {
     public TimeSpan Offset { get; set; }
 

@@ -47,26 +47,31 @@ public class BatchTests(HearthEnvironment env)
     private static List<string> Statuses(JsonObject bundle)
         => bundle["entry"]!.AsArray().Select(e => e!["response"]!["status"]!.GetValue<string>().Split(' ')[0]).ToList();
 
-    [Fact]
-    public async Task Transaction_AllPermitted_Committed()
+    /// <summary>Transactions of two creates (the token: p17, label N): name, the second entry's patient and label, the status, how many are stored.</summary>
+    public static TheoryData<string, string, string, HttpStatusCode, int> TransactionsOfCreates => new()
     {
-        var marker = Marker();
-        using var response = await PostBundleAsync("transaction", await Writer17Async(), CreateEntry("p17", marker), CreateEntry("p17", marker));
-        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        Assert.Equal(["201", "201"], Statuses(await response.JsonAsync()));
-        Assert.Equal(2, await StoredWithMarkerAsync(marker));
-    }
+        { "all permitted: committed", "p17", "N", HttpStatusCode.OK, 2 },
+        { "one entry of another patient: refused whole", "p18", "N", HttpStatusCode.Forbidden, 0 },
+        { "one entry with a label not granted: refused whole", "p17", "R", HttpStatusCode.Forbidden, 0 },
+    };
 
     [Theory]
-    [InlineData("p18", "N")] // another patient's
-    [InlineData("p17", "R")] // a label not granted
-    public async Task Transaction_OneDeniedEntry_RefusedWhole_NothingWritten(string patient, string label)
+    [MemberData(nameof(TransactionsOfCreates))]
+    public async Task Transaction_OfCreates(string name, string patient, string label, HttpStatusCode status, int stored)
     {
         var marker = Marker();
         using var response = await PostBundleAsync("transaction", await Writer17Async(), CreateEntry("p17", marker), CreateEntry(patient, marker, label));
-        Assert.Equal(HttpStatusCode.Forbidden, response.StatusCode);
-        await response.AssertOutcomeAsync("forbidden");
-        Assert.Equal(0, await StoredWithMarkerAsync(marker));
+        Assert.True(status == response.StatusCode, $"{name}: {response.StatusCode}");
+        if (status == HttpStatusCode.OK)
+        {
+            Assert.Equal(["201", "201"], Statuses(await response.JsonAsync()));
+        }
+        else
+        {
+            await response.AssertOutcomeAsync("forbidden");
+        }
+
+        Assert.Equal(stored, await StoredWithMarkerAsync(marker));
     }
 
     [Fact]
@@ -189,52 +194,41 @@ public class BatchTests(HearthEnvironment env)
         return (patient, observation);
     }
 
-    [Fact]
-    public async Task Transaction_PatientAndItsObservation_ReferencesBetweenEntriesResolved()
+    /// <summary>
+    /// A new Patient and an Observation of it by urn (the token: 10017): name, the bundle type, the
+    /// new Patient's identifier, the Observation's reference instead of the Patient's urn, the status,
+    /// the entries' statuses (null: refused whole), how many Observations and Patients are stored.
+    /// </summary>
+    public static TheoryData<string, string, string, string?, HttpStatusCode, string[]?, int, int> UrnReferences => new()
     {
-        var marker = Marker();
-        var (patient, observation) = PatientWithObservation("10017", marker);
-        using var response = await PostBundleAsync("transaction", await env.TokenAsync("[" + Permission("10017", action: "*") + "]"), patient, observation);
-        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        Assert.Equal(["201", "201"], Statuses(await response.JsonAsync()));
-        var (_, stored) = await env.Fhir.GetAsync($"Observation?code:text={marker}");
-        var subject = stored!["entry"]![0]!["resource"]!["subject"]!["reference"]!.GetValue<string>();
-        Assert.StartsWith("Patient/", subject, StringComparison.Ordinal); // the server resolved the urn
-    }
-
-    [Fact]
-    public async Task Transaction_ObservationOfANewPatientTheTokenMayNotTouch_RefusedWhole()
-    {
-        var marker = Marker();
-        var (patient, observation) = PatientWithObservation("10018", marker);
-        using var response = await PostBundleAsync("transaction", await env.TokenAsync("[" + Permission("10017", action: "*") + "]"), patient, observation);
-        Assert.Equal(HttpStatusCode.Forbidden, response.StatusCode);
-        Assert.Equal(0, await StoredWithMarkerAsync(marker));
-        var (_, patients) = await env.Fhir.GetAsync($"Patient?name={marker}");
-        Assert.Null(patients!["entry"]);
-    }
+        { "transaction: references between entries resolved", "transaction", "10017", null, HttpStatusCode.OK, ["201", "201"], 1, 1 },
+        { "transaction: an Observation of a new patient the token may not touch", "transaction", "10018", null, HttpStatusCode.Forbidden, null, 0, 0 },
+        { "transaction: a urn of no entry", "transaction", "10017", "urn:uuid:00000000-0000-0000-0000-00000000beef", HttpStatusCode.Forbidden, null, 0, 0 },
+        { "batch: entries are independent, a urn to another entry is not resolved", "batch", "10017", null, HttpStatusCode.OK, ["201", "403"], 0, 1 },
+    };
 
     [Theory]
-    [InlineData("urn:uuid:00000000-0000-0000-0000-00000000beef")] // no such entry
-    public async Task Transaction_UnknownUrn_RefusedWhole(string urn)
+    [MemberData(nameof(UrnReferences))]
+    public async Task PatientAndItsObservation(string name, string type, string identifier, string? urnOverride, HttpStatusCode status, string[]? statuses, int observations, int patients)
     {
         var marker = Marker();
-        var (patient, observation) = PatientWithObservation("10017", marker, urn);
-        using var response = await PostBundleAsync("transaction", await env.TokenAsync("[" + Permission("10017", action: "*") + "]"), patient, observation);
-        Assert.Equal(HttpStatusCode.Forbidden, response.StatusCode);
-        Assert.Equal(0, await StoredWithMarkerAsync(marker));
-    }
+        var (patient, observation) = PatientWithObservation(identifier, marker, urnOverride);
+        using var response = await PostBundleAsync(type, await env.TokenAsync("[" + Permission("10017", action: "*") + "]"), patient, observation);
+        Assert.True(status == response.StatusCode, $"{name}: {response.StatusCode}");
+        if (statuses is not null)
+        {
+            Assert.Equal(statuses, Statuses(await response.JsonAsync()));
+        }
 
-    [Fact]
-    public async Task Batch_UrnReferences_NotResolved_EntryDenied()
-    {
-        // Batch entries are independent: a urn pointing at another entry is not resolved there.
-        var marker = Marker();
-        var (patient, observation) = PatientWithObservation("10017", marker);
-        using var response = await PostBundleAsync("batch", await env.TokenAsync("[" + Permission("10017", action: "*") + "]"), patient, observation);
-        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        Assert.Equal(["201", "403"], Statuses(await response.JsonAsync()));
-        Assert.Equal(0, await StoredWithMarkerAsync(marker));
+        Assert.Equal(observations, await StoredWithMarkerAsync(marker));
+        var (_, stored) = await env.Fhir.GetAsync($"Patient?name={marker}");
+        Assert.Equal(patients, stored!["entry"]?.AsArray().Count ?? 0);
+        if (observations > 0)
+        {
+            var (_, found) = await env.Fhir.GetAsync($"Observation?code:text={marker}");
+            var subject = found!["entry"]![0]!["resource"]!["subject"]!["reference"]!.GetValue<string>();
+            Assert.StartsWith("Patient/", subject, StringComparison.Ordinal); // the server resolved the urn
+        }
     }
 
     [Theory]

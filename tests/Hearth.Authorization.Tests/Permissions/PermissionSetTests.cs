@@ -23,7 +23,7 @@ public class PermissionSetTests
             1 => [TestResolution.Patient(Patient1)],
             2 => [TestResolution.Patient(Patient2)],
             _ => [TestResolution.Patient(Patient1), TestResolution.Patient(Patient2)],
-        }, type, Enum.GetValues<FhirAction>().Single(a => a.Name() == action), labels);
+        }, type, Enum.GetValues<FhirAction>().First(a => a.Name() == action), labels);
 
     private static string Grant(string patient, string type, string scopes, string? rsidLabel = null, bool deny = false)
         => "{" + (deny ? "\"deny\":true," : "") + "\"resource_set_id\":{\"patientId\":" + patient + ",\"resourceType\":" + type

@@ -27,8 +27,21 @@ public class RequestClassifierTests
         Assert.Equal(interaction, result.Request!.Interaction);
         Assert.Equal(type, result.Request.ResourceType);
         Assert.Equal(id, result.Request.Id);
-        Assert.Equal(FhirAction.Read, result.Request.Action);
+        Assert.Equal("read", result.Request.Action.Name()); // Pauldron's read, whether by id or by search
     }
+
+    [Theory]
+    [InlineData("/Patient/p01", FhirAction.Read)]
+    [InlineData("/Patient/p01/_history/1", FhirAction.Read)]
+    [InlineData("/Patient/p01/_history", FhirAction.Read)] // instance history: SMART r
+    [InlineData("/Patient", FhirAction.Search)]
+    [InlineData("/", FhirAction.Search)]
+    [InlineData("/Patient/_history", FhirAction.Search)] // type and system history: SMART s
+    [InlineData("/_history", FhirAction.Search)]
+    [InlineData("/Patient/p01/Observation", FhirAction.Search)]
+    [InlineData("/Patient/p01/$everything", FhirAction.Search)] // operations answer with Bundles
+    public void Classify_ReadById_Or_Search(string path, FhirAction action)
+        => Assert.Equal(action, RequestClassifier.Classify("GET", path).Request!.Action);
 
     [Theory]
     [InlineData("/Patient/../Observation", 400)]

@@ -40,4 +40,13 @@ public sealed record ResourceFacts(
     /// any part denies the whole. Empty when the facts above are the only part.
     /// </summary>
     public IReadOnlyList<ResourceFacts> Parts { get; init; } = [];
+
+    /// <summary>
+    /// For a Patient on the FHIR server (not contained): "Patient/{its id}"; its identifiers are
+    /// the first of <see cref="InlinePatients"/>. What SMART <c>patient/</c> scopes bind a Patient by.
+    /// </summary>
+    public string? SelfReference { get; init; }
+
+    /// <summary>The resource these facts were read from (null when they came another way): what granular SMART scopes are evaluated on.</summary>
+    public System.Text.Json.Nodes.JsonObject? Resource { get; init; }
 }

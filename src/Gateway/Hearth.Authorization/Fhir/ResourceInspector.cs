@@ -32,7 +32,7 @@ public sealed class ResourceInspector(RuleSettings settings)
             return null;
         }
 
-        var own = Own(resource, type, resource["contained"] as JsonArray, inherited: null, local);
+        var own = Own(resource, type, resource["contained"] as JsonArray, inherited: null, local, contained: false);
         if (!embedded)
         {
             return own;
@@ -53,13 +53,19 @@ public sealed class ResourceInspector(RuleSettings settings)
     /// <summary>The facts of one resource by itself: its own labels, the patients its own compartment elements name.</summary>
     /// <param name="scope">The <c>contained</c> list its local references (<c>#id</c>) point into.</param>
     /// <param name="inherited">For a contained resource: the container's confidentiality, which it has unless it carries its own.</param>
-    private ResourceFacts Own(JsonObject resource, string type, JsonArray? scope, IReadOnlyList<SecurityLabel>? inherited, IReadOnlyDictionary<string, LocalTarget>? local)
+    private ResourceFacts Own(JsonObject resource, string type, JsonArray? scope, IReadOnlyList<SecurityLabel>? inherited, IReadOnlyDictionary<string, LocalTarget>? local,
+        bool contained)
     {
         var labels = Labels(resource, inherited);
         var unresolvable = labels is null;
         if (type == "Patient")
         {
-            return new ResourceFacts(type, labels ?? [], unresolvable ? PatientLinkKind.Unresolvable : PatientLinkKind.Patients, [], [FhirElements.Identifiers(resource)]);
+            var self = !contained && FhirElements.TryGetString(resource, "id", out var id) && PatientReference.IsValidId(id) ? "Patient/" + id : null;
+            return new ResourceFacts(type, labels ?? [], unresolvable ? PatientLinkKind.Unresolvable : PatientLinkKind.Patients, [], [FhirElements.Identifiers(resource)])
+            {
+                SelfReference = self,
+                Resource = resource,
+            };
         }
 
         var references = new List<string>();
@@ -92,7 +98,7 @@ public sealed class ResourceInspector(RuleSettings settings)
         var kind = unresolvable ? PatientLinkKind.Unresolvable
             : references.Count > 0 || inline.Count > 0 ? PatientLinkKind.Patients
             : PatientLinkKind.OutsideCompartment;
-        return new ResourceFacts(type, labels ?? [], kind, references, inline) { SecurityContexts = contexts ?? [] };
+        return new ResourceFacts(type, labels ?? [], kind, references, inline) { SecurityContexts = contexts ?? [], Resource = resource };
     }
 
     /// <summary>
@@ -198,7 +204,7 @@ public sealed class ResourceInspector(RuleSettings settings)
             return;
         }
 
-        var facts = Own(resource, type, scope ?? resource["contained"] as JsonArray, inherited, local);
+        var facts = Own(resource, type, scope ?? resource["contained"] as JsonArray, inherited, local, contained: scope is not null);
         parts.Add(facts);
         CollectEmbedded(resource, type, Confidentiality(facts), local, ref parts, depth + 1);
     }
@@ -225,6 +231,8 @@ public sealed class ResourceInspector(RuleSettings settings)
         {
             SecurityContexts = contexts,
             Parts = parts,
+            SelfReference = parts[0].SelfReference,
+            Resource = parts[0].Resource,
         };
     }
 

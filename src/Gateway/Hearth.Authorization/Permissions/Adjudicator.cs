@@ -96,38 +96,46 @@ public sealed class Adjudicator(RuleSettings settings)
             labels = SecurityLabel.HighWaterMark(contextLabels);
         }
 
-        return new RequiredPermission(patients.Count > 0 ? patients : null, facts.ResourceType, action, labels);
+        return new RequiredPermission(patients.Count > 0 ? patients : null, facts.ResourceType, action, labels) { Resource = facts.Resource };
     }
 
+    /// <summary>
+    /// Adds the patients of <paramref name="facts"/>: those that are part of it (identified by
+    /// their identifiers; a Patient on the server also by its own reference), and those it refers
+    /// to (resolved through <paramref name="resolved"/>, or known by reference alone when they
+    /// could not be). False when a patient part has no identifier to designate it by.
+    /// </summary>
     private bool AddPatients(ResourceFacts facts, ResolvedReferences resolved, List<ResolvedPatient> patients)
     {
-        foreach (var identifiers in facts.InlinePatients)
+        for (var i = 0; i < facts.InlinePatients.Count; i++)
         {
-            if (ResolvedPatient.From(identifiers, settings.DesignatedPatientIdSystems) is not { } patient)
+            var identifiers = facts.InlinePatients[i];
+            var self = i == 0 ? facts.SelfReference : null;
+            var patient = ResolvedPatient.From(identifiers, settings.DesignatedPatientIdSystems) is { } identified
+                ? identified with { Reference = self }
+                : self is not null ? ResolvedPatient.ReferenceOnly(self) with { Identifiers = identifiers } : null;
+            if (patient is null)
             {
                 return false;
             }
 
-            if (!patients.Contains(patient))
-            {
-                patients.Add(patient);
-            }
+            Add(patients, patient);
         }
 
         foreach (var reference in facts.PatientReferences)
         {
-            if (resolved.Patient(reference) is not { } patient)
-            {
-                return false;
-            }
-
-            if (!patients.Contains(patient))
-            {
-                patients.Add(patient);
-            }
+            Add(patients, resolved.Patient(reference) is { } patient ? patient with { Reference = reference } : ResolvedPatient.ReferenceOnly(reference));
         }
 
         return true;
+    }
+
+    private static void Add(List<ResolvedPatient> patients, ResolvedPatient patient)
+    {
+        if (!patients.Contains(patient))
+        {
+            patients.Add(patient);
+        }
     }
 }
 

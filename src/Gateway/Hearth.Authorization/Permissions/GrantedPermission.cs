@@ -101,9 +101,11 @@ internal sealed class GrantedPermission
     /// <summary>Deny semantics: overlaps the required permission in every dimension.</summary>
     public bool Overlaps(RequiredPermission required)
     {
-        // A deny excludes the person: it applies when it names any identifier of a patient.
+        // A deny excludes the person: it applies when it names any identifier of a patient, and to
+        // a patient whose identifiers are unknown (it might be the one it names: fail closed).
         var patientOverlaps = Patient.Kind != ValueMatcher<PatientIdentifier>.MatcherKind.Values
-            || (required.Patients is { } patients && patients.Any(p => p.Identifiers.Append(p.Designated).Any(i => Patient.Overlaps(i, PatientMatches))));
+            || (required.Patients is { } patients && patients.Any(p => p.Designated is not { } designated
+                || p.Identifiers.Append(designated).Any(i => Patient.Overlaps(i, PatientMatches))));
         if (!patientOverlaps || !ResourceType.Overlaps(required.ResourceType, string.Equals))
         {
             return false;
@@ -128,14 +130,15 @@ internal sealed class GrantedPermission
 
     private bool GrantsPatients(IReadOnlyList<ResolvedPatient>? patients)
     {
-        if (Patient.Kind == ValueMatcher<PatientIdentifier>.MatcherKind.Wildcard)
+        if (patients is null)
         {
-            return true;
+            return Patient.Kind == ValueMatcher<PatientIdentifier>.MatcherKind.Wildcard; // outside the Patient compartment
         }
 
-        // Outside the Patient compartment only patientId "*" grants; inside, every patient must be
-        // granted, by its designated identifier (Pauldron's rule).
-        return patients is { Count: > 0 } && patients.All(p => Patient.Grants(p.Designated, PatientMatches));
+        // Inside, every patient must be identified and granted, by its designated identifier
+        // (Pauldron's rule; patientId "*" grants any identified patient).
+        return patients.Count > 0 && patients.All(p => p.Designated is { } designated
+            && (Patient.Kind == ValueMatcher<PatientIdentifier>.MatcherKind.Wildcard || Patient.Grants(designated, PatientMatches)));
     }
 
     private static bool GrantsLabels(ValueMatcher<SecurityLabel> granted, IReadOnlyList<SecurityLabel> labels) => granted.Kind switch

@@ -32,6 +32,9 @@ public static class PermissionRegistration
         };
     }
 
+    /// <summary>Whether a Pauldron permission can name what was needed: every patient of it has an identifier.</summary>
+    public static bool CanName(RequiredPermission required) => required.Patients is null || required.Patients.All(p => p.Designated is not null);
+
     /// <summary>One permission per patient of what a resource needed (outside the Patient compartment: patient "*").</summary>
     public static IEnumerable<JsonObject> From(RequiredPermission required)
     {

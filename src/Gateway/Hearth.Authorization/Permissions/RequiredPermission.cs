@@ -11,4 +11,8 @@ public sealed record RequiredPermission(
     IReadOnlyList<ResolvedPatient>? Patients,
     string ResourceType,
     FhirAction Action,
-    IReadOnlyList<SecurityLabel> Labels);
+    IReadOnlyList<SecurityLabel> Labels)
+{
+    /// <summary>The resource itself, when known: what a granular SMART scope's conditions are evaluated on.</summary>
+    public System.Text.Json.Nodes.JsonObject? Resource { get; init; }
+}

@@ -7,7 +7,9 @@ public sealed record FhirRequest(FhirInteraction Interaction, string? ResourceTy
 {
     /// <summary>
     /// The action the request implies: create, update (a patch too), delete, bulk-export for the
-    /// requests of an export, read for everything else (a batch's entries carry their own).
+    /// requests of an export; search for searches, type and system history and operations (what
+    /// answers with a Bundle of matches); read for reads by id (read, vread, instance history) and
+    /// the rest (a batch's entries carry their own).
     /// </summary>
     public FhirAction Action => Interaction switch
     {
@@ -15,6 +17,8 @@ public sealed record FhirRequest(FhirInteraction Interaction, string? ResourceTy
         FhirInteraction.Update or FhirInteraction.Patch => FhirAction.Update,
         FhirInteraction.Delete => FhirAction.Delete,
         FhirInteraction.BulkExport or FhirInteraction.ExportStatus or FhirInteraction.ExportFile => FhirAction.BulkExport,
+        FhirInteraction.SearchType or FhirInteraction.SearchSystem or FhirInteraction.SearchCompartment
+            or FhirInteraction.HistoryType or FhirInteraction.HistorySystem or FhirInteraction.Operation => FhirAction.Search,
         _ => FhirAction.Read,
     };
 

@@ -166,5 +166,5 @@ public sealed class ResponseFilter(RuleSettings settings)
     /// </summary>
     public IReadOnlyList<RequiredPermission> Unmet(ParsedResponse response, ResolvedReferences resolved, FhirAction action)
         => response.Judged.Where(f => !settings.UnprotectedResourceTypes.Contains(f.ResourceType))
-            .Select(f => _adjudicator.Required(f, resolved, action)).OfType<RequiredPermission>().ToList();
+            .Select(f => _adjudicator.Required(f, resolved, action)).OfType<RequiredPermission>().Where(PermissionRegistration.CanName).ToList();
 }

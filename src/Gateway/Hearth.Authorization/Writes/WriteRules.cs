@@ -50,7 +50,7 @@ public static class WriteRules
 
         List<(ResourceFacts, FhirAction)> checks = request.Interaction switch
         {
-            FhirInteraction.Create => [(body!, FhirAction.Create)],
+            FhirInteraction.Create => [(body! with { SelfReference = null }, FhirAction.Create)], // the server gives it an id of its own
             FhirInteraction.Update when current is not null => [(body!, FhirAction.Update), (current, FhirAction.Update)],
             FhirInteraction.Update => UpdateThatCreates(request, body!, previous),
             FhirInteraction.Patch => [(current!, FhirAction.Read), (current!, FhirAction.Update)],
@@ -103,7 +103,7 @@ public static class WriteRules
         if (request.ResourceType == "Patient")
         {
             // Resources may already point at this id: creating it needs create for any patient.
-            checks.Add((body with { PatientLink = PatientLinkKind.OutsideCompartment, PatientReferences = [], InlinePatients = [], Parts = [] }, FhirAction.Create));
+            checks.Add((body with { PatientLink = PatientLinkKind.OutsideCompartment, PatientReferences = [], InlinePatients = [], Parts = [], SelfReference = null }, FhirAction.Create));
         }
 
         return checks;

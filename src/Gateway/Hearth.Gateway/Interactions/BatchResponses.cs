@@ -107,7 +107,7 @@ internal sealed class BatchResponses(HearthSettings settings, ResponseFilter fil
             return answer;
         }
 
-        var result = filter.Apply(parsed, resolved, permissions, FhirAction.Read);
+        var result = filter.Apply(parsed, resolved, permissions, request.IsWrite ? FhirAction.Read : request.Action); // a written resource is returned as a read by id
         if (result.Outcome == FilterOutcome.Denied || (result.Outcome == FilterOutcome.Emptied && settings.Gateway.SearchAllRemoved == SearchAllRemoved.Forbidden))
         {
             if (request.IsWrite)

@@ -156,7 +156,7 @@ internal sealed class WriteAuthorizer(HearthSettings settings, ResponseFilter fi
     {
         var resolved = await resolver.ResolveAsync(checks.Select(c => c.Facts), cancellationToken);
         var judgement = adjudicator.JudgeAll(checks, resolved, permissions);
-        return judgement.IsPermitted ? null : Refusal.NotPermitted(judgement.Needed is { } needed ? [needed] : []);
+        return judgement.IsPermitted ? null : Refusal.NotPermitted(judgement.Needed is { } needed && PermissionRegistration.CanName(needed) ? [needed] : []);
     }
 
     /// <summary>The body of a write, as the JSON that is judged and forwarded, with its patch kind; or why it is refused.</summary>

@@ -11,13 +11,29 @@ public enum TokenStatus
     Unavailable = 2,
 }
 
-/// <summary>What the gateway needs of an introspection: status, expiry and the granted permissions (JSON array).</summary>
+/// <summary>
+/// What the gateway needs of an introspection: status, expiry, the granted Pauldron permissions
+/// (JSON array), the SMART scopes and patient in context, and who asks (subject, client).
+/// </summary>
 [GenerateSerializer, Immutable, Alias("Hearth.TokenInfo")]
 public sealed record TokenInfo(
     [property: Id(0)] TokenStatus Status,
     [property: Id(1)] DateTimeOffset? ExpiresAt,
     [property: Id(2)] string PermissionsJson)
 {
+    [Id(3)]
+    public IReadOnlyList<string> Scopes { get; init; } = [];
+
+    /// <summary>The SMART <c>patient</c> claim: a Patient's logical id.</summary>
+    [Id(4)]
+    public string? Patient { get; init; }
+
+    [Id(5)]
+    public string? Subject { get; init; }
+
+    [Id(6)]
+    public string? ClientId { get; init; }
+
     public static TokenInfo Inactive { get; } = new(TokenStatus.Inactive, null, "[]");
 
     public static TokenInfo Unavailable { get; } = new(TokenStatus.Unavailable, null, "[]");

@@ -1,4 +1,5 @@
 using Hearth.Authorization.Configuration;
+using Hearth.Authorization.Permissions;
 using Hearth.Grains.Abstractions;
 using Hearth.Grains.Clients;
 using Hearth.ServiceDefaults;
@@ -46,7 +47,19 @@ internal sealed partial class TokenGrain(IntrospectionClient client, HearthSetti
             }
             else
             {
-                _cached = new TokenInfo(TokenStatus.Active, answer.ExpiresAt, answer.PermissionsJson);
+                var claims = answer.Claims;
+                _cached = new TokenInfo(TokenStatus.Active, answer.ExpiresAt, claims.PermissionsJson)
+                {
+                    Scopes = claims.Scopes,
+                    Patient = claims.Patient,
+                    Subject = claims.Subject,
+                    ClientId = claims.ClientId,
+                };
+                foreach (var problem in PermissionSet.From(null, claims.Scopes, claims.Patient).Problems)
+                {
+                    LogScopeProblem(logger, TokenKey.ForLog(key), problem);
+                }
+
                 var cap = now + settings.AuthorizationServer.TokenCacheMax;
                 _cachedUntil = answer.ExpiresAt is { } exp && exp < cap ? exp : cap;
             }
@@ -72,6 +85,9 @@ internal sealed partial class TokenGrain(IntrospectionClient client, HearthSetti
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Introspected token {TokenHash}: {Status}, expires {ExpiresAt}")]
     private static partial void LogIntrospected(ILogger logger, string tokenHash, TokenStatus status, DateTimeOffset? expiresAt);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Token {TokenHash}: a SMART scope grants nothing: {Problem}")]
+    private static partial void LogScopeProblem(ILogger logger, string tokenHash, string problem);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Introspection of token {TokenHash} failed: {Reason}")]
     private static partial void LogUnavailable(ILogger logger, string tokenHash, string reason);

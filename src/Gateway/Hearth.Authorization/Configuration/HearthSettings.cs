@@ -26,12 +26,13 @@ public sealed class HearthSettings
         var reader = new SettingsReader(get);
         var fhirServer = FhirServerSettings.Read(reader);
         var authorizationServer = AuthorizationServerSettings.Read(reader);
+        var gateway = GatewaySettings.Read(reader, authorizationServer.UmaMode);
         var settings = new HearthSettings
         {
             FhirServer = fhirServer,
             AuthorizationServer = authorizationServer,
-            Rules = RuleSettings.Read(reader, fhirServer.Base),
-            Gateway = GatewaySettings.Read(reader, authorizationServer.UmaMode),
+            Rules = RuleSettings.Read(reader, fhirServer.Base, gateway.PublicBase),
+            Gateway = gateway,
             Cluster = ClusterSettings.Read(reader, fhirServer.Timeout, authorizationServer.IntrospectionTimeout),
         };
         if (reader.Errors.Count > 0)

@@ -10,6 +10,9 @@ public sealed class RuleSettings
     /// <summary>FHIR_SERVER_BASE: references under it are the FHIR server's own.</summary>
     public required string FhirServerBase { get; init; }
 
+    /// <summary>HEARTH_PUBLIC_BASE, when set: references under it name the same resources as under the FHIR server's base.</summary>
+    public string? GatewayBase { get; init; }
+
     public IReadOnlySet<string> UnprotectedResourceTypes { get; init; } = new HashSet<string>();
     public IReadOnlyList<string> DesignatedPatientIdSystems { get; init; } = [];
     public IReadOnlyList<string> DesignatedSecurityLabelSystems { get; init; } = [ConfidentialitySystem];
@@ -23,7 +26,7 @@ public sealed class RuleSettings
     public IReadOnlySet<string> NoLabelResourceTypes { get; init; } = new HashSet<string>();
     public bool AddHighWaterMark { get; init; }
 
-    internal static RuleSettings Read(SettingsReader r, string fhirServerBase)
+    internal static RuleSettings Read(SettingsReader r, string fhirServerBase, string? gatewayBase)
     {
         var confidentiality = r.Text("DEFAULT_CONFIDENTIALITY_CODE") ?? "M";
         if (confidentiality is not ("U" or "L" or "M" or "N" or "R" or "V"))
@@ -34,6 +37,7 @@ public sealed class RuleSettings
         return new RuleSettings
         {
             FhirServerBase = fhirServerBase,
+            GatewayBase = gatewayBase,
             UnprotectedResourceTypes = r.ResourceTypes("UNPROTECTED_RESOURCE_TYPES"),
             DesignatedPatientIdSystems = r.List("DESIGNATED_PATIENT_ID_SYSTEMS"),
             DesignatedSecurityLabelSystems = r.List("DESIGNATED_SECURITY_LABEL_SYSTEMS", [ConfidentialitySystem]),

@@ -7,7 +7,7 @@ namespace Hearth.Authorization.Fhir;
 /// securityContext stands for. Only plain FHIR References on this FHIR server are followed;
 /// anything else that might name a patient is unresolvable (fail closed).
 /// </summary>
-internal sealed class CompartmentReferences(string fhirServerBase)
+internal sealed class CompartmentReferences(string fhirServerBase, string? gatewayBase)
 {
     /// <summary>The members of a FHIR Reference (with the JSON forms of primitive extensions).</summary>
     private static readonly HashSet<string> ReferenceMembers = ["id", "extension", "reference", "_reference", "type", "_type", "identifier", "display", "_display"];
@@ -85,7 +85,7 @@ internal sealed class CompartmentReferences(string fhirServerBase)
             text = existing; // as the FHIR server resolves it: the Type/id that entry writes
         }
 
-        switch (PatientReference.Classify(text, fhirServerBase, out patient))
+        switch (PatientReference.Classify(text, fhirServerBase, out patient, gatewayBase))
         {
             case ReferenceKind.Patient:
                 return Link.Reference;
@@ -104,7 +104,7 @@ internal sealed class CompartmentReferences(string fhirServerBase)
     {
         if (context is not JsonObject reference || reference.Any(member => !ReferenceMembers.Contains(member.Key))
             || !FhirElements.TryGetString(reference, "reference", out var text)
-            || !PatientReference.TryRelative(text, fhirServerBase, out var type, out var id) || !FhirModel.R4.IsResourceType(type))
+            || !PatientReference.TryRelative(text, fhirServerBase, out var type, out var id, gatewayBase) || !FhirModel.R4.IsResourceType(type))
         {
             return false;
         }

@@ -30,10 +30,10 @@ public static partial class PatientReference
     /// absolute under <paramref name="fhirServerBase"/>. Anything else that could be a Patient is
     /// <see cref="ReferenceKind.Unresolvable"/>.
     /// </summary>
-    public static ReferenceKind Classify(string reference, string fhirServerBase, out string? patientReference)
+    public static ReferenceKind Classify(string reference, string fhirServerBase, out string? patientReference, string? gatewayBase = null)
     {
         patientReference = null;
-        if (!TryRelative(reference, fhirServerBase, out var type, out var id))
+        if (!TryRelative(reference, fhirServerBase, out var type, out var id, gatewayBase))
         {
             return ReferenceKind.Unresolvable;
         }
@@ -49,16 +49,21 @@ public static partial class PatientReference
 
     /// <summary>
     /// The type and id a reference names on the FHIR server (<c>Type/id</c>, <c>Type/id/_history/v</c>,
-    /// or either under <paramref name="fhirServerBase"/>); false for anything else (another server,
-    /// urn, a local reference, a malformed one).
+    /// or either under <paramref name="fhirServerBase"/>, or under <paramref name="gatewayBase"/>,
+    /// HEARTH_PUBLIC_BASE: the gateway's own URL of the same resource); false for anything else
+    /// (another server, urn, a local reference, a malformed one).
     /// </summary>
-    public static bool TryRelative(string reference, string fhirServerBase, out string type, out string id)
+    public static bool TryRelative(string reference, string fhirServerBase, out string type, out string id, string? gatewayBase = null)
     {
         (type, id) = ("", "");
         var relative = reference;
         if (reference.StartsWith(fhirServerBase + "/", StringComparison.Ordinal))
         {
             relative = reference[(fhirServerBase.Length + 1)..];
+        }
+        else if (gatewayBase is not null && reference.StartsWith(gatewayBase + "/", StringComparison.Ordinal))
+        {
+            relative = reference[(gatewayBase.Length + 1)..];
         }
         else if (reference.Contains(':', StringComparison.Ordinal) || reference.StartsWith('#') || reference.StartsWith('/'))
         {

@@ -16,7 +16,7 @@ public sealed class ResourceInspector(RuleSettings settings)
     /// <summary>Stands for something embedded that is not a resource Hearth can read.</summary>
     private static readonly ResourceFacts UnreadablePart = new("", [], PatientLinkKind.Unresolvable, [], []);
 
-    private readonly CompartmentReferences _references = new(settings.FhirServerBase);
+    private readonly CompartmentReferences _references = new(settings.FhirServerBase, settings.GatewayBase);
     private readonly SecurityLabel _defaultLabel = new(RuleSettings.ConfidentialitySystem, settings.DefaultConfidentialityCode);
 
     /// <summary>

@@ -24,6 +24,9 @@ internal sealed class GrantedPermission
 
     internal sealed record ScopeGrant(ValueMatcher<string> Action, ValueMatcher<SecurityLabel> Labels);
 
+    /// <summary>Any action, any label: what a SMART scope grants of labels.</summary>
+    internal static ScopeGrant AnyLabel { get; } = new(ValueMatcher<string>.Wildcard, ValueMatcher<SecurityLabel>.Wildcard);
+
     /// <summary>Null when the element is not a permission about FHIR (it is then ignored).</summary>
     public static GrantedPermission? TryParse(JsonElement element)
     {

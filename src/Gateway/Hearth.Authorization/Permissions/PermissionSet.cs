@@ -5,24 +5,62 @@ namespace Hearth.Authorization.Permissions;
 
 /// <summary>
 /// The permissions granted to a token, adjudicated as Pauldron does: explicitly denied → denied;
-/// granted and not denied → permitted; anything else → denied.
+/// granted and not denied → permitted; anything else → denied. Grants are Pauldron permissions
+/// and SMART scopes together (they add up); denies are Pauldron's.
 /// </summary>
 public sealed class PermissionSet
 {
     private readonly GrantedPermission[] _grants;
     private readonly GrantedPermission[] _denies;
+    private readonly SmartScope[] _smart;
+    private readonly string? _patient;
 
-    private PermissionSet(IEnumerable<GrantedPermission> permissions)
+    private PermissionSet(IEnumerable<GrantedPermission> permissions, IEnumerable<SmartScope>? smart = null, string? patient = null, IReadOnlyList<string>? problems = null)
     {
         var all = permissions.ToArray();
         _grants = all.Where(p => !p.Deny).ToArray();
         _denies = all.Where(p => p.Deny).ToArray();
+        _smart = smart?.ToArray() ?? [];
+        _patient = patient;
+        Problems = problems ?? [];
     }
 
     public static PermissionSet Empty { get; } = new([]);
 
-    /// <summary>How many permissions about FHIR were read (others are ignored).</summary>
-    public int Count => _grants.Length + _denies.Length;
+    /// <summary>How many permissions about FHIR were read (others are ignored): Pauldron permissions and SMART clinical scopes.</summary>
+    public int Count => _grants.Length + _denies.Length + _smart.Length;
+
+    /// <summary>SMART clinical scopes that grant nothing because Hearth cannot honour them, each with why (worth a log line, once per token).</summary>
+    public IReadOnlyList<string> Problems { get; }
+
+    /// <summary>
+    /// A token's permissions: its Pauldron permissions (a JSON array), its SMART scopes, and the
+    /// patient in context (the <c>patient</c> claim, a logical id) that <c>patient/</c> scopes bind to.
+    /// </summary>
+    public static PermissionSet From(string? pauldronJson, IEnumerable<string> scopes, string? patient)
+    {
+        var pauldron = Parse(pauldronJson);
+        var smart = new List<SmartScope>();
+        var problems = new List<string>();
+        foreach (var text in scopes)
+        {
+            if (SmartScope.Parse(text, out var problem) is { } scope)
+            {
+                smart.Add(scope);
+            }
+            else if (problem is not null)
+            {
+                problems.Add($"{text}: {problem}");
+            }
+        }
+
+        if (patient is null && smart.Any(s => s.Context == SmartContext.Patient))
+        {
+            problems.Add("patient/ scopes without a patient claim grant nothing");
+        }
+
+        return smart.Count == 0 && problems.Count == 0 ? pauldron : new PermissionSet([.. pauldron._grants, .. pauldron._denies], smart, patient, problems);
+    }
 
     /// <summary>Reads a JSON array of Pauldron permissions; elements that are not about FHIR are ignored.</summary>
     public static PermissionSet Parse(JsonElement permissions)
@@ -90,6 +128,14 @@ public sealed class PermissionSet
             }
         }
 
+        foreach (var scope in _smart)
+        {
+            if (scope.Grants(required, _patient))
+            {
+                return Decision.Permit;
+            }
+        }
+
         return Decision.NotGranted;
     }
 
@@ -111,17 +157,22 @@ public sealed class PermissionSet
     /// Whether any grant could permit <paramref name="action"/> on <paramref name="resourceType"/>
     /// for some patient and labels: when none could, a request is refused without reading anything.
     /// </summary>
-    public bool CouldGrant(string resourceType, FhirAction action) => _grants.Any(g => g.CouldGrant(resourceType, action));
+    public bool CouldGrant(string resourceType, FhirAction action)
+        => _grants.Any(g => g.CouldGrant(resourceType, action))
+        || _smart.Any(s => s.CoversType(resourceType) && s.Allows(action) && (s.Context != SmartContext.Patient || _patient is not null));
 
     /// <summary>
     /// Whether the token may read every resource of <paramref name="resourceType"/> (null: of
     /// every type), whatever its patients and labels: a grant for patient <c>"*"</c> and labels
-    /// <c>"*"</c> of that type, and no deny of reading it at all.
+    /// <c>"*"</c> of that type (or a <c>user/</c> or <c>system/</c> SMART scope that searches it,
+    /// without conditions), and no deny of reading it at all.
     /// </summary>
     public bool ReadsEverything(string? resourceType)
     {
         var action = FhirAction.Read.Name();
-        var granted = _grants.Any(g => g.Patient.Kind == ValueMatcher<PatientIdentifier>.MatcherKind.Wildcard
+        var smart = _smart.Any(s => s.Context != SmartContext.Patient && s.Conditions.Count == 0 && s.Allows(FhirAction.Search)
+            && (resourceType is null ? s.ResourceType is null : s.CoversType(resourceType)));
+        var granted = smart || _grants.Any(g => g.Patient.Kind == ValueMatcher<PatientIdentifier>.MatcherKind.Wildcard
             && (resourceType is null ? g.ResourceType.Kind == ValueMatcher<string>.MatcherKind.Wildcard : g.ResourceType.Grants(resourceType, string.Equals))
             && g.Scopes.Any(s => s.Action.Grants(action, string.Equals) && s.Labels.Kind == ValueMatcher<SecurityLabel>.MatcherKind.Wildcard));
         return granted && !_denies.Any(d => (resourceType is null || d.ResourceType.Overlaps(resourceType, string.Equals))
@@ -158,6 +209,11 @@ public sealed class PermissionSet
         {
             var scopes = _grants.Where(g => g.Patient.Kind == ValueMatcher<PatientIdentifier>.MatcherKind.Wildcard && g.ResourceType.Grants(type, string.Equals))
                 .SelectMany(g => g.Scopes).Where(s => s.Action.Grants(action, string.Equals)).ToList();
+            if (_smart.Any(s => s.Allows(FhirAction.BulkExport) && (type == "*" ? s.ResourceType is null : s.CoversType(type))))
+            {
+                scopes.Add(GrantedPermission.AnyLabel); // a system/ scope that reads and searches the type: every label
+            }
+
             var applicableDenies = _denies.Where(d => d.Patient.Kind != ValueMatcher<PatientIdentifier>.MatcherKind.Values && d.ResourceType.Overlaps(type, string.Equals))
                 .SelectMany(d => d.Scopes).Where(s => s.Action.Overlaps(action, string.Equals)).ToList();
             if (scopes.Count == 0 || applicableDenies.Any(s => s.Labels.Kind != ValueMatcher<SecurityLabel>.MatcherKind.Values))

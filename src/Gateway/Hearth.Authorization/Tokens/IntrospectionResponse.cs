@@ -5,12 +5,15 @@ namespace Hearth.Authorization.Tokens;
 
 /// <summary>
 /// An RFC 7662 introspection answer as a Pauldron server gives it. <c>iat</c>/<c>exp</c> may be
-/// seconds (RFC 7662) or milliseconds (Pauldron): a value above 10^11 is milliseconds. Granted
-/// permissions come from <c>permissions</c> and/or a JSON-encoded array in <c>scope</c>.
+/// seconds (RFC 7662) or milliseconds (Pauldron): a value above 10^11 is milliseconds. What it
+/// grants: <see cref="TokenClaims"/>.
 /// </summary>
-public sealed record IntrospectionResponse(bool Active, DateTimeOffset? ExpiresAt, DateTimeOffset? IssuedAt, string PermissionsJson)
+public sealed record IntrospectionResponse(bool Active, DateTimeOffset? ExpiresAt, DateTimeOffset? IssuedAt, TokenClaims Claims)
 {
-    public static IntrospectionResponse Inactive { get; } = new(false, null, null, "[]");
+    public static IntrospectionResponse Inactive { get; } = new(false, null, null, TokenClaims.None);
+
+    /// <summary>The Pauldron permissions (a JSON array).</summary>
+    public string PermissionsJson => Claims.PermissionsJson;
 
     /// <summary>Throws <see cref="FormatException"/> when the answer is not an introspection response.</summary>
     public static IntrospectionResponse Parse(string json)
@@ -39,40 +42,7 @@ public sealed record IntrospectionResponse(bool Active, DateTimeOffset? ExpiresA
                 return Inactive;
             }
 
-            var exp = Time(root, "exp");
-            var iat = Time(root, "iat");
-            var permissions = new List<JsonElement>();
-            if (root.TryGetProperty("permissions", out var p) && p.ValueKind == JsonValueKind.Array)
-            {
-                permissions.AddRange(p.EnumerateArray());
-            }
-
-            JsonDocument? scopeDoc = null;
-            try
-            {
-                if (root.TryGetProperty("scope", out var scope) && scope.ValueKind == JsonValueKind.String
-                    && scope.GetString() is { } text && text.TrimStart().StartsWith('['))
-                {
-                    try
-                    {
-                        scopeDoc = JsonDocument.Parse(text);
-                        if (scopeDoc.RootElement.ValueKind == JsonValueKind.Array)
-                        {
-                            permissions.AddRange(scopeDoc.RootElement.EnumerateArray());
-                        }
-                    }
-                    catch (JsonException)
-                    {
-                        // A scope string that is not JSON is an ordinary OAuth scope: no Pauldron permissions in it.
-                    }
-                }
-
-                return new IntrospectionResponse(true, exp, iat, JsonSerializer.Serialize(permissions));
-            }
-            finally
-            {
-                scopeDoc?.Dispose();
-            }
+            return new IntrospectionResponse(true, Time(root, "exp"), Time(root, "iat"), TokenClaims.Read(root));
         }
     }
 

@@ -48,7 +48,7 @@ internal sealed partial class Authenticator(GatewaySettings settings, IGrainFact
             return (null, new Refusal.InvalidToken());
         }
 
-        return (new Principal(ParsedPermissions.For(info.PermissionsJson), info.ExpiresAt, tokenHash), null);
+        return (new Principal(ParsedPermissions.For(info), info.ExpiresAt, tokenHash) { Subject = info.Subject, ClientId = info.ClientId }, null);
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Token {TokenHash} is not active")]

@@ -8,6 +8,12 @@ namespace Hearth.Gateway.Pipeline;
 /// <summary>Who asks: the token's permissions, its exp and hash (never the token); anonymous for requests that need none.</summary>
 internal sealed record Principal(PermissionSet Permissions, DateTimeOffset? ExpiresAt, string? TokenHash)
 {
+    /// <summary>The token's subject (<c>sub</c>), validated.</summary>
+    public string? Subject { get; init; }
+
+    /// <summary>The client the token was issued to.</summary>
+    public string? ClientId { get; init; }
+
     public static Principal Anonymous { get; } = new(PermissionSet.Empty, null, null);
 }
 

@@ -1,0 +1,136 @@
+using System.Text.Json.Nodes;
+using Hl7.Fhir.ElementModel;
+using Hl7.Fhir.Model;
+using Hl7.Fhir.Serialization;
+using Hl7.Fhir.Specification;
+using Hl7.FhirPath;
+
+namespace Hearth.Authorization.Permissions;
+
+/// <summary>
+/// One condition of a granular SMART scope (<c>?category=laboratory</c>): a FHIR R4 search
+/// parameter of type token, evaluated on the resource with its SearchParameter expression
+/// (Firely's definitions and FHIRPath engine). Values: <c>code</c>, <c>system|code</c>,
+/// <c>|code</c> (no system), <c>system|</c> (any code of the system); several, comma-separated,
+/// match when any matches. Anything else (another parameter type, a modifier, an unknown
+/// parameter) is not a condition Hearth can evaluate: the scope grants nothing.
+/// </summary>
+public sealed class ScopeCondition
+{
+    private static readonly ILookup<(string Resource, string Name), SearchParamDefinition> Definitions =
+        ModelInfo.SearchParameters.Where(p => p.Type == SearchParamType.Token && p.Expression is not null).ToLookup(p => (p.Resource ?? "", p.Name ?? ""));
+
+    private static readonly HashSet<string> TokenNames = ModelInfo.SearchParameters.Where(p => p.Type == SearchParamType.Token).Select(p => p.Name ?? "").ToHashSet(StringComparer.Ordinal);
+    private static readonly PocoStructureDefinitionSummaryProvider Provider = new();
+    private static readonly TypedElementSettings Lenient = new() { ErrorMode = TypedElementSettings.TypeErrorMode.Ignore };
+
+    private readonly IReadOnlyList<(string? System, string? Code)> _values;
+
+    private ScopeCondition(string name, IReadOnlyList<(string? System, string? Code)> values)
+    {
+        Name = name;
+        _values = values;
+    }
+
+    public string Name { get; }
+
+    /// <summary>Reads <c>name=value[,value]</c> for <paramref name="resourceType"/> (null: a scope of every type); null with the problem when Hearth cannot evaluate it.</summary>
+    public static ScopeCondition? Parse(string? resourceType, string pair, out string? problem)
+    {
+        problem = null;
+        var equals = pair.IndexOf('=', StringComparison.Ordinal);
+        var name = equals > 0 ? pair[..equals] : pair;
+        if (equals <= 0 || equals == pair.Length - 1)
+        {
+            problem = $"the condition '{name}' has no value";
+            return null;
+        }
+
+        if (name.Contains(':', StringComparison.Ordinal))
+        {
+            problem = $"the condition '{name}' has a modifier";
+            return null;
+        }
+
+        var known = resourceType is null ? TokenNames.Contains(name) : Definitions[(resourceType, name)].Any();
+        if (!known)
+        {
+            problem = $"'{name}' is not a token search parameter of {resourceType ?? "any resource type"}";
+            return null;
+        }
+
+        var values = new List<(string?, string?)>();
+        foreach (var raw in pair[(equals + 1)..].Split(','))
+        {
+            string value;
+            try
+            {
+                value = Uri.UnescapeDataString(raw);
+            }
+            catch (UriFormatException)
+            {
+                problem = $"the value of '{name}' is not well encoded";
+                return null;
+            }
+
+            var bar = value.IndexOf('|', StringComparison.Ordinal);
+            values.Add(bar < 0 ? (null, value) : (value[..bar], value[(bar + 1)..]));
+            if (bar >= 0 && value[..bar].Length == 0 && value[(bar + 1)..].Length == 0)
+            {
+                problem = $"the value of '{name}' is empty";
+                return null;
+            }
+        }
+
+        return new ScopeCondition(name, values);
+    }
+
+    /// <summary>Whether <paramref name="resource"/> matches; false when it cannot be evaluated (fail closed).</summary>
+    public bool Matches(JsonObject resource, string resourceType)
+    {
+        var definition = Definitions[(resourceType, Name)].FirstOrDefault();
+        if (definition is null)
+        {
+            return false;
+        }
+
+        try
+        {
+            var typed = FhirJsonNode.Parse(resource.ToJsonString()).ToTypedElement(Provider, null, Lenient);
+            return typed.Select(definition.Expression!, new EvaluationContext()).SelectMany(Tokens).Any(t => _values.Any(v => Matches(v, t)));
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            return false;
+        }
+    }
+
+    private static bool Matches((string? System, string? Code) wanted, (string? System, string? Code) actual) => wanted switch
+    {
+        (null, var code) => actual.Code == code, // code: any system
+        ("", var code) => actual.System is null && actual.Code == code, // |code: no system
+        (var system, "") => actual.System == system, // system|: any code of it
+        var (system, code) => actual.System == system && actual.Code == code,
+    };
+
+    /// <summary>The (system, code) pairs an element holds, as FHIR token search reads them.</summary>
+    private static IEnumerable<(string? System, string? Code)> Tokens(ITypedElement element)
+    {
+        string? Child(string name) => element.Children(name).FirstOrDefault()?.Value?.ToString();
+        switch (element.InstanceType)
+        {
+            case "CodeableConcept":
+                return element.Children("coding").SelectMany(Tokens);
+            case "Coding":
+                return [(Child("system"), Child("code"))];
+            case "Identifier":
+                return [(Child("system"), Child("value"))];
+            case "ContactPoint":
+                return [(null, Child("value"))];
+            case "boolean":
+                return [(null, element.Value is bool b ? (b ? "true" : "false") : null)];
+            default:
+                return element.Value is { } value ? [(null, value.ToString())] : [];
+        }
+    }
+}

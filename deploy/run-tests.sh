@@ -16,6 +16,7 @@ if ! command -v redis-server >/dev/null; then
 fi
 
 npm ci --prefix deploy/fhir-server --no-audit --no-fund
+npm ci --prefix deploy/oidc-provider --no-audit --no-fund
 dotnet build Hearth.sln -c Release
 log=$(mktemp)
 status=0

@@ -8,7 +8,10 @@
 //
 // Endpoints
 //   POST /dev/tokens            {"permissions": [...], "expires_in": 3600, "shape": "permissions"|"scope",
-//                                "time_unit": "ms"|"s"}  -> 201 {"access_token", "exp"}
+//                                "time_unit": "ms"|"s", "smart_scope": "patient/Observation.rs ...",
+//                                "patient": "p03"}  -> 201 {"access_token", "exp"}
+//                               (smart_scope: SMART scopes in the introspection's "scope", beside the
+//                               permissions; patient: the SMART patient claim)
 //   POST /dev/revoke            {"token": "..."} -> 200
 //   GET  /dev/stats             {"introspections": N, "registrations": N}
 //   GET  /dev/registrations     every permission array registered, oldest first
@@ -51,8 +54,10 @@ function issue(permissions, body) {
     permissions,
     iat: now,
     exp: now + expiresIn * 1000,
-    shape: body.shape === 'scope' ? 'scope' : 'permissions',
+    shape: body.shape === 'scope' && !body.smart_scope ? 'scope' : 'permissions',
     unit: body.time_unit === 's' ? 's' : 'ms',
+    smartScope: typeof body.smart_scope === 'string' ? body.smart_scope : undefined,
+    patient: typeof body.patient === 'string' ? body.patient : undefined,
   });
   return { token, exp: now + expiresIn * 1000 };
 }
@@ -121,6 +126,8 @@ function handle(req, res, raw) {
     const answer = { active: true, iat: time(t.iat), exp: time(t.exp), realm };
     if (t.shape === 'scope') answer.scope = JSON.stringify(t.permissions);
     else answer.permissions = t.permissions;
+    if (t.smartScope) answer.scope = t.smartScope;
+    if (t.patient) answer.patient = t.patient;
     return send(res, 200, answer);
   }
   if (req.method === 'POST' && path === '/protection/permissions') {

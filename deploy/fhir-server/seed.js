@@ -5,8 +5,9 @@
 //   (MRN first, so that the designated-system priority is observable).
 //   p16 and p17 are labelled R, p18 has no label, the others N.
 // * p19: only an MRN identifier. p20: no identifier at all (cannot be resolved).
-// * Observations obs-NN-1 (N), obs-NN-2 (R when NN is a multiple of 3, else N),
-//   obs-NN-3 (no label: the default confidentiality applies) for NN = 01..20.
+// * Observations obs-NN-1 (N, category vital-signs), obs-NN-2 (R when NN is a multiple of 3,
+//   else N; category laboratory), obs-NN-3 (no label: the default confidentiality applies; no
+//   category) for NN = 01..20.
 // * Conditions cond-NN (N), Specimens spec-01..spec-10 (N, spec-03 R).
 // * Outside the compartment: Organization org-1, Observation obs-group (subject Group/g1).
 // * obs-foreign: subject is a Patient on another server.
@@ -45,17 +46,19 @@ async function seed(repo) {
 
   for (let i = 1; i <= 20; i++) {
     const subject = { reference: `Patient/p${nn(i)}` };
-    const obs = (n, code, value) => ({
+    const category = (c) => (c ? { category: [{ coding: [{ system: 'http://terminology.hl7.org/CodeSystem/observation-category', code: c }] }] } : {});
+    const obs = (n, code, value, cat) => ({
       resourceType: 'Observation',
       id: `obs-${nn(i)}-${n}`,
       ...label(code),
+      ...category(cat),
       status: 'final',
       code: { coding: [{ system: 'http://loinc.org', code: '8867-4', display: 'Heart rate' }] },
       subject,
       valueQuantity: { value, unit: 'beats/minute', system: 'http://unitsofmeasure.org', code: '/min' },
     });
-    await create(repo, obs(1, 'N', 60 + i));
-    await create(repo, obs(2, i % 3 === 0 ? 'R' : 'N', 70 + i));
+    await create(repo, obs(1, 'N', 60 + i, 'vital-signs'));
+    await create(repo, obs(2, i % 3 === 0 ? 'R' : 'N', 70 + i, 'laboratory'));
     await create(repo, obs(3, undefined, 80 + i));
     await create(repo, {
       resourceType: 'Condition',

@@ -53,6 +53,23 @@ public partial class UmaTests(HearthEnvironment env)
         return ticket;
     }
 
+    [Fact]
+    public async Task SmartScopesInAnRpt_Honoured_TicketsKeepPauldronsShape()
+    {
+        await using var gateway = await UmaGatewayAsync();
+        var rpt = await env.Auth.TokenAsync("[]", smartScope: "patient/Observation.rs", patient: "p03");
+        using (var permitted = await GetAsync(gateway, "Observation/obs-03-2", rpt))
+        {
+            Assert.Equal(HttpStatusCode.OK, permitted.StatusCode); // SMART grants every label (R)
+        }
+
+        using var refused = await GetAsync(gateway, "Observation/obs-04-1", rpt);
+        await AssertChallengeAsync(refused, HttpStatusCode.Forbidden);
+        var registered = await LastRegistrationAsync();
+        Assert.Equal("{\"system\":\"urn:official:id\",\"value\":\"10004\"}", registered.Single()!["resource_set_id"]!["patientId"]!.ToJsonString());
+        Assert.Equal("[\"read\"]", registered.Single()!["scopes"]!.ToJsonString());
+    }
+
     private async Task<JsonArray> LastRegistrationAsync()
     {
         var all = await env.Auth.RegistrationsAsync();

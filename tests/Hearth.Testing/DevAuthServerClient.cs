@@ -7,7 +7,8 @@ namespace Hearth.Testing;
 /// <summary>Drives the development authorization server (deploy/dev-auth-server): mint, revoke, count.</summary>
 public sealed class DevAuthServerClient(HttpClient http, string baseUrl)
 {
-    public async Task<string> TokenAsync(string permissionsJson, int expiresInSeconds = 3600, string shape = "permissions", string timeUnit = "ms")
+    public async Task<string> TokenAsync(string permissionsJson, int expiresInSeconds = 3600, string shape = "permissions", string timeUnit = "ms",
+        string? smartScope = null, string? patient = null)
     {
         using var response = await http.PostAsync(baseUrl + "/dev/tokens", JsonContent.Create(new JsonObject
         {
@@ -15,6 +16,8 @@ public sealed class DevAuthServerClient(HttpClient http, string baseUrl)
             ["expires_in"] = expiresInSeconds,
             ["shape"] = shape,
             ["time_unit"] = timeUnit,
+            ["smart_scope"] = smartScope,
+            ["patient"] = patient,
         }));
         response.EnsureSuccessStatusCode();
         return (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("access_token").GetString()!;

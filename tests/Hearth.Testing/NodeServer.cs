@@ -24,10 +24,12 @@ public sealed class NodeServer : IAsyncDisposable
     public static async Task<NodeServer> StartAsync(string script, IDictionary<string, string>? environment = null)
     {
         var path = Path.Combine(RepositoryPaths.Root, script);
-        var modules = Path.Combine(RepositoryPaths.Root, "deploy", "fhir-server", "node_modules");
-        if (script.Contains("fhir-server", StringComparison.Ordinal) && !Directory.Exists(modules))
+        var package = Path.GetDirectoryName(path)!;
+        var modules = Path.Combine(package, "node_modules");
+        if (File.Exists(Path.Combine(package, "package.json")) && !Directory.Exists(modules))
         {
-            throw new InvalidOperationException($"{modules} is missing: run `npm ci --prefix deploy/fhir-server` (the README's test command does).");
+            var relative = Path.GetRelativePath(RepositoryPaths.Root, package);
+            throw new InvalidOperationException($"{modules} is missing: run `npm ci --prefix {relative}` (the README's test command does).");
         }
 
         var info = new ProcessStartInfo("node", [path, "--port", "0", "--host", "127.0.0.1"])

@@ -13,6 +13,7 @@ public sealed class HearthEnvironment : IAsyncLifetime
     private readonly HttpClient _plain = new() { Timeout = TimeSpan.FromSeconds(30) };
     private NodeServer? _fhir;
     private NodeServer? _auth;
+    private NodeServer? _oidc;
     private GatewayInstance? _gateway;
 
     public string FhirBase => _fhir!.BaseUrl;
@@ -25,6 +26,7 @@ public sealed class HearthEnvironment : IAsyncLifetime
     {
         _fhir = await NodeServer.StartAsync("deploy/fhir-server/server.js");
         _auth = await NodeServer.StartAsync("deploy/dev-auth-server/server.js", new Dictionary<string, string> { ["DEV_AUTH_API_KEY"] = ApiKey });
+        _oidc = await NodeServer.StartAsync("deploy/oidc-provider/server.mjs", new Dictionary<string, string> { ["DEV_OIDC_JWKS"] = TestKeys.ProviderJwks });
         _gateway = await StartGatewayAsync();
     }
 
@@ -35,7 +37,7 @@ public sealed class HearthEnvironment : IAsyncLifetime
             await _gateway.DisposeAsync();
         }
 
-        foreach (var server in new[] { _fhir, _auth })
+        foreach (var server in new[] { _fhir, _auth, _oidc })
         {
             if (server is not null)
             {
@@ -70,6 +72,26 @@ public sealed class HearthEnvironment : IAsyncLifetime
     internal Task<GatewayInstance> StartGatewayAsync(params (string Key, string? Value)[] changes) => GatewayInstance.StartAsync(Settings(changes));
 
     public DevAuthServerClient Auth => new(_plain, AuthBase);
+
+    /// <summary>The development OpenID provider (a real one: panva's oidc-provider), signing with <see cref="TestKeys.Provider"/>.</summary>
+    public OidcProviderClient Oidc => new(_plain, _oidc!.BaseUrl);
+
+    /// <summary>
+    /// Settings of a gateway that accepts the OpenID provider's tokens: JWTs validated locally,
+    /// opaque tokens introspected at the provider (as the client "hearth"), as <paramref name="validation"/> says.
+    /// </summary>
+    public (string Key, string? Value)[] SmartSettings(string validation = "both", params (string Key, string? Value)[] more) =>
+    [
+        ("HEARTH_TOKEN_VALIDATION", validation),
+        ("HEARTH_JWT_ISSUER", _oidc!.BaseUrl),
+        ("HEARTH_JWT_AUDIENCE", OidcProviderClient.Audience),
+        ("UMA_SERVER_BASE", _oidc.BaseUrl),
+        ("UMA_SERVER_INTROSPECTION_ENDPOINT", "/token/introspection"),
+        ("UMA_SERVER_PROTECTION_API_KEY", null),
+        ("HEARTH_INTROSPECTION_CLIENT_ID", OidcProviderClient.IntrospectionClientId),
+        ("HEARTH_INTROSPECTION_CLIENT_SECRET", OidcProviderClient.IntrospectionClientSecret),
+        .. more,
+    ];
 
     public DevFhirServerClient Fhir => new(_plain, FhirBase);
 

@@ -14,21 +14,54 @@ public sealed class AuthorizationServerSettings
     public TimeSpan TokenCacheMax { get; init; } = TimeSpan.FromHours(1);
     public TimeSpan InactiveTokenCache { get; init; } = TimeSpan.FromSeconds(10);
 
+    /// <summary>HEARTH_TOKEN_VALIDATION: introspection (default), jwt or both.</summary>
+    public TokenValidation TokenValidation { get; init; } = TokenValidation.Introspection;
+
+    /// <summary>Local JWT validation; null with HEARTH_TOKEN_VALIDATION=introspection.</summary>
+    public JwtSettings? Jwt { get; init; }
+
+    /// <summary>
+    /// HEARTH_INTROSPECTION_CLIENT_ID / _SECRET: introspection authenticated as an OAuth client
+    /// (HTTP Basic, RFC 7662 with an OpenID provider) instead of with the protection API key.
+    /// </summary>
+    public string? IntrospectionClientId { get; init; }
+
+    public string? IntrospectionClientSecret { get; init; }
+
     /// <summary>The introspection endpoint's absolute URL.</summary>
     public string IntrospectionUrl => UmaServerBase + UmaServerIntrospectionEndpoint;
 
     internal static AuthorizationServerSettings Read(SettingsReader r)
     {
-        var apiKey = r.Text("UMA_SERVER_PROTECTION_API_KEY");
-        if (apiKey is null)
+        var (validation, jwt) = JwtSettings.Read(r);
+        var umaMode = r.Bool("UMA_MODE", true);
+        var clientId = r.Text("HEARTH_INTROSPECTION_CLIENT_ID");
+        var clientSecret = r.Text("HEARTH_INTROSPECTION_CLIENT_SECRET");
+        if ((clientId is null) != (clientSecret is null))
         {
-            r.Errors.Add("UMA_SERVER_PROTECTION_API_KEY is required (the protection API key of the authorization server).");
+            r.Errors.Add("HEARTH_INTROSPECTION_CLIENT_ID and HEARTH_INTROSPECTION_CLIENT_SECRET go together.");
+        }
+
+        // Introspection needs the server and a way to authenticate; so does UMA (tickets). With
+        // HEARTH_TOKEN_VALIDATION=jwt and UMA_MODE=false, neither is needed.
+        var needsServer = validation != TokenValidation.Jwt || umaMode;
+        var apiKey = r.Text("UMA_SERVER_PROTECTION_API_KEY");
+        if (needsServer && apiKey is null && (clientId is null || umaMode))
+        {
+            r.Errors.Add(validation == TokenValidation.Jwt
+                ? "UMA_SERVER_PROTECTION_API_KEY is required in UMA mode (permission tickets); with HEARTH_TOKEN_VALIDATION=jwt and UMA_MODE=false it is not."
+                : "UMA_SERVER_PROTECTION_API_KEY is required (the protection API key of the authorization server), or HEARTH_INTROSPECTION_CLIENT_ID/_SECRET "
+                  + "outside UMA mode; with HEARTH_TOKEN_VALIDATION=jwt and UMA_MODE=false no introspection setting is needed.");
         }
 
         return new AuthorizationServerSettings
         {
-            UmaMode = r.Bool("UMA_MODE", true),
-            UmaServerBase = r.Url("UMA_SERVER_BASE", required: true, "http://auth:8090"),
+            TokenValidation = validation,
+            Jwt = jwt,
+            IntrospectionClientId = clientId,
+            IntrospectionClientSecret = clientSecret,
+            UmaMode = umaMode,
+            UmaServerBase = r.Url("UMA_SERVER_BASE", required: needsServer, "http://auth:8090"),
             UmaServerRealm = r.Text("UMA_SERVER_REALM") ?? "",
             UmaServerIntrospectionEndpoint = r.Path("UMA_SERVER_INTROSPECTION_ENDPOINT", "/protection/introspection"),
             UmaServerPermissionRegistrationEndpoint = r.Path("UMA_SERVER_PERMISSION_REGISTRATION_ENDPOINT", "/protection/permissions"),

@@ -49,5 +49,8 @@ public sealed class HearthSettings
          + $"UMA_SERVER_PROTECTION_API_KEY=<redacted>, UNPROTECTED_RESOURCE_TYPES={string.Join(',', Rules.UnprotectedResourceTypes)}, "
          + $"DESIGNATED_PATIENT_ID_SYSTEMS={string.Join(',', Rules.DesignatedPatientIdSystems)}, "
          + $"DESIGNATED_SECURITY_LABEL_SYSTEMS={string.Join(',', Rules.DesignatedSecurityLabelSystems)}, "
-         + $"mode={(Cluster.Redis is null ? "embedded" : "cluster")}, HEARTH_ADMIN_KEY={(Gateway.AdminKey is null ? "unset" : "<redacted>")}";
+         + $"HEARTH_TOKEN_VALIDATION={AuthorizationServer.TokenValidation.ToString().ToLowerInvariant()}"
+         + (AuthorizationServer.Jwt is { } jwt ? $", HEARTH_JWT_ISSUER={jwt.Issuer}, HEARTH_JWT_AUDIENCE={string.Join(',', jwt.Audiences)}" : "")
+         + (AuthorizationServer.IntrospectionClientId is { } client ? $", HEARTH_INTROSPECTION_CLIENT_ID={client}, HEARTH_INTROSPECTION_CLIENT_SECRET=<redacted>" : "")
+         + $", mode={(Cluster.Redis is null ? "embedded" : "cluster")}, HEARTH_ADMIN_KEY={(Gateway.AdminKey is null ? "unset" : "<redacted>")}";
 }

@@ -193,13 +193,9 @@ public sealed class PermissionSet
     public ExportPlan PlanExport(IReadOnlyList<string> types, IReadOnlyList<string> clientFilters)
     {
         var action = FhirAction.BulkExport.Name();
-        foreach (var filter in clientFilters)
+        if (clientFilters.FirstOrDefault(f => f.IndexOf('?', StringComparison.Ordinal) is var mark && (mark < 1 || !Fhir.FhirModel.R4.IsResourceType(f[..mark]))) is { } bad)
         {
-            var mark = filter.IndexOf('?', StringComparison.Ordinal);
-            if (mark < 1 || !Fhir.FhirModel.R4.IsResourceType(filter[..mark]))
-            {
-                return new ExportPlan([], [], $"A _typeFilter must be a resource type and a query ('Observation?status=final'): '{filter}' is not.");
-            }
+            return new ExportPlan([], [], $"A _typeFilter must be a resource type and a query ('Observation?status=final'): '{bad}' is not.");
         }
 
         var requested = types.Count == 0 ? ["*"] : types;

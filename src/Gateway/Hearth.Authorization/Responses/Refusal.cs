@@ -35,9 +35,13 @@ public abstract record Refusal(int Status, string IssueCode, string Diagnostics)
     public sealed record MalformedAuthorization()
         : Refusal(400, "login", "The Authorization header must carry exactly one bearer token.");
 
-    /// <summary>Unknown, inactive or expired token: 401 invalid_token (UMA: 403 with a new ticket, as Pauldron answers).</summary>
-    public sealed record InvalidToken()
-        : Refusal(401, "login", "The access token is invalid, expired or revoked.");
+    /// <summary>
+    /// Unknown, inactive or expired token: 401 invalid_token (UMA: 403 with a new ticket, as
+    /// Pauldron answers). <paramref name="Reason"/>: which check failed, in general words (a locally
+    /// validated JWT), never the token.
+    /// </summary>
+    public sealed record InvalidToken(string? Reason = null)
+        : Refusal(401, "login", Reason is null ? "The access token is invalid, expired or revoked." : $"The access token is not valid: {Reason}.");
 
     /// <summary>The authorization server cannot be asked and nothing is cached: 503 (UMA: 403 with the Unreachable warning).</summary>
     public sealed record AuthorizationServerUnavailable()

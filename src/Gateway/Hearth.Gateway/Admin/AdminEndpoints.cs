@@ -4,6 +4,7 @@ using Hearth.Authorization.Configuration;
 using Hearth.Authorization.Fhir;
 using Hearth.Gateway.Pipeline;
 using Hearth.Gateway.Resolution;
+using Hearth.Gateway.Tokens;
 using Hearth.Grains.Abstractions;
 
 namespace Hearth.Gateway.Admin;
@@ -45,24 +46,7 @@ internal static partial class AdminEndpoints
             return await next(context);
         }).DisableAntiforgery();
 
-        admin.MapPost("/tokens/evict", async (HttpRequest request, IGrainFactory grains, ILoggerFactory loggers) =>
-        {
-            var form = await ReadFormAsync(request);
-            string? hash = form?["token_hash"].FirstOrDefault()?.ToLowerInvariant();
-            if (form?["token"].FirstOrDefault() is { Length: > 0 } token)
-            {
-                hash = TokenKey.Hash(token);
-            }
-
-            if (hash is null || hash.Length != 64 || !hash.All(Uri.IsHexDigit))
-            {
-                return Outcome(400, "required", "Give the token as 'token' or its SHA-256 (hex) as 'token_hash', form-encoded.");
-            }
-
-            await grains.GetGrain<ITokenGrain>(hash).EvictAsync();
-            LogEvicted(loggers.CreateLogger("Hearth.Admin"), TokenKey.ForLog(hash));
-            return Results.NoContent();
-        });
+        admin.MapPost("/tokens/evict", EvictAsync);
 
         admin.MapPost("/patients/invalidate", async (HttpRequest request, ReferenceResolver patients, ILoggerFactory loggers) =>
         {
@@ -77,6 +61,63 @@ internal static partial class AdminEndpoints
             LogInvalidated(loggers.CreateLogger("Hearth.Admin"), patient!);
             return Results.NoContent();
         });
+    }
+
+    /// <summary>
+    /// Forgets the cluster's cached introspection of a token; a locally validated JWT cannot be
+    /// re-asked, so it is refused until its exp, cluster-wide (the revocation list).
+    /// </summary>
+    private static async Task<IResult> EvictAsync(HttpRequest request, HearthSettings settings, IGrainFactory grains, LocalTokens local, Revocations revocations, RevocationSync sync, TimeProvider time, ILoggerFactory loggers)
+    {
+        var form = await ReadFormAsync(request);
+        string? hash = form?["token_hash"].FirstOrDefault()?.ToLowerInvariant();
+        DateTimeOffset? expiry = null;
+        if (form?["token"].FirstOrDefault() is { Length: > 0 } token)
+        {
+            hash = TokenKey.Hash(token);
+            expiry = UnverifiedExpiry(token);
+        }
+
+        if (hash is null || hash.Length != 64 || !hash.All(Uri.IsHexDigit))
+        {
+            return Outcome(400, "required", "Give the token as 'token' or its SHA-256 (hex) as 'token_hash', form-encoded.");
+        }
+
+        await grains.GetGrain<ITokenGrain>(hash).EvictAsync();
+        if (settings.AuthorizationServer.TokenValidation != TokenValidation.Introspection)
+        {
+            // A locally validated JWT cannot be re-asked: it is refused until its exp, cluster-wide.
+            revocations.Add(new Revocation(hash, expiry ?? local.KnownExpiry(hash) ?? time.GetUtcNow() + UnknownExpiryRetention));
+            local.Forget(hash);
+            try
+            {
+                await sync.SyncAsync();
+            }
+            catch (Exception e) when (Failures.IsClusterTransient(e))
+            {
+                // Applied here; the next sync carries it to the cluster.
+            }
+        }
+
+        LogEvicted(loggers.CreateLogger("Hearth.Admin"), TokenKey.ForLog(hash));
+        return Results.NoContent();
+    }
+
+    /// <summary>How long a revocation lasts when the token's exp is not known (only its hash was given, and no gateway holds it).</summary>
+    public static readonly TimeSpan UnknownExpiryRetention = TimeSpan.FromDays(7);
+
+    /// <summary>The exp a JWT claims (read, not verified: it only sets how long its revocation lasts).</summary>
+    private static DateTimeOffset? UnverifiedExpiry(string token)
+    {
+        var handler = new Microsoft.IdentityModel.JsonWebTokens.JsonWebTokenHandler();
+        try
+        {
+            return handler.CanReadToken(token) && handler.ReadJsonWebToken(token).ValidTo is { Year: > 1970 } exp ? new DateTimeOffset(exp, TimeSpan.Zero) : null;
+        }
+        catch (Exception e) when (e is ArgumentException or Microsoft.IdentityModel.Tokens.SecurityTokenMalformedException)
+        {
+            return null;
+        }
     }
 
     private static async Task<IFormCollection?> ReadFormAsync(HttpRequest request)

@@ -6,6 +6,7 @@ using Hearth.Gateway.Admin;
 using Hearth.Gateway.Interactions;
 using Hearth.Gateway.Pipeline;
 using Hearth.Gateway.Resolution;
+using Hearth.Gateway.Tokens;
 using Hearth.Gateway.Health;
 using Hearth.Grains.Abstractions;
 using Hearth.ServiceDefaults;
@@ -102,6 +103,18 @@ public static class HearthGatewayApp
         services.AddSingleton<CapabilityAugmenter>();
 
         // Around every request.
+        services.AddSingleton<Revocations>();
+        services.AddSingleton<RevocationSync>();
+        services.AddHostedService(sp => sp.GetRequiredService<RevocationSync>());
+        services.AddSingleton<LocalTokens>();
+        if (settings.AuthorizationServer.Jwt is not null)
+        {
+            services.AddSingleton<SigningKeys>();
+            services.AddSingleton<JwtValidator>();
+            services.AddHttpClient(SigningKeys.HttpClientName, c => c.Timeout = TimeSpan.FromSeconds(10))
+                .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler { AllowAutoRedirect = false, PooledConnectionLifetime = TimeSpan.FromMinutes(5) });
+        }
+
         services.AddSingleton<Authenticator>();
         services.AddSingleton<RefusalWriter>();
         services.AddSingleton<ReplyWriter>();

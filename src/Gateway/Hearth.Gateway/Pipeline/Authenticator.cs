@@ -1,6 +1,7 @@
 using Hearth.Authorization.Configuration;
 using Hearth.Authorization.Responses;
 using Hearth.Gateway.Resolution;
+using Hearth.Gateway.Tokens;
 using Hearth.Grains.Abstractions;
 
 namespace Hearth.Gateway.Pipeline;
@@ -9,9 +10,10 @@ namespace Hearth.Gateway.Pipeline;
 /// Who asks: the bearer token (RFC 6750 header; <c>access_token</c> in the query only with
 /// HEARTH_ALLOW_QUERY_TOKENS) checked through its TokenGrain (key: the token's SHA-256; one
 /// introspection per token per cluster, cached until exp). A grain call that fails throws: the
-/// caller maps it to 503 once, with every other failure.
+/// caller maps it to 503 once, with every other failure. JWT access tokens of the configured
+/// issuer are validated in the gateway instead (<see cref="LocalTokens"/>).
 /// </summary>
-internal sealed partial class Authenticator(GatewaySettings settings, IGrainFactory grains, TimeProvider time, ILogger<Authenticator> logger)
+internal sealed partial class Authenticator(GatewaySettings settings, IGrainFactory grains, LocalTokens localTokens, TimeProvider time, ILogger<Authenticator> logger)
 {
     public async Task<(Principal? Principal, Refusal? Refusal)> AuthenticateAsync(HttpContext context)
     {
@@ -36,6 +38,11 @@ internal sealed partial class Authenticator(GatewaySettings settings, IGrainFact
         }
 
         var tokenHash = TokenKey.Hash(token);
+        if (localTokens.Handles(token))
+        {
+            return await localTokens.AuthenticateAsync(token, tokenHash, context.RequestAborted);
+        }
+
         var info = await grains.GetGrain<ITokenGrain>(tokenHash).IntrospectAsync(new SecretToken(token));
         if (info.Status == TokenStatus.Unavailable)
         {

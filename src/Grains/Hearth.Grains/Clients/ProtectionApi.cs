@@ -16,9 +16,10 @@ internal static class ProtectionApi
     /// <paramref name="expected"/>.
     /// </summary>
     /// <exception cref="AuthorizationServerUnavailableException">Unreachable, timed out, too large, or another status.</exception>
-    public static async Task<string> SendAsync(HttpClient http, HttpRequestMessage request, HearthSettings settings, string endpoint, int[] expected, CancellationToken cancellationToken)
+    public static async Task<string> SendAsync(HttpClient http, HttpRequestMessage request, HearthSettings settings, string endpoint, int[] expected, CancellationToken cancellationToken,
+        AuthenticationHeaderValue? credentials = null)
     {
-        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", settings.AuthorizationServer.UmaServerProtectionApiKey);
+        request.Headers.Authorization = credentials ?? new AuthenticationHeaderValue("Bearer", settings.AuthorizationServer.UmaServerProtectionApiKey);
         request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("application/json"));
         OutboundAnswer answer;
         try

@@ -1,0 +1,110 @@
+using System.Text;
+using System.Text.Json;
+using Hearth.Authorization.Configuration;
+using Hearth.Authorization.Tokens;
+using Microsoft.IdentityModel.JsonWebTokens;
+using Microsoft.IdentityModel.Tokens;
+
+namespace Hearth.Gateway.Tokens;
+
+/// <summary>A locally validated JWT: what it grants and until when; or, in general words, why it is not valid.</summary>
+internal sealed record JwtOutcome(TokenClaims? Claims, DateTimeOffset ExpiresAt, string? Failure, bool IssuerUnavailable = false)
+{
+    public static JwtOutcome Invalid(string failure) => new(null, default, failure);
+}
+
+/// <summary>
+/// Validates JWT access tokens with Microsoft.IdentityModel (<see cref="JsonWebTokenHandler"/>): the
+/// signature by a key of the issuer, <c>alg</c> in HEARTH_JWT_ALGORITHMS (never none, never
+/// HMAC), <c>iss</c>, <c>aud</c>, <c>exp</c> (required) and <c>nbf</c> with
+/// HEARTH_JWT_CLOCK_SKEW_SECONDS. No JOSE is written here.
+/// </summary>
+internal sealed class JwtValidator(HearthSettings settings, SigningKeys keys)
+{
+    private readonly JwtSettings _settings = settings.AuthorizationServer.Jwt ?? throw new InvalidOperationException("JWT validation is not configured.");
+    private readonly JsonWebTokenHandler _handler = new() { MapInboundClaims = false };
+
+    /// <summary>
+    /// Whether <paramref name="token"/> is a JWS that names HEARTH_JWT_ISSUER as its <c>iss</c>
+    /// (read, not trusted): in <c>both</c> mode such tokens are validated locally, the rest introspected.
+    /// </summary>
+    public bool IsFromIssuer(string token)
+    {
+        if (!_handler.CanReadToken(token))
+        {
+            return false;
+        }
+
+        try
+        {
+            var jwt = _handler.ReadJsonWebToken(token);
+            return !jwt.IsEncrypted && string.Equals(jwt.Issuer, _settings.Issuer, StringComparison.Ordinal);
+        }
+        catch (Exception e) when (e is ArgumentException or SecurityTokenMalformedException)
+        {
+            return false;
+        }
+    }
+
+    public async Task<JwtOutcome> ValidateAsync(string token, CancellationToken cancellationToken)
+    {
+        if (!_handler.CanReadToken(token))
+        {
+            return JwtOutcome.Invalid("it is not a JWT");
+        }
+
+        var outcome = await ValidateOnceAsync(token, cancellationToken);
+        if (outcome.Failure == UnknownKey && await keys.RefreshForUnknownKeyAsync(cancellationToken))
+        {
+            outcome = await ValidateOnceAsync(token, cancellationToken); // a rotated key is honoured at once
+        }
+
+        return outcome;
+    }
+
+    private const string UnknownKey = "it is signed by a key the issuer does not publish";
+
+    private async Task<JwtOutcome> ValidateOnceAsync(string token, CancellationToken cancellationToken)
+    {
+        if (await keys.CurrentAsync(cancellationToken) is not { } configuration)
+        {
+            return new JwtOutcome(null, default, "the issuer's keys cannot be fetched", IssuerUnavailable: true);
+        }
+
+        var parameters = new TokenValidationParameters
+        {
+            ValidIssuer = _settings.Issuer,
+            ValidAudiences = _settings.Audiences,
+            ValidAlgorithms = _settings.Algorithms,
+            IssuerSigningKeys = configuration.SigningKeys,
+            RequireSignedTokens = true,
+            RequireExpirationTime = true,
+            ValidateLifetime = true,
+            ClockSkew = _settings.ClockSkew,
+            TryAllIssuerSigningKeys = false,
+        };
+        var result = await _handler.ValidateTokenAsync(token, parameters);
+        if (!result.IsValid || result.SecurityToken is not JsonWebToken jwt)
+        {
+            return JwtOutcome.Invalid(Failure(result.Exception));
+        }
+
+        using var payload = JsonDocument.Parse(Encoding.UTF8.GetString(Base64UrlEncoder.DecodeBytes(jwt.EncodedPayload)));
+        return new JwtOutcome(TokenClaims.Read(payload.RootElement), new DateTimeOffset(jwt.ValidTo, TimeSpan.Zero), null);
+    }
+
+    /// <summary>Which check failed, in general words: never the token, never a key.</summary>
+    private static string Failure(Exception? e) => e switch
+    {
+        SecurityTokenExpiredException => "it has expired",
+        SecurityTokenNotYetValidException => "it is not valid yet (nbf)",
+        SecurityTokenNoExpirationException => "it has no exp",
+        SecurityTokenInvalidAudienceException => "its audience (aud) is not accepted",
+        SecurityTokenInvalidIssuerException => "its issuer (iss) is not the configured one",
+        SecurityTokenInvalidAlgorithmException => "its signing algorithm is not allowed",
+        SecurityTokenSignatureKeyNotFoundException => UnknownKey,
+        SecurityTokenInvalidSignatureException => "its signature is missing or does not verify",
+        SecurityTokenInvalidLifetimeException => "its lifetime is invalid",
+        _ => "it is not a valid signed JWT",
+    };
+}

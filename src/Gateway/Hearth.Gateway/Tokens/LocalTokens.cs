@@ -1,0 +1,79 @@
+using Hearth.Authorization.Configuration;
+using Hearth.Authorization.Permissions;
+using Hearth.Authorization.Responses;
+using Hearth.Gateway.Pipeline;
+using Hearth.Grains.Abstractions;
+using Microsoft.Extensions.Caching.Memory;
+
+namespace Hearth.Gateway.Tokens;
+
+/// <summary>
+/// JWT access tokens validated in the gateway, without a grain round trip: each token (by its
+/// hash) validated once and its parsed grants kept until its exp in a bounded cache; nothing
+/// outlives the token. A token on the cluster's revocation list is refused until its exp.
+/// </summary>
+internal sealed partial class LocalTokens(
+    HearthSettings settings, Revocations revocations, TimeProvider time, ILogger<LocalTokens> logger, JwtValidator? validator = null) : IDisposable
+{
+    /// <summary>Validated tokens kept at once; beyond, the least recently used go (and are validated again when they come back).</summary>
+    public const int MaxEntries = 100_000;
+
+    private readonly MemoryCache _cache = new(new MemoryCacheOptions { SizeLimit = MaxEntries });
+
+    /// <summary>Whether <paramref name="token"/> is validated here (HEARTH_TOKEN_VALIDATION=jwt, or both and a JWS of the issuer) rather than introspected.</summary>
+    public bool Handles(string token) => settings.AuthorizationServer.TokenValidation switch
+    {
+        TokenValidation.Jwt => true,
+        TokenValidation.Both => validator!.IsFromIssuer(token),
+        _ => false,
+    };
+
+    public async Task<(Principal? Principal, Refusal? Refusal)> AuthenticateAsync(string token, string tokenHash, CancellationToken cancellationToken)
+    {
+        if (revocations.IsRevoked(tokenHash))
+        {
+            return (null, new Refusal.InvalidToken("it has been revoked"));
+        }
+
+        if (_cache.TryGetValue(tokenHash, out Principal? cached) && cached!.ExpiresAt > time.GetUtcNow())
+        {
+            return (cached, null);
+        }
+
+        var outcome = await validator!.ValidateAsync(token, cancellationToken);
+        if (outcome.IssuerUnavailable)
+        {
+            return (null, new Refusal.AuthorizationServerUnavailable());
+        }
+
+        if (outcome.Claims is not { } claims || outcome.ExpiresAt <= time.GetUtcNow())
+        {
+            LogInvalid(logger, TokenKey.ForLog(tokenHash), outcome.Failure ?? "it has expired");
+            return (null, new Refusal.InvalidToken(outcome.Failure ?? "it has expired"));
+        }
+
+        var permissions = PermissionSet.From(claims.PermissionsJson, claims.Scopes, claims.Patient);
+        foreach (var problem in permissions.Problems)
+        {
+            LogScopeProblem(logger, TokenKey.ForLog(tokenHash), problem);
+        }
+
+        var principal = new Principal(permissions, outcome.ExpiresAt, tokenHash) { Subject = claims.Subject, ClientId = claims.ClientId };
+        _cache.Set(tokenHash, principal, new MemoryCacheEntryOptions { Size = 1, AbsoluteExpiration = outcome.ExpiresAt });
+        return (principal, null);
+    }
+
+    /// <summary>The exp of a token this gateway validated, if it still holds it (for a revocation's end).</summary>
+    public DateTimeOffset? KnownExpiry(string tokenHash) => _cache.TryGetValue(tokenHash, out Principal? cached) ? cached!.ExpiresAt : null;
+
+    /// <summary>Forgets a validated token here (an eviction; the revocation list refuses it everywhere).</summary>
+    public void Forget(string tokenHash) => _cache.Remove(tokenHash);
+
+    public void Dispose() => _cache.Dispose();
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "JWT {TokenHash} refused: {Reason}")]
+    private static partial void LogInvalid(ILogger logger, string tokenHash, string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Token {TokenHash}: a SMART scope grants nothing: {Problem}")]
+    private static partial void LogScopeProblem(ILogger logger, string tokenHash, string problem);
+}

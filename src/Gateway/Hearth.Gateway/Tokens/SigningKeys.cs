@@ -1,0 +1,130 @@
+using Hearth.Authorization.Configuration;
+using Microsoft.IdentityModel.Protocols;
+using Microsoft.IdentityModel.Protocols.OpenIdConnect;
+using Microsoft.IdentityModel.Tokens;
+
+namespace Hearth.Gateway.Tokens;
+
+/// <summary>
+/// The issuer's signing keys, through Microsoft.IdentityModel's <see cref="ConfigurationManager{T}"/>:
+/// OpenID discovery (<c>{issuer}/.well-known/openid-configuration</c> → <c>jwks_uri</c>), or
+/// HEARTH_JWKS_URL directly. Fetched once and cached, refreshed on the manager's schedule; a
+/// token signed by an unknown <c>kid</c> triggers at most one fetch per HEARTH_JWKS_REFRESH_SECONDS
+/// (awaited, so that a rotated key is honoured at once); when the issuer is unreachable, the keys
+/// already known keep working.
+/// </summary>
+internal sealed partial class SigningKeys
+{
+    public const string HttpClientName = "hearth-jwks";
+
+    /// <summary>How long one wait for a fetch of the keys may last.</summary>
+    private static readonly TimeSpan FetchWait = TimeSpan.FromSeconds(5);
+
+    private readonly ConfigurationManager<OpenIdConnectConfiguration> _manager;
+    private readonly SignallingRetriever _retriever;
+    private readonly JwtSettings _settings;
+    private readonly TimeProvider _time;
+    private readonly ILogger<SigningKeys> _logger;
+    private readonly Lock _gate = new();
+    private DateTimeOffset _lastRefresh = DateTimeOffset.MinValue;
+
+    public SigningKeys(HearthSettings settings, IHttpClientFactory httpClients, TimeProvider time, ILogger<SigningKeys> logger)
+    {
+        _settings = settings.AuthorizationServer.Jwt ?? throw new InvalidOperationException("JWT validation is not configured.");
+        _time = time;
+        _logger = logger;
+        var documents = new HttpDocumentRetriever(httpClients.CreateClient(HttpClientName)) { RequireHttps = false };
+        _retriever = new SignallingRetriever(_settings.JwksUrl is null ? new OpenIdConnectConfigurationRetriever() : new JwksOnlyRetriever());
+        _manager = new ConfigurationManager<OpenIdConnectConfiguration>(_settings.JwksUrl ?? _settings.DiscoveryUrl, _retriever, documents)
+        {
+            RefreshInterval = _settings.JwksRefresh,
+            AutomaticRefreshInterval = TimeSpan.FromHours(1),
+        };
+    }
+
+    /// <summary>How many times the keys were fetched (discovery and JWKS count as one).</summary>
+    public long Fetches => _retriever.Fetches;
+
+    /// <summary>The configuration with the keys; null when it was never fetched (the issuer has been unreachable since start).</summary>
+    public async Task<OpenIdConnectConfiguration?> CurrentAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await _manager.GetConfigurationAsync(cancellationToken);
+        }
+        catch (InvalidOperationException e)
+        {
+            LogUnavailable(_logger, e.GetType().Name);
+            return null;
+        }
+    }
+
+    /// <summary>
+    /// For a token whose <c>kid</c> no known key has: fetches the keys again, at most once per
+    /// HEARTH_JWKS_REFRESH_SECONDS, and waits for that fetch. False when no fetch was allowed (a
+    /// flood of made-up kids causes no fetch storm).
+    /// </summary>
+    public async Task<bool> RefreshForUnknownKeyAsync(CancellationToken cancellationToken)
+    {
+        var now = _time.GetUtcNow();
+        lock (_gate)
+        {
+            if (now - _lastRefresh < _settings.JwksRefresh)
+            {
+                return false;
+            }
+
+            _lastRefresh = now;
+        }
+
+        var fetched = _retriever.NextFetch;
+        _manager.RequestRefresh();
+        await _manager.GetConfigurationAsync(cancellationToken); // starts the fetch when RequestRefresh did not
+        await fetched.WaitAsync(FetchWait, cancellationToken).ContinueWith(_ => { }, TaskScheduler.Default);
+        return true;
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "The JWT issuer's keys are not available yet ({Reason}): tokens cannot be validated")]
+    private static partial void LogUnavailable(ILogger logger, string reason);
+
+    /// <summary>Wraps the real retriever: counts fetches and signals when one ends.</summary>
+    private sealed class SignallingRetriever(IConfigurationRetriever<OpenIdConnectConfiguration> inner) : IConfigurationRetriever<OpenIdConnectConfiguration>
+    {
+        private TaskCompletionSource _next = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private long _fetches;
+
+        public long Fetches => Interlocked.Read(ref _fetches);
+
+        /// <summary>Completes when the next fetch (from now) ends, however it ends.</summary>
+        public Task NextFetch => Volatile.Read(ref _next).Task;
+
+        public async Task<OpenIdConnectConfiguration> GetConfigurationAsync(string address, IDocumentRetriever retriever, CancellationToken cancel)
+        {
+            Interlocked.Increment(ref _fetches);
+            try
+            {
+                return await inner.GetConfigurationAsync(address, retriever, cancel);
+            }
+            finally
+            {
+                Interlocked.Exchange(ref _next, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
+            }
+        }
+    }
+
+    /// <summary>HEARTH_JWKS_URL: a JSON Web Key Set alone, read by Microsoft.IdentityModel's <see cref="JsonWebKeySet"/>.</summary>
+    private sealed class JwksOnlyRetriever : IConfigurationRetriever<OpenIdConnectConfiguration>
+    {
+        public async Task<OpenIdConnectConfiguration> GetConfigurationAsync(string address, IDocumentRetriever retriever, CancellationToken cancel)
+        {
+            var keys = new JsonWebKeySet(await retriever.GetDocumentAsync(address, cancel));
+            var configuration = new OpenIdConnectConfiguration { JsonWebKeySet = keys, JwksUri = address };
+            foreach (var key in keys.GetSigningKeys())
+            {
+                configuration.SigningKeys.Add(key);
+            }
+
+            return configuration;
+        }
+    }
+}

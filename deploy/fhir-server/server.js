@@ -18,6 +18,7 @@
 //   GET [base]/$export-file/{job}/{n}  application/fhir+ndjson ({n} = error: the error file, OperationOutcomes
 //       for _typeFilter parameters the server does not know)
 //   GET /__admin/exports               the jobs and the searches each one ran
+//   GET /__admin/last-headers          the headers of the last FHIR request
 'use strict';
 
 // @medplum/core expects a global WebSocket (Node 20 has none).
@@ -51,6 +52,8 @@ const repo = new MemoryRepository();
 const router = new FhirRouter();
 const stats = new Map();
 const fault = { mode: undefined, count: 0 };
+// The headers of the last FHIR request (what the proxy in front sent), for tests.
+let lastHeaders = {};
 const exportJobs = new Map();
 // Deleted resources, as a real server keeps them: a read answers 410 Gone and the instance
 // history still lists every version, newest first, after a deletion entry (Medplum's memory
@@ -225,6 +228,7 @@ function statKey(method, path) {
 async function handle(req, res, rawBody) {
   const url = req.url ?? '/';
   if (url === '/__admin/stats') return send(res, 200, Object.fromEntries(stats));
+  if (url === '/__admin/last-headers') return send(res, 200, lastHeaders);
   if (url === '/__admin/fault' && req.method === 'POST') {
     const body = JSON.parse(rawBody.toString('utf8') || '{}');
     fault.mode = body.mode;
@@ -244,6 +248,7 @@ async function handle(req, res, rawBody) {
   const relUrl = url.slice(basePath.length) || '/';
   const base = `http://${req.headers.host ?? `${host}:${port}`}${basePath}`;
   count(statKey(req.method, relUrl));
+  lastHeaders = req.headers;
   if (fault.count > 0) {
     fault.count--;
     if (fault.mode === 'slow') {

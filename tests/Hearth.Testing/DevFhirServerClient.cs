@@ -18,6 +18,9 @@ public sealed class DevFhirServerClient(HttpClient http, string fhirBase)
         return stats.TryGetProperty(key, out var value) ? value.GetInt32() : 0;
     }
 
+    /// <summary>The headers of the last FHIR request the server received (names in lower case).</summary>
+    public async Task<JsonElement> LastHeadersAsync() => await http.GetFromJsonAsync<JsonElement>(Admin("last-headers"));
+
     public async Task<int> TotalCountAsync()
         => (await http.GetFromJsonAsync<JsonElement>(Admin("stats"))).EnumerateObject().Sum(p => p.Value.GetInt32());
 

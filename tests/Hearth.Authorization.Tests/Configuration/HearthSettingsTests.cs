@@ -91,3 +91,77 @@ public class HearthSettingsSearchTests
     public void BadValue_Named(string name, string value)
         => Assert.Contains(Assert.Throws<HearthConfigurationException>(() => TestSettings.Create((name, value))).Errors, m => m.StartsWith(name, StringComparison.Ordinal));
 }
+
+public class HearthSettingsTokenTests
+{
+    private static HearthSettings Load(params (string Key, string? Value)[] values)
+    {
+        var map = values.Where(v => v.Value is not null).ToDictionary(v => v.Key, v => v.Value);
+        map["FHIR_SERVER_BASE"] = TestSettings.FhirBase;
+        return HearthSettings.Load(k => map.GetValueOrDefault(k));
+    }
+
+    [Fact]
+    public void Jwt_WithoutUma_NeedsNoIntrospectionSetting()
+    {
+        var s = Load(("HEARTH_TOKEN_VALIDATION", "jwt"), ("UMA_MODE", "false"), ("HEARTH_JWT_ISSUER", "https://login.example.org/realms/fhir"), ("HEARTH_JWT_AUDIENCE", "fhir,hearth"));
+        Assert.Equal(TokenValidation.Jwt, s.AuthorizationServer.TokenValidation);
+        Assert.Equal(["fhir", "hearth"], s.AuthorizationServer.Jwt!.Audiences);
+        Assert.Equal(JwtSettings.AsymmetricAlgorithms, s.AuthorizationServer.Jwt.Algorithms);
+        Assert.Equal(TimeSpan.FromSeconds(30), s.AuthorizationServer.Jwt.ClockSkew);
+        Assert.Equal("https://login.example.org/realms/fhir/.well-known/openid-configuration", s.AuthorizationServer.Jwt.DiscoveryUrl);
+    }
+
+    [Theory]
+    [InlineData("HEARTH_TOKEN_VALIDATION", "sometimes", "HEARTH_TOKEN_VALIDATION")]
+    [InlineData("HEARTH_JWT_ISSUER", null, "HEARTH_JWT_ISSUER")]
+    [InlineData("HEARTH_JWT_ISSUER", "not a url", "HEARTH_JWT_ISSUER")]
+    [InlineData("HEARTH_JWT_AUDIENCE", null, "HEARTH_JWT_AUDIENCE")]
+    [InlineData("HEARTH_JWT_ALGORITHMS", "RS256,HS256", "HEARTH_JWT_ALGORITHMS")]
+    [InlineData("HEARTH_JWT_ALGORITHMS", "none", "HEARTH_JWT_ALGORITHMS")]
+    [InlineData("HEARTH_JWKS_URL", "ftp://keys", "HEARTH_JWKS_URL")]
+    [InlineData("HEARTH_JWKS_REFRESH_SECONDS", "0", "HEARTH_JWKS_REFRESH_SECONDS")]
+    [InlineData("HEARTH_FORWARD_SUBJECT_HEADER", "Authorization", "HEARTH_FORWARD_SUBJECT_HEADER")]
+    [InlineData("HEARTH_FORWARD_CLIENT_HEADER", "X Client", "HEARTH_FORWARD_CLIENT_HEADER")]
+    [InlineData("HEARTH_INTROSPECTION_CLIENT_ID", "hearth", "HEARTH_INTROSPECTION_CLIENT_ID")] // without its secret
+    public void Bad_Named(string name, string? value, string named)
+    {
+        var values = new Dictionary<string, string?>
+        {
+            ["HEARTH_TOKEN_VALIDATION"] = "jwt",
+            ["UMA_MODE"] = "false",
+            ["HEARTH_JWT_ISSUER"] = "https://login.example.org",
+            ["HEARTH_JWT_AUDIENCE"] = "fhir",
+            [name] = value,
+        };
+        var e = Assert.Throws<HearthConfigurationException>(() => Load([.. values.Select(v => (v.Key, v.Value))]));
+        Assert.Contains(e.Errors, m => m.StartsWith(named, StringComparison.Ordinal));
+    }
+
+    [Theory]
+    [InlineData("jwt", "true", true)] // UMA tickets still need the protection API
+    [InlineData("both", "false", true)] // some tokens are introspected
+    [InlineData("introspection", "false", true)]
+    [InlineData("jwt", "false", false)]
+    public void ProtectionKey_RequiredUnlessJwtOnlyOutsideUma(string validation, string uma, bool required)
+    {
+        var values = new (string, string?)[] { ("HEARTH_TOKEN_VALIDATION", validation), ("UMA_MODE", uma), ("HEARTH_JWT_ISSUER", "https://login.example.org"),
+            ("HEARTH_JWT_AUDIENCE", "fhir"), ("UMA_SERVER_BASE", "http://auth:8090") };
+        if (required)
+        {
+            Assert.Contains(Assert.Throws<HearthConfigurationException>(() => Load(values)).Errors, m => m.StartsWith("UMA_SERVER_PROTECTION_API_KEY", StringComparison.Ordinal));
+        }
+        else
+        {
+            Assert.Equal(TokenValidation.Jwt, Load(values).AuthorizationServer.TokenValidation);
+        }
+    }
+
+    [Fact]
+    public void IntrospectionClient_InsteadOfTheApiKey_OutsideUma_SecretRedacted()
+    {
+        var s = Load(("UMA_MODE", "false"), ("UMA_SERVER_BASE", "http://auth:8090"), ("HEARTH_INTROSPECTION_CLIENT_ID", "hearth"), ("HEARTH_INTROSPECTION_CLIENT_SECRET", "s3cr3t-value"));
+        Assert.Equal("hearth", s.AuthorizationServer.IntrospectionClientId);
+        Assert.DoesNotContain("s3cr3t", s.ToString(), StringComparison.Ordinal);
+    }
+}

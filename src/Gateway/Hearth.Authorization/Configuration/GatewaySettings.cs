@@ -34,6 +34,12 @@ public sealed class GatewaySettings
     /// <summary>HEARTH_ADMIN_KEY: the bearer key of the admin endpoints; null: they are off.</summary>
     public string? AdminKey { get; init; }
 
+    /// <summary>HEARTH_FORWARD_SUBJECT_HEADER: the header that carries the validated token's subject to the FHIR server (the client's own is removed).</summary>
+    public string? ForwardSubjectHeader { get; init; }
+
+    /// <summary>HEARTH_FORWARD_CLIENT_HEADER: the header that carries the validated token's client id to the FHIR server (the client's own is removed).</summary>
+    public string? ForwardClientHeader { get; init; }
+
     internal static GatewaySettings Read(SettingsReader r, bool umaMode)
     {
         var adminKey = r.Text("HEARTH_ADMIN_KEY");
@@ -67,7 +73,28 @@ public sealed class GatewaySettings
             SearchAllRemoved = allRemoved ?? SearchAllRemoved.Empty,
             AugmentCapabilityStatement = r.Bool("AUGMENT_CAPABILITY_STATEMENT", false),
             AdminKey = adminKey,
+            ForwardSubjectHeader = HeaderName(r, "HEARTH_FORWARD_SUBJECT_HEADER"),
+            ForwardClientHeader = HeaderName(r, "HEARTH_FORWARD_CLIENT_HEADER"),
         };
+    }
+
+    /// <summary>A header name Hearth may set: an HTTP token, and not one Hearth or HTTP itself owns.</summary>
+    private static string? HeaderName(SettingsReader r, string setting)
+    {
+        var name = r.Text(setting);
+        if (name is null)
+        {
+            return null;
+        }
+
+        var reserved = new[] { "Authorization", "Cookie", "Host", "Content-Length", "Content-Type", "Transfer-Encoding", "Connection", "Accept", "If-Match", "Prefer" };
+        if (!name.All(c => char.IsAsciiLetterOrDigit(c) || "!#$%&'*+-.^_`|~".Contains(c)) || reserved.Contains(name, StringComparer.OrdinalIgnoreCase))
+        {
+            r.Errors.Add($"{setting} must be a header name (letters, digits, '-') that HTTP and Hearth do not use themselves, for example X-Forwarded-User.");
+            return null;
+        }
+
+        return name;
     }
 }
 

@@ -10,10 +10,19 @@ namespace Hearth.Authorization.Responses;
 /// CapabilityStatement gains, on <c>rest[0].security</c>, the OAuth security service and the
 /// SMART <c>oauth-uris</c> extension pointing at the authorization server; the DS4P
 /// implementation guide; and lists only the formats Hearth serves (FHIR JSON and XML, whatever
-/// the FHIR server itself offers). Also Hearth's <c>/.well-known/smart-configuration</c>.
+/// the FHIR server itself offers). Also Hearth's <c>/.well-known/smart-configuration</c>. With
+/// a JWT issuer configured, both describe that issuer: its endpoints from its OpenID discovery
+/// document (<see cref="IssuerEndpoints"/>), the SMART scopes and capabilities Hearth enforces.
 /// </summary>
 public sealed class CapabilityAugmenter(HearthSettings settings)
 {
+    /// <summary>The SMART capabilities Hearth enforces, whoever issues the tokens.</summary>
+    public static readonly string[] EnforcedCapabilities = ["permission-v1", "permission-v2", "permission-patient", "permission-user"];
+
+    /// <summary>The scope forms Hearth understands (each also for a resource type instead of <c>*</c>, and with token conditions).</summary>
+    public static readonly string[] UnderstoodScopes =
+        ["openid", "fhirUser", "launch/patient", "patient/*.cruds", "patient/*.rs", "patient/*.read", "patient/*.write", "user/*.cruds", "user/*.rs", "user/*.read", "system/*.cruds", "system/*.rs", "system/*.read"];
+
     public const string SecurityServiceSystem = "http://terminology.hl7.org/CodeSystem/restful-security-service";
     public const string OAuthUrisExtension = "http://fhir-registry.smarthealthit.org/StructureDefinition/oauth-uris";
     public const string Ds4pGuide = "http://hl7.org/fhir/uv/security-label-ds4p/ImplementationGuide/hl7.fhir.uv.security-label-ds4p";
@@ -21,7 +30,8 @@ public sealed class CapabilityAugmenter(HearthSettings settings)
     private string AuthorizationEndpoint => settings.AuthorizationServer.UmaServerBase + settings.AuthorizationServer.UmaServerAuthorizationEndpoint;
 
     /// <summary>Augments <paramref name="statement"/> in place when it is a CapabilityStatement; true when changed.</summary>
-    public bool Apply(JsonObject statement)
+    /// <param name="issuer">The JWT issuer's endpoints, when one is configured (null: the UMA server's).</param>
+    public bool Apply(JsonObject statement, IssuerEndpoints? issuer = null)
     {
         if (!settings.Gateway.AugmentCapabilityStatement || !FhirElements.TryGetString(statement, "resourceType", out var type) || type != "CapabilityStatement")
         {
@@ -53,20 +63,29 @@ public sealed class CapabilityAugmenter(HearthSettings settings)
             var security = server["security"] as JsonObject ?? new JsonObject();
             server["security"] = security;
             var services = security["service"] as JsonArray ?? [];
-            services.Add(new JsonObject
-            {
-                ["coding"] = new JsonArray(new JsonObject { ["system"] = SecurityServiceSystem, ["code"] = "OAuth" }),
-                ["text"] = $"OAuth 2.0 / UMA 2.0 ({(settings.AuthorizationServer.UmaMode ? "UMA" : "OAuth")} mode) by the authorization server at {settings.AuthorizationServer.UmaServerBase}",
-            });
+            services.Add(issuer is null
+                ? new JsonObject
+                {
+                    ["coding"] = new JsonArray(new JsonObject { ["system"] = SecurityServiceSystem, ["code"] = "OAuth" }),
+                    ["text"] = $"OAuth 2.0 / UMA 2.0 ({(settings.AuthorizationServer.UmaMode ? "UMA" : "OAuth")} mode) by the authorization server at {settings.AuthorizationServer.UmaServerBase}",
+                }
+                : new JsonObject
+                {
+                    ["coding"] = new JsonArray(new JsonObject { ["system"] = SecurityServiceSystem, ["code"] = "SMART-on-FHIR" }),
+                    ["text"] = $"SMART on FHIR scopes in tokens of {issuer.Issuer}",
+                });
             security["service"] = services;
             var extensions = security["extension"] as JsonArray ?? [];
-            extensions.Add(new JsonObject
+            var uris = new JsonArray();
+            foreach (var (name, uri) in new[] { ("token", issuer is null ? AuthorizationEndpoint : issuer.TokenEndpoint), ("authorize", issuer is null ? AuthorizationEndpoint : issuer.AuthorizationEndpoint) })
             {
-                ["url"] = OAuthUrisExtension,
-                ["extension"] = new JsonArray(
-                    new JsonObject { ["url"] = "token", ["valueUri"] = AuthorizationEndpoint },
-                    new JsonObject { ["url"] = "authorize", ["valueUri"] = AuthorizationEndpoint }),
-            });
+                if (uri is not null)
+                {
+                    uris.Add(new JsonObject { ["url"] = name, ["valueUri"] = uri });
+                }
+            }
+
+            extensions.Add(new JsonObject { ["url"] = OAuthUrisExtension, ["extension"] = uris });
             security["extension"] = extensions;
         }
 
@@ -74,13 +93,50 @@ public sealed class CapabilityAugmenter(HearthSettings settings)
     }
 
     /// <summary>The SMART configuration document Hearth serves at <c>/.well-known/smart-configuration</c>.</summary>
-    public JsonObject SmartConfiguration() => new()
+    /// <param name="issuer">The JWT issuer's endpoints, when one is configured (null: the UMA server's).</param>
+    public JsonObject SmartConfiguration(IssuerEndpoints? issuer = null)
     {
-        ["authorization_endpoint"] = AuthorizationEndpoint,
-        ["token_endpoint"] = AuthorizationEndpoint,
-        ["grant_types_supported"] = settings.AuthorizationServer.UmaMode
-            ? new JsonArray("urn:ietf:params:oauth:grant-type:uma-ticket")
-            : new JsonArray("client_credentials"),
-        ["capabilities"] = new JsonArray(),
-    };
+        if (issuer is null)
+        {
+            return new JsonObject
+            {
+                ["authorization_endpoint"] = AuthorizationEndpoint,
+                ["token_endpoint"] = AuthorizationEndpoint,
+                ["grant_types_supported"] = settings.AuthorizationServer.UmaMode
+                    ? new JsonArray("urn:ietf:params:oauth:grant-type:uma-ticket")
+                    : new JsonArray("client_credentials"),
+                ["capabilities"] = new JsonArray(EnforcedCapabilities.Select(c => (JsonNode)c).ToArray()),
+            };
+        }
+
+        var document = new JsonObject { ["issuer"] = issuer.Issuer };
+        foreach (var (name, value) in new[] { ("jwks_uri", issuer.JwksUri), ("authorization_endpoint", issuer.AuthorizationEndpoint), ("token_endpoint", issuer.TokenEndpoint), ("introspection_endpoint", issuer.IntrospectionEndpoint) })
+        {
+            if (value is not null)
+            {
+                document[name] = value;
+            }
+        }
+
+        document["grant_types_supported"] = Strings(issuer.GrantTypes.Count > 0 ? issuer.GrantTypes : ["client_credentials"]);
+        document["scopes_supported"] = Strings(UnderstoodScopes);
+        document["capabilities"] = Strings([.. EnforcedCapabilities, .. issuer.Capabilities]);
+        document["code_challenge_methods_supported"] = Strings(["S256"]);
+        return document;
+    }
+
+    private static JsonArray Strings(IEnumerable<string> values) => new(values.Distinct().Select(v => (JsonNode)v).ToArray());
 }
+
+/// <summary>
+/// What a JWT issuer's OpenID discovery document says of it, for the SMART configuration and the
+/// CapabilityStatement; endpoints are null when discovery has not been read (the issuer is down).
+/// </summary>
+public sealed record IssuerEndpoints(
+    string Issuer,
+    string? AuthorizationEndpoint,
+    string? TokenEndpoint,
+    string? IntrospectionEndpoint,
+    string? JwksUri,
+    IReadOnlyList<string> GrantTypes,
+    IReadOnlyList<string> Capabilities);

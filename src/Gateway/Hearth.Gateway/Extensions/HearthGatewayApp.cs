@@ -115,6 +115,7 @@ public static class HearthGatewayApp
                 .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler { AllowAutoRedirect = false, PooledConnectionLifetime = TimeSpan.FromMinutes(5) });
         }
 
+        services.AddSingleton<IssuerDiscovery>();
         services.AddSingleton<Authenticator>();
         services.AddSingleton<RefusalWriter>();
         services.AddSingleton<ReplyWriter>();

@@ -5,6 +5,7 @@ using Hearth.Authorization.Fhir;
 using Hearth.Authorization.Responses;
 using Hearth.Authorization.Requests;
 using Hearth.Gateway.Pipeline;
+using Hearth.Gateway.Tokens;
 
 namespace Hearth.Gateway.Interactions;
 
@@ -14,22 +15,22 @@ namespace Hearth.Gateway.Interactions;
 /// answers the SMART configuration itself (it describes the authorization server Hearth enforces,
 /// not the FHIR server); otherwise both are forwarded and passed as the FHIR server answers.
 /// </summary>
-internal sealed class MetadataAuthorizer(HearthSettings settings, CapabilityAugmenter capabilities) : IInteractionAuthorizer
+internal sealed class MetadataAuthorizer(HearthSettings settings, CapabilityAugmenter capabilities, IssuerDiscovery issuer) : IInteractionAuthorizer
 {
     public bool Handles(FhirRequest request) => request.IsPublicMetadata;
 
-    public Task<Verdict> AuthorizeAsync(RequestState state, HttpContext http)
+    public async Task<Verdict> AuthorizeAsync(RequestState state, HttpContext http)
     {
         if (state.Request.Interaction == FhirInteraction.SmartConfiguration && settings.Gateway.AugmentCapabilityStatement)
         {
-            var configuration = Encoding.UTF8.GetBytes(capabilities.SmartConfiguration().ToJsonString());
-            return Task.FromResult<Verdict>(new Answer(200, "application/json", configuration) { IsFhirJson = false });
+            var document = capabilities.SmartConfiguration(await issuer.GetAsync(http.RequestAborted));
+            return new Answer(200, "application/json", Encoding.UTF8.GetBytes(document.ToJsonString())) { IsFhirJson = false };
         }
 
-        return Task.FromResult(Verdict.Forward(new Forwarding(this, state)));
+        return Verdict.Forward(new Forwarding(this, state));
     }
 
-    private Reply Judge(RequestState state, UpstreamAnswer upstream)
+    private async Task<Reply> JudgeAsync(RequestState state, UpstreamAnswer upstream, CancellationToken cancellationToken)
     {
         if (!upstream.Succeeded)
         {
@@ -44,7 +45,7 @@ internal sealed class MetadataAuthorizer(HearthSettings settings, CapabilityAugm
         if (state.Request.Interaction == FhirInteraction.Capabilities && settings.Gateway.AugmentCapabilityStatement)
         {
             var statement = FhirJson.TryParse(upstream.Body) as JsonObject ?? throw new UpstreamException("The FHIR server's CapabilityStatement is not JSON.");
-            if (capabilities.Apply(statement))
+            if (capabilities.Apply(statement, await issuer.GetAsync(cancellationToken)))
             {
                 return Answer.Fhir(upstream.Status, statement.ToJsonString());
             }
@@ -55,6 +56,6 @@ internal sealed class MetadataAuthorizer(HearthSettings settings, CapabilityAugm
 
     private sealed class Forwarding(MetadataAuthorizer authorizer, RequestState state) : IForwarding
     {
-        public Task<Reply> JudgeAsync(UpstreamAnswer upstream, CancellationToken cancellationToken) => Task.FromResult(authorizer.Judge(state, upstream));
+        public Task<Reply> JudgeAsync(UpstreamAnswer upstream, CancellationToken cancellationToken) => authorizer.JudgeAsync(state, upstream, cancellationToken);
     }
 }

@@ -1,3 +1,4 @@
+using Hearth.Authorization.Configuration;
 using Hearth.Authorization.Responses;
 using Yarp.ReverseProxy.Transforms;
 using Yarp.ReverseProxy.Transforms.Builder;
@@ -10,7 +11,7 @@ namespace Hearth.Gateway.Pipeline;
 /// uncompressed FHIR JSON, and is changed as its authorization says; the answer is judged by that
 /// authorization before anything of it reaches the client (the body is never streamed through).
 /// </summary>
-internal sealed partial class HearthTransformProvider(ReplyWriter writer, ILogger<HearthTransformProvider> logger) : ITransformProvider
+internal sealed partial class HearthTransformProvider(GatewaySettings settings, ReplyWriter writer, ILogger<HearthTransformProvider> logger) : ITransformProvider
 {
     public const string RouteId = "fhir";
 
@@ -34,7 +35,7 @@ internal sealed partial class HearthTransformProvider(ReplyWriter writer, ILogge
             return;
         }
 
-        foreach (var header in RemovedHeaders)
+        foreach (var header in RemovedHeaders.Append(settings.ForwardSubjectHeader).Append(settings.ForwardClientHeader).OfType<string>())
         {
             context.AddRequestHeaderRemove(header);
         }
@@ -53,11 +54,23 @@ internal sealed partial class HearthTransformProvider(ReplyWriter writer, ILogge
                 transform.ProxyRequest.Method = HttpMethod.Get;
             }
 
-            transform.HttpContext.Features.Get<RequestState>()?.Forwarding?.ChangeRequest(transform.ProxyRequest);
+            var state = transform.HttpContext.Features.Get<RequestState>();
+            Identify(transform.ProxyRequest, settings.ForwardSubjectHeader, state?.Principal.Subject);
+            Identify(transform.ProxyRequest, settings.ForwardClientHeader, state?.Principal.ClientId);
+            state?.Forwarding?.ChangeRequest(transform.ProxyRequest);
             return ValueTask.CompletedTask;
         });
         context.AddXForwarded(ForwardedTransformActions.Off);
         context.AddResponseTransform(JudgeAsync);
+    }
+
+    /// <summary>Tells the FHIR server who asks, as the token says (a value that is not printable ASCII is percent-encoded).</summary>
+    private static void Identify(HttpRequestMessage request, string? header, string? value)
+    {
+        if (header is not null && value is not null)
+        {
+            request.Headers.TryAddWithoutValidation(header, value.All(c => c is >= ' ' and <= '~') ? value : Uri.EscapeDataString(value));
+        }
     }
 
     private async ValueTask JudgeAsync(ResponseTransformContext context)

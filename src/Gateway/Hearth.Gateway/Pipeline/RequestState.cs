@@ -27,6 +27,9 @@ internal sealed class RequestState(FhirRequest request, RequestShape shape, Prin
 
     public RequestShape Shape { get; } = shape;
 
+    /// <summary>Who asks (anonymous for requests that need no token).</summary>
+    public Principal Principal => principal;
+
     public PermissionSet Permissions => principal.Permissions;
 
     /// <summary>The token's exp; nothing is served at or after it.</summary>

@@ -18,6 +18,7 @@ public sealed class ClusterFixture : IAsyncLifetime
     private ChildProcess? _redis;
     private NodeServer? _fhir;
     private NodeServer? _auth;
+    private NodeServer? _oidc;
 
     public HttpClient Http { get; } = new() { Timeout = TimeSpan.FromSeconds(30) };
 
@@ -39,6 +40,7 @@ public sealed class ClusterFixture : IAsyncLifetime
         RedisPort = port;
         _fhir = await NodeServer.StartAsync("deploy/fhir-server/server.js");
         _auth = await NodeServer.StartAsync("deploy/dev-auth-server/server.js", new Dictionary<string, string> { ["DEV_AUTH_API_KEY"] = ApiKey });
+        _oidc = await NodeServer.StartAsync("deploy/oidc-provider/server.mjs");
         await Task.WhenAll(StartSiloAsync(), StartSiloAsync());
         for (var i = 0; i < 2; i++)
         {
@@ -67,7 +69,7 @@ public sealed class ClusterFixture : IAsyncLifetime
             await silo.DisposeAsync();
         }
 
-        foreach (var server in new[] { _fhir, _auth })
+        foreach (var server in new[] { _fhir, _auth, _oidc })
         {
             if (server is not null)
             {
@@ -111,6 +113,10 @@ public sealed class ClusterFixture : IAsyncLifetime
             ["HEARTH_CLUSTER_ID"] = _clusterId,
             ["HEARTH_ADVERTISED_ADDRESS"] = "127.0.0.1",
             ["HEARTH_ADMIN_KEY"] = AdminKey,
+            // JWTs of the OpenID provider validated in the gateways; the dev server's tokens introspected.
+            ["HEARTH_TOKEN_VALIDATION"] = "both",
+            ["HEARTH_JWT_ISSUER"] = _oidc!.BaseUrl,
+            ["HEARTH_JWT_AUDIENCE"] = OidcProviderClient.Audience,
             ["ASPNETCORE_URLS"] = null,
             ["Logging__LogLevel__Default"] = "Information",
         };
@@ -123,6 +129,8 @@ public sealed class ClusterFixture : IAsyncLifetime
     }
 
     public DevAuthServerClient Auth => new(Http, AuthBase);
+
+    public OidcProviderClient Oidc => new(Http, _oidc!.BaseUrl);
 
     public DevFhirServerClient Fhir => new(Http, FhirBase);
 

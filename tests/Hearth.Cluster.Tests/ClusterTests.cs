@@ -76,6 +76,37 @@ public class ClusterTests(ClusterFixture cluster) : IClassFixture<ClusterFixture
     }
 
     [Fact]
+    public async Task EvictedJwt_RefusedOnEveryGateway_UntilItsExp()
+    {
+        var token = await cluster.Oidc.TokenForAsync("user/Observation.rs");
+        foreach (var gateway in cluster.Gateways)
+        {
+            using var before = await gateway.GetAsync("Observation/obs-05-1", token);
+            Assert.Equal(HttpStatusCode.OK, before.StatusCode); // validated in each gateway, no grain call
+        }
+
+        using (var evicted = await cluster.Gateways[0].AdminAsync("tokens/evict", ("token", token)))
+        {
+            Assert.Equal(HttpStatusCode.NoContent, evicted.StatusCode);
+        }
+
+        using (var here = await cluster.Gateways[0].GetAsync("Observation/obs-05-1", token))
+        {
+            Assert.Equal(HttpStatusCode.Unauthorized, here.StatusCode); // at once where it was evicted
+        }
+
+        // Elsewhere within the revocation sync period (2 s), and it stays refused.
+        await ClusterFixture.WaitUntilAsync(async () =>
+        {
+            using var there = await cluster.Gateways[1].GetAsync("Observation/obs-05-1", token);
+            return there.StatusCode == HttpStatusCode.Unauthorized;
+        }, TimeSpan.FromSeconds(10), "the other gateway refuses the evicted JWT");
+        await Task.Delay(2500);
+        using var still = await cluster.Gateways[1].GetAsync("Observation/obs-05-1", token);
+        Assert.Equal(HttpStatusCode.Unauthorized, still.StatusCode);
+    }
+
+    [Fact]
     public async Task Eviction_ByTokenHash_AndWrongAdminKey()
     {
         var token = await cluster.TokenAsync("[" + Permission("10002") + "]");

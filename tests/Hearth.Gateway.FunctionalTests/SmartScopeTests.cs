@@ -148,4 +148,60 @@ public sealed class SmartScopeTests(HearthEnvironment env) : IAsyncLifetime
             }
         }
     }
+
+    [Theory]
+    [InlineData("system/Observation.rs", HttpStatusCode.Accepted)]
+    [InlineData("system/*.read", HttpStatusCode.Accepted)]
+    [InlineData("system/Observation.r", HttpStatusCode.Forbidden)] // an export reads and searches
+    [InlineData("user/Observation.rs", HttpStatusCode.Forbidden)] // a user's scopes do not export
+    [InlineData("system/Condition.rs", HttpStatusCode.Forbidden)]
+    public async Task Export_NeedsSystemReadAndSearch(string scope, HttpStatusCode expected)
+    {
+        var token = await env.Oidc.TokenForAsync(scope);
+        using var request = new HttpRequestMessage(HttpMethod.Get, "$export?_type=Observation");
+        request.Headers.Authorization = new("Bearer", token);
+        request.Headers.Add("Prefer", "respond-async");
+        using var response = await Client.SendAsync(request);
+        Assert.Equal(expected, response.StatusCode);
+        if (expected != HttpStatusCode.Accepted)
+        {
+            return;
+        }
+
+        var status = response.Content.Headers.ContentLocation!.ToString();
+        System.Text.Json.Nodes.JsonObject? manifest = null;
+        for (var i = 0; i < 10 && manifest is null; i++)
+        {
+            using var poll = new HttpRequestMessage(HttpMethod.Get, status);
+            poll.Headers.Authorization = new("Bearer", token);
+            using var answer = await Client.SendAsync(poll);
+            if (answer.StatusCode == HttpStatusCode.OK)
+            {
+                manifest = System.Text.Json.Nodes.JsonNode.Parse(await answer.Content.ReadAsStringAsync())!.AsObject();
+            }
+        }
+
+        var file = manifest!["output"]!.AsArray().Single(o => o!["type"]!.GetValue<string>() == "Observation")!;
+        using var download = new HttpRequestMessage(HttpMethod.Get, file["url"]!.GetValue<string>());
+        download.Headers.Authorization = new("Bearer", token);
+        using var lines = await Client.SendAsync(download);
+        var text = await lines.Content.ReadAsStringAsync();
+        Assert.Contains("\"obs-03-2\"", text, StringComparison.Ordinal); // labelled R: a SMART scope grants every label
+        Assert.DoesNotContain("\"obs-foreign\"", text, StringComparison.Ordinal); // its patient cannot be resolved: never exported
+    }
+
+    [Fact]
+    public async Task UnsupportedGranularScope_LoggedOncePerToken_GrantsNothing()
+    {
+        await using var gateway = await env.StartGatewayAsync(env.SmartSettings("jwt", ("Logging:LogLevel:Default", "Warning")));
+        var token = await env.Oidc.TokenForAsync("user/Observation.rs?code:text=pulse");
+        for (var i = 0; i < 3; i++)
+        {
+            using var response = await gateway.Client.GetWithTokenAsync("Observation/obs-05-1", token);
+            Assert.Equal(HttpStatusCode.Forbidden, response.StatusCode);
+        }
+
+        Assert.Single(gateway.Logs.Lines, l => l.Contains("grants nothing", StringComparison.Ordinal) && l.Contains("code:text", StringComparison.Ordinal));
+        Assert.DoesNotContain(gateway.Logs.Lines, l => l.Contains(token, StringComparison.Ordinal));
+    }
 }

@@ -101,6 +101,28 @@ public sealed class JwtValidationTests(HearthEnvironment env)
     }
 
     [Fact]
+    public async Task PauldronPermissionsClaim_InAJwt_HonouredWithItsDenies()
+    {
+        await using var gateway = await env.StartGatewayAsync(env.SmartSettings("jwt"));
+        var claims = TestKeys.Claims(env.Oidc.Issuer, "openid");
+        claims["permissions"] = System.Text.Json.JsonDocument.Parse("[" + HearthEnvironment.Permission("10006", "Observation") + ","
+            + HearthEnvironment.Permission("*", "*", labels: HearthEnvironment.Labels("R"), deny: true) + "]").RootElement;
+        var token = TestKeys.Craft(claims);
+        using (var permitted = await gateway.Client.GetWithTokenAsync("Observation/obs-06-1", token))
+        {
+            Assert.Equal(HttpStatusCode.OK, permitted.StatusCode);
+        }
+
+        using (var denied = await gateway.Client.GetWithTokenAsync("Observation/obs-06-2", token))
+        {
+            Assert.Equal(HttpStatusCode.Forbidden, denied.StatusCode); // the patient's, but labelled R: denied
+        }
+
+        using var other = await gateway.Client.GetWithTokenAsync("Observation/obs-04-1", token);
+        Assert.Equal(HttpStatusCode.Forbidden, other.StatusCode);
+    }
+
+    [Fact]
     public async Task KeyRotation_PickedUpAtOnce()
     {
         await using var gateway = await env.StartGatewayAsync(env.SmartSettings("jwt", ("HEARTH_JWKS_REFRESH_SECONDS", "1")));

@@ -33,5 +33,9 @@ public sealed record SecurityContextLookup(
     [property: Id(4)] IReadOnlyList<IReadOnlyList<PatientIdentifierValue>> InlinePatients,
     [property: Id(5)] bool Unresolvable)
 {
+    /// <summary>Until when the SecurityContextGrain holds this answer (null: not held): a gateway may keep it as long.</summary>
+    [Id(6)]
+    public DateTimeOffset? ValidUntil { get; init; }
+
     public static SecurityContextLookup Missing(PatientLookupStatus status) => new(status, "", [], [], [], true);
 }

@@ -20,4 +20,9 @@ public sealed record PatientIdentifierValue([property: Id(0)] string? System, [p
 [GenerateSerializer, Immutable, Alias("Hearth.PatientLookup")]
 public sealed record PatientLookup(
     [property: Id(0)] PatientLookupStatus Status,
-    [property: Id(1)] IReadOnlyList<PatientIdentifierValue> Identifiers);
+    [property: Id(1)] IReadOnlyList<PatientIdentifierValue> Identifiers)
+{
+    /// <summary>Until when the PatientGrain holds this answer (null: not held): a gateway may keep it as long.</summary>
+    [Id(2)]
+    public DateTimeOffset? ValidUntil { get; init; }
+}

@@ -34,6 +34,10 @@ public sealed record TokenInfo(
     [Id(6)]
     public string? ClientId { get; init; }
 
+    /// <summary>Until when the TokenGrain holds this answer (never past <see cref="ExpiresAt"/>): a gateway may keep it as long.</summary>
+    [Id(7)]
+    public DateTimeOffset? CachedUntil { get; init; }
+
     public static TokenInfo Inactive { get; } = new(TokenStatus.Inactive, null, "[]");
 
     public static TokenInfo Unavailable { get; } = new(TokenStatus.Unavailable, null, "[]");

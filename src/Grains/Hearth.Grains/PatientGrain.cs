@@ -30,7 +30,7 @@ internal sealed class PatientGrain(FhirResourceClient client, HearthSettings set
         var now = time.GetUtcNow();
         if (_cached is not null && now < _cachedUntil)
         {
-            return _cached;
+            return _cached with { ValidUntil = _cachedUntil };
         }
 
         var lookup = await client.FetchPatientAsync(key, CancellationToken.None);
@@ -56,15 +56,16 @@ internal sealed class PatientGrain(FhirResourceClient client, HearthSettings set
                 break;
         }
 
-        return lookup;
+        return _cached is null ? lookup : lookup with { ValidUntil = _cachedUntil };
     }
 
     public Task<PatientLookup?> PeekAsync()
         => Task.FromResult(_cached is { Status: PatientLookupStatus.Found } && time.GetUtcNow() < _cachedUntil ? _cached : null);
 
+    /// <summary>Forgets the Patient here and on every gateway (returns when they all have).</summary>
     public Task InvalidateAsync()
     {
         _cached = null;
-        return Task.CompletedTask;
+        return GrainFactory.GetGrain<ICacheEventsGrain>(0).PublishAsync(new CacheChange(CacheChangeKind.PatientChanged, this.GetPrimaryKeyString()));
     }
 }

@@ -30,7 +30,7 @@ internal sealed class SecurityContextGrain(FhirResourceClient client, HearthSett
 
         if (_cached is not null && time.GetUtcNow() < _cachedUntil)
         {
-            return _cached;
+            return _cached with { ValidUntil = _cachedUntil };
         }
 
         var lookup = await client.FetchContextAsync(key, type, CancellationToken.None);
@@ -41,12 +41,13 @@ internal sealed class SecurityContextGrain(FhirResourceClient client, HearthSett
             PatientLookupStatus.NotFound => (lookup, now + (settings.Cluster.PatientCache < NotFoundCache ? settings.Cluster.PatientCache : NotFoundCache)),
             _ => ((SecurityContextLookup?)null, now),
         };
-        return lookup;
+        return _cached is null ? lookup : lookup with { ValidUntil = _cachedUntil };
     }
 
+    /// <summary>Forgets the resource's facts here and on every gateway (returns when they all have).</summary>
     public Task InvalidateAsync()
     {
         _cached = null;
-        return Task.CompletedTask;
+        return GrainFactory.GetGrain<ICacheEventsGrain>(0).PublishAsync(new CacheChange(CacheChangeKind.SecurityContextChanged, this.GetPrimaryKeyString()));
     }
 }

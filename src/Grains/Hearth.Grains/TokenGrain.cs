@@ -62,6 +62,7 @@ internal sealed partial class TokenGrain(IntrospectionClient client, HearthSetti
 
                 var cap = now + settings.AuthorizationServer.TokenCacheMax;
                 _cachedUntil = answer.ExpiresAt is { } exp && exp < cap ? exp : cap;
+                _cached = _cached with { CachedUntil = _cachedUntil };
             }
 
             HearthTelemetry.Introspections.Add(1, new KeyValuePair<string, object?>("result", _cached.Status == TokenStatus.Active ? "active" : "inactive"));

@@ -22,6 +22,9 @@ internal sealed class GatewayInstance : IAsyncDisposable
 
     public HttpClient Client { get; }
 
+    /// <summary>The gateway's services (to read what it counts, e.g. its grain calls).</summary>
+    public IServiceProvider Services => _app.Services;
+
     public ShiftableTimeProvider Clock { get; }
 
     /// <summary>Every log line this gateway wrote at or above the configured level.</summary>

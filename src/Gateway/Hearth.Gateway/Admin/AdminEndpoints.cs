@@ -2,6 +2,7 @@ using System.Security.Cryptography;
 using System.Text;
 using Hearth.Authorization.Configuration;
 using Hearth.Authorization.Fhir;
+using Hearth.Gateway.Caching;
 using Hearth.Gateway.Pipeline;
 using Hearth.Gateway.Resolution;
 using Hearth.Gateway.Tokens;
@@ -64,10 +65,13 @@ internal static partial class AdminEndpoints
     }
 
     /// <summary>
-    /// Forgets the cluster's cached introspection of a token; a locally validated JWT cannot be
-    /// re-asked, so it is refused until its exp, cluster-wide (the revocation list).
+    /// Forgets the cluster's cached introspection of a token, on every gateway before answering; a
+    /// locally validated JWT cannot be re-asked, so it is refused until its exp, cluster-wide (every
+    /// gateway told at once, and the revocation list for gateways that join later). 503 when not
+    /// every gateway could be told (applied here; ask again).
     /// </summary>
-    private static async Task<IResult> EvictAsync(HttpRequest request, HearthSettings settings, IGrainFactory grains, LocalTokens local, Revocations revocations, RevocationSync sync, TimeProvider time, ILoggerFactory loggers)
+    private static async Task<IResult> EvictAsync(
+        HttpRequest request, HearthSettings settings, IGrainFactory grains, LocalTokens local, CacheSubscription subscription, RevocationSync sync, TimeProvider time, ILoggerFactory loggers)
     {
         var form = await ReadFormAsync(request);
         string? hash = form?["token_hash"].FirstOrDefault()?.ToLowerInvariant();
@@ -83,20 +87,22 @@ internal static partial class AdminEndpoints
             return Outcome(400, "required", "Give the token as 'token' or its SHA-256 (hex) as 'token_hash', form-encoded.");
         }
 
-        await grains.GetGrain<ITokenGrain>(hash).EvictAsync();
-        if (settings.AuthorizationServer.TokenValidation != TokenValidation.Introspection)
+        // A locally validated JWT cannot be re-asked: it is refused until its exp, cluster-wide.
+        var change = new CacheChange(CacheChangeKind.TokenEvicted, hash, settings.AuthorizationServer.TokenValidation == TokenValidation.Introspection
+            ? null : expiry ?? local.KnownExpiry(hash) ?? time.GetUtcNow() + UnknownExpiryRetention);
+        subscription.Apply(change);
+        try
         {
-            // A locally validated JWT cannot be re-asked: it is refused until its exp, cluster-wide.
-            revocations.Add(new Revocation(hash, expiry ?? local.KnownExpiry(hash) ?? time.GetUtcNow() + UnknownExpiryRetention));
-            local.Forget(hash);
-            try
+            await grains.GetGrain<ITokenGrain>(hash).EvictAsync();
+            await grains.GetGrain<ICacheEventsGrain>(0).PublishAsync(change);
+            if (change.RevokedUntil is not null)
             {
                 await sync.SyncAsync();
             }
-            catch (Exception e) when (Failures.IsClusterTransient(e))
-            {
-                // Applied here; the next sync carries it to the cluster.
-            }
+        }
+        catch (Exception e) when (Failures.IsClusterTransient(e))
+        {
+            return Outcome(503, "transient", "The token is evicted on this gateway, but the cluster could not be told: evict it again.");
         }
 
         LogEvicted(loggers.CreateLogger("Hearth.Admin"), TokenKey.ForLog(hash));

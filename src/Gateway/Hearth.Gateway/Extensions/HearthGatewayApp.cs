@@ -4,6 +4,7 @@ using Hearth.Authorization.Configuration;
 using Hearth.Authorization.Responses;
 using Hearth.Gateway.Admin;
 using Hearth.Gateway.Interactions;
+using Hearth.Gateway.Caching;
 using Hearth.Gateway.Pipeline;
 using Hearth.Gateway.Resolution;
 using Hearth.Gateway.Tokens;
@@ -107,6 +108,9 @@ public static class HearthGatewayApp
         services.AddSingleton<RevocationSync>();
         services.AddHostedService(sp => sp.GetRequiredService<RevocationSync>());
         services.AddSingleton<LocalTokens>();
+        services.AddSingleton<GatewayCaches>();
+        services.AddSingleton<CacheSubscription>();
+        services.AddHostedService(sp => sp.GetRequiredService<CacheSubscription>());
         if (settings.AuthorizationServer.Jwt is not null)
         {
             services.AddSingleton<SigningKeys>();

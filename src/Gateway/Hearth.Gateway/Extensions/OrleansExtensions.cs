@@ -1,4 +1,5 @@
 using Hearth.Authorization.Configuration;
+using Hearth.Gateway.Caching;
 using Orleans.Configuration;
 using StackExchange.Redis;
 
@@ -13,9 +14,11 @@ internal static class OrleansExtensions
     /// </summary>
     public static void AddHearthOrleans(this WebApplicationBuilder builder, HearthSettings settings)
     {
+        var calls = new GrainCalls();
+        builder.Services.AddSingleton(calls);
         if (settings.Cluster.Redis is not { } redis)
         {
-            builder.UseOrleans(silo => silo.AddHearthEmbeddedSilo(settings));
+            builder.UseOrleans(silo => silo.AddHearthEmbeddedSilo(settings).AddOutgoingGrainCallFilter(calls.Invoke));
             return;
         }
 
@@ -31,6 +34,8 @@ internal static class OrleansExtensions
             client.Configure<ClientMessagingOptions>(o => o.ResponseTimeout = settings.Cluster.GrainCallTimeout);
             client.UseConnectionRetryFilter<RetryUntilASiloAnswers>();
             client.AddActivityPropagation();
+            client.AddOutgoingGrainCallFilter(calls.Invoke);
+            client.Services.AddSingleton<IClusterConnectionStatusObserver, ClusterConnectionWatch>();
         });
     }
 }

@@ -1,5 +1,6 @@
 using Hearth.Authorization.Configuration;
 using Hearth.Authorization.Responses;
+using Hearth.Gateway.Caching;
 using Hearth.Gateway.Resolution;
 using Hearth.Gateway.Tokens;
 using Hearth.Grains.Abstractions;
@@ -11,9 +12,10 @@ namespace Hearth.Gateway.Pipeline;
 /// HEARTH_ALLOW_QUERY_TOKENS) checked through its TokenGrain (key: the token's SHA-256; one
 /// introspection per token per cluster, cached until exp). A grain call that fails throws: the
 /// caller maps it to 503 once, with every other failure. JWT access tokens of the configured
-/// issuer are validated in the gateway instead (<see cref="LocalTokens"/>).
+/// issuer are validated in the gateway instead (<see cref="LocalTokens"/>). An introspected token's
+/// grants are kept in the gateway as long as its grain keeps them (<see cref="GatewayCaches"/>).
 /// </summary>
-internal sealed partial class Authenticator(GatewaySettings settings, IGrainFactory grains, LocalTokens localTokens, TimeProvider time, ILogger<Authenticator> logger)
+internal sealed partial class Authenticator(GatewaySettings settings, IGrainFactory grains, LocalTokens localTokens, GatewayCaches caches, TimeProvider time, ILogger<Authenticator> logger)
 {
     public async Task<(Principal? Principal, Refusal? Refusal)> AuthenticateAsync(HttpContext context)
     {
@@ -43,6 +45,12 @@ internal sealed partial class Authenticator(GatewaySettings settings, IGrainFact
             return await localTokens.AuthenticateAsync(token, tokenHash, context.RequestAborted);
         }
 
+        if (caches.Grants.TryGet(tokenHash, out var cached) && !(cached.ExpiresAt <= time.GetUtcNow()))
+        {
+            return (cached, null);
+        }
+
+        var generation = caches.Generation;
         var info = await grains.GetGrain<ITokenGrain>(tokenHash).IntrospectAsync(new SecretToken(token));
         if (info.Status == TokenStatus.Unavailable)
         {
@@ -55,7 +63,9 @@ internal sealed partial class Authenticator(GatewaySettings settings, IGrainFact
             return (null, new Refusal.InvalidToken());
         }
 
-        return (new Principal(ParsedPermissions.For(info), info.ExpiresAt, tokenHash) { Subject = info.Subject, ClientId = info.ClientId }, null);
+        var principal = new Principal(ParsedPermissions.For(info), info.ExpiresAt, tokenHash) { Subject = info.Subject, ClientId = info.ClientId };
+        caches.Grants.Set(tokenHash, principal, info.CachedUntil, generation);
+        return (principal, null);
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Token {TokenHash} is not active")]

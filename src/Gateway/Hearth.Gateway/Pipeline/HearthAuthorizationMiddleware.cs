@@ -26,6 +26,7 @@ internal sealed partial class HearthAuthorizationMiddleware(
 
     public async Task InvokeAsync(HttpContext context)
     {
+        Caching.GrainCalls.MarkRequest();
         var (request, refusal) = Classify(context);
         if (refusal is null)
         {

@@ -1,5 +1,6 @@
 using Hearth.Authorization.Configuration;
 using Hearth.Authorization.Fhir;
+using Hearth.Gateway.Caching;
 using Hearth.Gateway.Pipeline;
 using Hearth.Grains.Abstractions;
 
@@ -11,9 +12,10 @@ namespace Hearth.Gateway.Resolution;
 /// facts of each resource a Binary names as its securityContext (SecurityContextGrain). Something
 /// that does not exist resolves to null (its resource is denied); a FHIR server that cannot be
 /// asked fails the whole answer. At most <see cref="MaxParallelLookups"/> lookups of one request
-/// run at once.
+/// run at once. What a grain answered is kept in the gateway as long as the grain keeps it
+/// (<see cref="GatewayCaches"/>): a warm request makes no grain call.
 /// </summary>
-internal sealed class ReferenceResolver(HearthSettings settings, IGrainFactory grains)
+internal sealed class ReferenceResolver(HearthSettings settings, IGrainFactory grains, GatewayCaches caches)
 {
     public const int MaxParallelLookups = 16;
 
@@ -31,14 +33,22 @@ internal sealed class ReferenceResolver(HearthSettings settings, IGrainFactory g
         Dictionary<string, ResourceFacts?>? contexts = null;
         if (contextReferences.Count > 0)
         {
-            contexts = await LookupAsync(contextReferences.ToList(), async r => Facts(await ContextGrain(r).LookupAsync()), cancellationToken);
+            contexts = await LookupAsync(contextReferences.ToList(), caches.Contexts, async reference =>
+            {
+                var lookup = await ContextGrain(reference).LookupAsync();
+                return (Facts(lookup), lookup.ValidUntil);
+            }, cancellationToken);
             foreach (var context in contexts.Values.OfType<ResourceFacts>())
             {
                 references.UnionWith(context.PatientReferences);
             }
         }
 
-        var patients = await LookupAsync(references.ToList(), async r => Patient(await PatientGrain(r).ResolveAsync()), cancellationToken);
+        var patients = await LookupAsync(references.ToList(), caches.Patients, async reference =>
+        {
+            var lookup = await PatientGrain(reference).ResolveAsync();
+            return (Patient(lookup), lookup.ValidUntil);
+        }, cancellationToken);
         return ResolvedReferences.From(patients, contexts);
     }
 
@@ -62,7 +72,12 @@ internal sealed class ReferenceResolver(HearthSettings settings, IGrainFactory g
     /// <summary>Forgets what is cached of a resource cluster-wide (after it was written): a Patient's identifiers, or a security context's facts.</summary>
     /// <param name="reference">"Type/{id}".</param>
     public Task InvalidateAsync(string reference)
-        => reference.StartsWith("Patient/", StringComparison.Ordinal) ? PatientGrain(reference).InvalidateAsync() : ContextGrain(reference).InvalidateAsync();
+    {
+        // Here at once (even if this gateway's subscription lapsed); the grain tells every gateway.
+        var patient = reference.StartsWith("Patient/", StringComparison.Ordinal);
+        caches.Apply(new CacheChange(patient ? CacheChangeKind.PatientChanged : CacheChangeKind.SecurityContextChanged, settings.FhirServer.Base + "/" + reference));
+        return patient ? PatientGrain(reference).InvalidateAsync() : ContextGrain(reference).InvalidateAsync();
+    }
 
     private ResolvedPatient? Patient(PatientLookup lookup) => lookup.Status switch
     {
@@ -88,24 +103,49 @@ internal sealed class ReferenceResolver(HearthSettings settings, IGrainFactory g
         }
     }
 
-    private static async Task<Dictionary<string, T?>> LookupAsync<T>(IReadOnlyList<string> keys, Func<string, Task<T?>> lookup, CancellationToken cancellationToken)
+    /// <summary>
+    /// The value of each reference: from this gateway's cache, else from its grain (at most
+    /// <see cref="MaxParallelLookups"/> at once), kept here as long as the grain said.
+    /// </summary>
+    private static async Task<Dictionary<string, T?>> LookupAsync<T>(
+        IReadOnlyList<string> references, LocalCache<T?> cache, Func<string, Task<(T? Value, DateTimeOffset? Until)>> lookup, CancellationToken cancellationToken)
         where T : class
     {
-        var values = new T?[keys.Count];
-        if (keys.Count <= MaxParallelLookups)
+        var result = new Dictionary<string, T?>(references.Count, StringComparer.Ordinal);
+        List<string>? missing = null;
+        foreach (var reference in references)
         {
-            values = await Task.WhenAll(keys.Select(lookup));
+            if (cache.TryGet(reference, out var value))
+            {
+                result[reference] = value;
+            }
+            else
+            {
+                (missing ??= []).Add(reference);
+            }
+        }
+
+        if (missing is null)
+        {
+            return result;
+        }
+
+        var generation = cache.Generation;
+        var values = new (T? Value, DateTimeOffset? Until)[missing.Count];
+        if (missing.Count <= MaxParallelLookups)
+        {
+            values = await Task.WhenAll(missing.Select(lookup));
         }
         else
         {
             var options = new ParallelOptions { MaxDegreeOfParallelism = MaxParallelLookups, CancellationToken = cancellationToken };
-            await Parallel.ForEachAsync(Enumerable.Range(0, keys.Count), options, async (i, _) => values[i] = await lookup(keys[i]));
+            await Parallel.ForEachAsync(Enumerable.Range(0, missing.Count), options, async (i, _) => values[i] = await lookup(missing[i]));
         }
 
-        var result = new Dictionary<string, T?>(keys.Count, StringComparer.Ordinal);
-        for (var i = 0; i < keys.Count; i++)
+        for (var i = 0; i < missing.Count; i++)
         {
-            result[keys[i]] = values[i];
+            result[missing[i]] = values[i].Value;
+            cache.Set(missing[i], values[i].Value, values[i].Until, generation);
         }
 
         return result;

@@ -88,20 +88,22 @@ ticks() { local t=0; for pid in "$@"; do t=$((t + $(awk '{print $14 + $15}' "/pr
 measure() {
   local url=$1 header=$2 duration=$3 connections=$4; shift 4
   local counters=() files=() before after out requests
+  local seconds=${duration%s}
   for pid in "$@"; do
-    local file; file=$(mktemp --suffix=.csv); files+=("$file")
-    "$TOOLS/dotnet-counters" collect -p "$pid" --counters System.Runtime --format csv -o "$file" --refresh-interval 1 >/dev/null 2>&1 & counters+=($!)
+    local file; file=$(mktemp -u --suffix=.csv); files+=("$file")
+    # --duration: dotnet-counters saves its file when it ends by itself (not when signalled).
+    "$TOOLS/dotnet-counters" collect -p "$pid" --counters System.Runtime --format csv -o "$file" --refresh-interval 1 \
+      --duration "00:00:$(printf %02d $(( (seconds + 4) / 60 ))):$(printf %02d $(( (seconds + 4) % 60 )))" >/dev/null 2>&1 & counters+=($!)
   done
   sleep 1.5
   before=$(ticks "$@")
   out=$(wrk -t"$(( connections < THREADS ? connections : THREADS ))" -c"$connections" -d"$duration" --latency -H "$header" "$url")
   after=$(ticks "$@")
-  sleep 1.2
-  for c in "${counters[@]}"; do kill -TERM "$c" 2>/dev/null || true; done
-  wait "${counters[@]}" 2>/dev/null || true
+  for c in "${counters[@]}"; do wait "$c" 2>/dev/null || true; done
   requests=$(echo "$out" | awk '/requests in/ {print $1}')
   local allocated=0
   for file in "${files[@]}"; do
+    [[ -f $file ]] || { echo "dotnet-counters saved nothing for a measured process" >&2; exit 1; }
     allocated=$(awk -F, -v a="$allocated" '/total_allocated/ {s += $NF} END {printf "%.0f", a + s}' "$file")
     rm -f "$file"
   done
@@ -112,7 +114,7 @@ measure() {
 }
 
 warm() { # URL HEADER
-  for _ in $(seq 1 50); do curl -s -o /dev/null -H "$2" "$1"; done
+  for _ in $(seq 1 50); do curl -s -m 30 -o /dev/null -H "$2" "$1"; done
   wrk -t"$THREADS" -c"$CONNECTIONS" -d3s -H "$2" "$1" > /dev/null
 }
 
@@ -123,7 +125,7 @@ run_target() { # NAME BASE PID...
   R[$name,read]=$(measure "$base$READ" "$AUTH" "$DURATION" "$CONNECTIONS" "$@")
   R[$name,search]=$(measure "$base$SEARCH" "$AUTH" "$DURATION" "$CONNECTIONS" "$@")
   R[$name,redacted]=$(measure "$base$REDACTED" "$AUTH_N" "$DURATION" "$CONNECTIONS" "$@")
-  curl -s -o /dev/null -H "$AUTH" "$base$BULK"
+  curl -s -m 60 -o /dev/null -H "$AUTH" "$base$BULK"
   R[$name,bulk]=$(measure "$base$BULK" "$AUTH" "$BULK_DURATION" 1 "$@")
   if [[ $name == embedded || $name == cluster ]]; then
     warm "$base$READ" "$JWT_AUTH"
@@ -159,7 +161,7 @@ wait_ready "http://127.0.0.1:$GW_PORT"
 run_target cluster "http://127.0.0.1:$GW_PORT" "$CGW_PID" "$SILO_PID"
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b == 0) print "-"; else printf "%.2f", a / b }'; }
-field() { echo "${R[$1,$2]}" | awk -v f="$3" '{print $f}'; }
+field() { echo "${R[$1,$2]:-${R[$1,read]}}" | awk -v f="$3" '{print $f}'; } # a JWT read is compared with YARP's read
 row() { # LABEL TARGET SCENARIO
   local t=$2 s=$3
   echo "| $1 | $t | $(field "$t" "$s" 1) | $(ratio "$(field "$t" "$s" 1)" "$(field yarp "$s" 1)") | $(field "$t" "$s" 2) / $(field "$t" "$s" 3) |" \

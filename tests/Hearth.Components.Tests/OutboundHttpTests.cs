@@ -107,4 +107,36 @@ public sealed class OutboundHttpTests(FhirServerFixture server) : IClassFixture<
         var thrown = await Record.ExceptionAsync(() => stream.CopyToAsync(Stream.Null));
         Assert.Equal(OutboundFailure.CutOff, OutboundHttp.Map(thrown!, CancellationToken.None)?.Failure);
     }
+
+    /// <summary>The bounded reader: the announced length read in place, more or less than announced, pooled growth, the bound.</summary>
+    [Theory]
+    [InlineData(0, null, 100)]
+    [InlineData(10, 10L, 100)]
+    [InlineData(40_000, 40_000L, 1 << 20)]
+    [InlineData(40_000, null, 1 << 20)]
+    [InlineData(40_000, 100L, 1 << 20)]
+    [InlineData(100, 40_000L, 1 << 20)]
+    public async Task ReadAtMost_ReadsTheWholeStream(int size, long? announced, int maxBytes)
+    {
+        var data = Enumerable.Range(0, size).Select(i => (byte)(i * 7)).ToArray();
+        var read = await OutboundHttp.ReadAtMostAsync(new TrickleStream(data), maxBytes, CancellationToken.None, announced);
+        Assert.Equal(data, read);
+    }
+
+    [Theory]
+    [InlineData(101, null)]
+    [InlineData(101, 101L)]
+    [InlineData(40_000, 10L)]
+    public async Task ReadAtMost_LongerThanTheBound_Null(int size, long? announced)
+    {
+        var read = await OutboundHttp.ReadAtMostAsync(new TrickleStream(new byte[size]), size == 101 ? 100 : 30_000, CancellationToken.None, announced);
+        Assert.Null(read);
+    }
+
+    /// <summary>A stream that gives at most 1,000 bytes per read, as a network does.</summary>
+    private sealed class TrickleStream(byte[] data) : MemoryStream(data)
+    {
+        public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+            => base.ReadAsync(buffer[..Math.Min(buffer.Length, 1000)], cancellationToken);
+    }
 }

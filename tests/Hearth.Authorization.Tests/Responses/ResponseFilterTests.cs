@@ -366,4 +366,27 @@ public class ResponseFilterTests
         Assert.Equal(FilterOutcome.Redacted, result.Outcome);
         Assert.Equal(["510797"], Ids(result, Encoding.UTF8.GetString(body)));
     }
+
+    /// <summary>
+    /// A redacted Bundle is written from the FHIR server's bytes: the same JSON as editing the tree,
+    /// and each kept entry byte for byte as the server wrote it (escapes and number forms included).
+    /// </summary>
+    [Fact]
+    public void RedactedBundle_WrittenFromTheServersBytes_KeptEntriesUntouched()
+    {
+        var kept = Obs("k\\u00e9", "Patient/p1", extra: ",\"valueQuantity\":{\"value\":1.50}");
+        var body = "{ \"resourceType\" : \"Bundle\", \"type\":\"searchset\",\"total\":3,\"link\":[{\"relation\":\"self\",\"url\":\"" + B + "/Observation\"},"
+                   + "{\"relation\":\"last\",\"url\":\"" + B + "/Observation?page=9\"}],\"entry\":[ {\"resource\":" + kept + "}, {\"resource\":" + Obs("r", "Patient/p2")
+                   + "},{\"resource\":" + Obs("r2", "Patient/gone") + "}], \"meta\":{\"lastUpdated\":\"2026-01-01T00:00:00Z\"}}";
+        var (result, parsed) = Run(body, Grant("10001"));
+
+        Assert.Equal(FilterOutcome.Redacted, result.Outcome);
+        var written = result.Body!;
+        Assert.Contains("{\"resource\":" + kept + "}", written, StringComparison.Ordinal); // byte for byte
+        var edited = result.Edit!.ApplyTo(JsonNode.Parse(body)!.AsObject());
+        Assert.True(JsonNode.DeepEquals(edited, JsonNode.Parse(written)), written);
+        Assert.Null(JsonNode.Parse(written)!["total"]);
+        Assert.Equal(["self"], JsonNode.Parse(written)!["link"]!.AsArray().Select(l => l!["relation"]!.GetValue<string>()));
+        parsed.Dispose();
+    }
 }

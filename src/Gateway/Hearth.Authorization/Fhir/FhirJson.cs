@@ -28,6 +28,19 @@ public static class FhirJson
         }
     }
 
+    /// <summary>Like <see cref="TryParse(ReadOnlySpan{byte})"/>, over the bytes as they are (no copy; the caller keeps them unchanged while the document lives).</summary>
+    public static JsonDocument? TryParseDocument(ReadOnlyMemory<byte> utf8)
+    {
+        try
+        {
+            return JsonDocument.Parse(utf8, DocumentOptions);
+        }
+        catch (Exception e) when (e is JsonException or ArgumentException)
+        {
+            return null;
+        }
+    }
+
     /// <inheritdoc cref="TryParse(ReadOnlySpan{byte})"/>
     public static JsonNode? TryParse(string json)
     {

@@ -1,3 +1,4 @@
+using System.Text.Json;
 using System.Text.Json.Nodes;
 using Hearth.Authorization.Fhir;
 
@@ -8,14 +9,24 @@ namespace Hearth.Authorization.Responses;
 /// judged one by one. <see cref="PatientReferences"/> and <see cref="SecurityContexts"/> list
 /// what to resolve before <see cref="ResponseFilter.Apply"/>.
 /// </summary>
-public sealed class ParsedResponse
+public sealed class ParsedResponse : IDisposable
 {
-    internal ParsedResponse(JsonObject root, ResourceFacts rootFacts, IReadOnlyList<BundleItem>? entries)
+    internal ParsedResponse(JsonObject root, ResourceFacts rootFacts, IReadOnlyList<BundleItem>? entries, JsonDocument? document = null)
     {
         Root = root;
         RootFacts = rootFacts;
         Entries = entries;
+        Document = document;
     }
+
+    /// <summary>
+    /// The document <see cref="Root"/> reads from (its nodes are made as they are looked at), when
+    /// the response was parsed from bytes: a filtered Bundle is written from its raw bytes
+    /// (<see cref="ResponseFilter.Write"/>). Disposing it ends <see cref="Root"/>'s use.
+    /// </summary>
+    public JsonDocument? Document { get; }
+
+    public void Dispose() => Document?.Dispose();
 
     public JsonObject Root { get; }
 

@@ -14,8 +14,6 @@ namespace Hearth.Authorization.Responses;
 /// </summary>
 public sealed class ResponseFilter(RuleSettings settings)
 {
-    private static readonly JsonSerializerOptions WriteOptions = new() { WriteIndented = false };
-
     /// <summary>The paging links that do not count matches.</summary>
     private static readonly HashSet<string> PagingRelations = ["self", "first", "previous", "prev", "next"];
     private readonly ResourceInspector _inspector = new(settings);
@@ -26,11 +24,27 @@ public sealed class ResponseFilter(RuleSettings settings)
     /// forward it). <paramref name="judgeEntries"/>: a Bundle from a search, history or operation is
     /// judged entry by entry; a Bundle that was read as a resource is judged whole.
     /// </summary>
+    /// <remarks>The bytes are read where they are (not copied): they must not change while the result is in use; disposing it returns the parser's buffers.</remarks>
     public ParsedResponse? Parse(ReadOnlyMemory<byte> body, bool judgeEntries, IReadOnlyDictionary<string, LocalTarget>? local = null)
-        => FhirJson.TryParse(body.Span) is JsonObject root ? Read(root, judgeEntries, local) : null;
+    {
+        var document = FhirJson.TryParseDocument(body);
+        if (document?.RootElement.ValueKind != JsonValueKind.Object)
+        {
+            document?.Dispose();
+            return null;
+        }
+
+        var parsed = Read(JsonObject.Create(document.RootElement)!, judgeEntries, local, document);
+        if (parsed is null)
+        {
+            document.Dispose();
+        }
+
+        return parsed;
+    }
 
     /// <summary>Like <see cref="Parse"/>, for a resource already parsed (an entry of a batch answer).</summary>
-    public ParsedResponse? Read(JsonObject root, bool judgeEntries, IReadOnlyDictionary<string, LocalTarget>? local = null)
+    public ParsedResponse? Read(JsonObject root, bool judgeEntries, IReadOnlyDictionary<string, LocalTarget>? local = null, JsonDocument? document = null)
     {
         // A Bundle judged entry by entry is not judged as a whole: its entries are not its parts.
         var entryByEntry = judgeEntries && FhirElements.TryGetString(root, "resourceType", out var rootType) && rootType == "Bundle";
@@ -41,7 +55,7 @@ public sealed class ResponseFilter(RuleSettings settings)
 
         if (!entryByEntry)
         {
-            return new ParsedResponse(root, rootFacts, null);
+            return new ParsedResponse(root, rootFacts, null, document);
         }
 
         var items = new List<ParsedResponse.BundleItem>();
@@ -57,7 +71,7 @@ public sealed class ResponseFilter(RuleSettings settings)
             return null;
         }
 
-        return new ParsedResponse(root, rootFacts, items);
+        return new ParsedResponse(root, rootFacts, items, document);
     }
 
     /// <summary>A resource already parsed (a stored version from a history, a patch's result), read as one resource.</summary>
@@ -73,18 +87,21 @@ public sealed class ResponseFilter(RuleSettings settings)
         {
             var decision = _adjudicator.Judge(response.RootFacts, resolved, permissions, action).Decision;
             return decision == Decision.Permit
-                ? new FilterResult(FilterOutcome.Permitted, 1, 0, null, decision)
-                : new FilterResult(FilterOutcome.Denied, 0, 1, null, decision);
+                ? new FilterResult(FilterOutcome.Permitted, 1, 0, decision)
+                : new FilterResult(FilterOutcome.Denied, 0, 1, decision);
         }
 
+        var keep = new bool[response.Entries.Count];
         var kept = new List<JsonNode?>();
         var removed = 0;
         var reason = Decision.Permit;
-        foreach (var item in response.Entries)
+        for (var i = 0; i < keep.Length; i++)
         {
+            var item = response.Entries[i];
             var decision = item.Facts is null ? Decision.NotGranted : _adjudicator.Judge(item.Facts, resolved, permissions, action).Decision;
             if (decision == Decision.Permit)
             {
+                keep[i] = true;
                 kept.Add(item.Entry);
             }
             else
@@ -94,32 +111,17 @@ public sealed class ResponseFilter(RuleSettings settings)
             }
         }
 
+        // An empty page has no entry element, however it came to be empty.
         var root = response.Root;
-        var changed = ReplaceEntries(root, kept, removed);
-        changed |= HideCounts(root, kept, removed);
-
+        var dropEntry = kept.Count == 0 && root.ContainsKey("entry");
+        var (dropTotal, keepLink) = HideCounts(root, kept, removed);
         var outcome = removed == 0 ? FilterOutcome.Permitted : kept.Count > 0 ? FilterOutcome.Redacted : FilterOutcome.Emptied;
-        return new FilterResult(outcome, kept.Count, removed, changed ? root.ToJsonString(WriteOptions) : null, reason);
-    }
-
-    /// <summary>Leaves only the kept entries; an empty page has no entry element, however it came to be empty. True when changed.</summary>
-    private static bool ReplaceEntries(JsonObject root, List<JsonNode?> kept, int removed)
-    {
-        if (kept.Count == 0 && root.Remove("entry"))
+        var changed = removed > 0 || dropEntry || dropTotal || keepLink is not null;
+        return new FilterResult(outcome, kept.Count, removed, reason)
         {
-            return true;
-        }
-
-        if (removed > 0 && root["entry"] is JsonArray entryArray)
-        {
-            entryArray.Clear();
-            foreach (var entry in kept)
-            {
-                entryArray.Add(entry?.DeepClone());
-            }
-        }
-
-        return removed > 0;
+            Edit = changed ? new BundleEdit(keep, dropEntry, dropTotal, keepLink) : null,
+            Response = response,
+        };
     }
 
     /// <summary>
@@ -127,37 +129,28 @@ public sealed class ResponseFilter(RuleSettings settings)
     /// next), tell how many matches there are, hidden ones included (on this page or others, or
     /// all of them with _summary=count). They stay only when provably what the token sees, and
     /// never on an empty page (a page emptied by Hearth must look like one the server sent empty).
-    /// True when changed.
+    /// Returns whether total goes, and which links stay (null: all).
     /// </summary>
-    private static bool HideCounts(JsonObject root, List<JsonNode?> kept, int removed)
+    private static (bool DropTotal, bool[]? KeepLink) HideCounts(JsonObject root, List<JsonNode?> kept, int removed)
     {
-        var changed = false;
+        var dropTotal = false;
+        bool[]? keepLink = null;
         var hasNext = root["link"] is JsonArray links && links.OfType<JsonObject>().Any(l => FhirElements.TryGetString(l, "relation", out var relation) && relation == "next");
         if (root["total"] is not null)
         {
             var matches = kept.Count(e => e is JsonObject o && (o["search"] is not JsonObject search || !FhirElements.TryGetString(search, "mode", out var mode) || mode == "match"));
             // An empty answer has no total either: one whose matches were all removed must look the same.
             var totalIsVisible = removed == 0 && !hasNext && matches > 0 && root["total"] is JsonValue t && t.TryGetValue<int>(out var total) && total == matches;
-            if (!totalIsVisible)
-            {
-                root.Remove("total");
-                changed = true;
-            }
+            dropTotal = !totalIsVisible;
         }
 
         if ((removed > 0 || hasNext || kept.Count == 0) && root["link"] is JsonArray pageLinks)
         {
-            foreach (var link in pageLinks.ToList())
-            {
-                if (link is not JsonObject l || !FhirElements.TryGetString(l, "relation", out var relation) || !PagingRelations.Contains(relation))
-                {
-                    pageLinks.Remove(link);
-                    changed = true;
-                }
-            }
+            var keep = pageLinks.Select(link => link is JsonObject l && FhirElements.TryGetString(l, "relation", out var relation) && PagingRelations.Contains(relation)).ToArray();
+            keepLink = keep.All(k => k) ? null : keep;
         }
 
-        return changed;
+        return (dropTotal, keepLink);
     }
 
     /// <summary>

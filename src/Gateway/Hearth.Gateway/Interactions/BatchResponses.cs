@@ -119,10 +119,7 @@ internal sealed class BatchResponses(HearthSettings settings, ResponseFilter fil
             return ErrorEntry(Refusal.NotPermitted([]));
         }
 
-        if (result.Body is not null)
-        {
-            answer["resource"] = JsonNode.Parse(result.Body);
-        }
+        result.Edit?.ApplyTo(parsed.Root); // parsed.Root is this entry's resource
 
         return answer;
     }

@@ -52,7 +52,7 @@ internal sealed class ExportAuthorizer(HearthSettings settings, ExportFiles file
         if (request.Interaction == FhirInteraction.ExportFile)
         {
             return request.FileIndex is { } index && index < job.Files.Count
-                ? new Answer(200, "application/fhir+ndjson", []) { IsFhirJson = false, Stream = (body, ct) => DownloadAsync(state, job.Files[index], body, ct) }
+                ? new Answer(200, "application/fhir+ndjson", ReadOnlyMemory<byte>.Empty) { IsFhirJson = false, Stream = (body, ct) => DownloadAsync(state, job.Files[index], body, ct) }
                 : Refusal.Problem(404, "not-found", "The export has no such file (poll its status for the manifest first).");
         }
 

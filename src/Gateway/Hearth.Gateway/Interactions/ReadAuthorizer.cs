@@ -42,7 +42,7 @@ internal sealed partial class ReadAuthorizer(HearthSettings settings, ResponseFi
         }
 
         var request = state.Request;
-        var parsed = (upstream.IsJson ? filter.Parse(upstream.Body, judgeEntries: !request.ReturnsSingleResource) : null)
+        using var parsed = (upstream.IsJson ? filter.Parse(upstream.Body, judgeEntries: !request.ReturnsSingleResource) : null)
             ?? throw new UpstreamException("The FHIR server's answer is not a FHIR JSON resource, so it cannot be authorized.");
         var result = await judge.JudgeAsync(parsed, state.Permissions, request.Action);
         HearthTelemetry.Responses.Add(1, new KeyValuePair<string, object?>("outcome", result.Outcome.ToString().ToLowerInvariant()));
@@ -57,15 +57,30 @@ internal sealed partial class ReadAuthorizer(HearthSettings settings, ResponseFi
             return Refusal.NotPermitted(result.Unmet);
         }
 
-        // parsed.Root is what the filter left (result.Body is its text when the filter changed it).
+        if (!labeler.Enabled && state.Shape.Subsetting is null)
+        {
+            // One pass: the FHIR server's bytes as they are, or the Bundle written again from them
+            // without what was removed (kept entries copied, not re-serialised).
+            if (result.Edit is not { } edit)
+            {
+                return Answer.Fhir(upstream.Status, upstream.Body) with { KeepValidators = true };
+            }
+
+            var buffer = new PooledBuffer(upstream.Body.Length);
+            edit.Write(parsed.Document!, buffer);
+            return Answer.Fhir(upstream.Status, buffer.WrittenMemory, buffer);
+        }
+
+        // Labels or subsetting change resources: on the parsed tree.
+        result.Edit?.ApplyTo(parsed.Root);
         var labeled = labeler.Apply(parsed.Root);
-        var json = labeled ? parsed.Root.ToJsonString() : result.Body ?? Encoding.UTF8.GetString(upstream.Body);
+        var json = labeled || result.Edit is not null ? parsed.Root.ToJsonString() : Encoding.UTF8.GetString(upstream.Body);
         if (state.Shape.Subsetting is { } subsetting)
         {
             json = Subset(subsetting, json, parsed.Entries is not null);
         }
 
-        return Answer.Fhir(upstream.Status, json) with { KeepValidators = result.Body is null && state.Shape.Subsetting is null && !labeled };
+        return Answer.Fhir(upstream.Status, json) with { KeepValidators = result.Edit is null && state.Shape.Subsetting is null && !labeled };
     }
 
     private static string Subset(Formats.Subsetting subsetting, string json, bool entries)

@@ -231,7 +231,7 @@ internal sealed class WriteAuthorizer(HearthSettings settings, ResponseFilter fi
 
         if (upstream.Body.Length == 0)
         {
-            return new Answer(upstream.Status, null, []) { IsFhirJson = false, KeepValidators = true };
+            return new Answer(upstream.Status, null, ReadOnlyMemory<byte>.Empty) { IsFhirJson = false, KeepValidators = true };
         }
 
         var parsed = (upstream.IsJson ? filter.Parse(upstream.Body, judgeEntries: false) : null)

@@ -7,9 +7,15 @@ namespace Hearth.Gateway.Pipeline;
 /// XML when the client asked), or another document (an export manifest, a SMART configuration),
 /// or a stream written as it is judged (an export file).
 /// </summary>
-internal sealed record Answer(int Status, string? ContentType, byte[] Body)
+internal sealed record Answer(int Status, string? ContentType, ReadOnlyMemory<byte> Body)
 {
     public static Answer Fhir(int status, string json) => new(status, OperationOutcomes.ContentType, System.Text.Encoding.UTF8.GetBytes(json));
+
+    /// <summary>A FHIR JSON body as bytes; <paramref name="owner"/> (a pooled buffer holding them) is disposed once they are written.</summary>
+    public static Answer Fhir(int status, ReadOnlyMemory<byte> utf8, IDisposable? owner = null) => new(status, OperationOutcomes.ContentType, utf8) { Owner = owner };
+
+    /// <summary>Disposed by the <see cref="ReplyWriter"/> once the body is written (or not).</summary>
+    public IDisposable? Owner { get; init; }
 
     /// <summary>A FHIR resource as JSON: its FHIR server base is rewritten, and it is sent as XML when the client asked.</summary>
     public bool IsFhirJson { get; init; } = true;

@@ -15,6 +15,11 @@ namespace Hearth.Gateway.Pipeline;
 /// </summary>
 internal sealed class ReplyWriter(HearthSettings settings, RefusalWriter refusals, TimeProvider time)
 {
+    private readonly byte[] _fhirBase = Encoding.UTF8.GetBytes(settings.FhirServer.Base);
+
+    /// <summary>The last public base seen, as UTF-8 (it is the same for nearly every request).</summary>
+    private Utf8Base _publicBase = new("", []);
+
     private static readonly string[] DroppedHeaders = ["Content-Length", "Transfer-Encoding", "Content-Encoding", "Content-MD5", "Server", "X-Powered-By"];
 
     /// <summary>Writes <paramref name="reply"/>. After forwarding, the FHIR server's headers are already on the response: a refusal clears them.</summary>
@@ -30,7 +35,19 @@ internal sealed class ReplyWriter(HearthSettings settings, RefusalWriter refusal
             return refusals.WriteAsync(http, state.Request, state.Shape.Parameters, refusal);
         }
 
-        return WriteAnswerAsync(http, state, reply.Answer!);
+        return WriteOwnedAsync(http, state, reply.Answer!);
+    }
+
+    private async Task WriteOwnedAsync(HttpContext http, RequestState state, Answer answer)
+    {
+        try
+        {
+            await WriteAnswerAsync(http, state, answer);
+        }
+        finally
+        {
+            answer.Owner?.Dispose();
+        }
     }
 
     /// <summary>A refusal before there is any request state (an unclassifiable request, a failed check).</summary>
@@ -48,16 +65,12 @@ internal sealed class ReplyWriter(HearthSettings settings, RefusalWriter refusal
 
         var contentType = answer.ContentType;
         var body = answer.Body;
-        if (answer.IsFhirJson && body.Length > 0)
+        var rewrite = answer.IsFhirJson && body.Length > 0;
+        if (rewrite && state.ResponseFormat == FhirFormat.Xml)
         {
-            var rewritten = UrlRewriter.Rewrite(Encoding.UTF8.GetString(body), settings.FhirServer.Base, state.PublicBase);
-            if (state.ResponseFormat == FhirFormat.Xml)
-            {
-                rewritten = ToXml(rewritten);
-                contentType = FhirFormats.XmlContentType;
-            }
-
-            body = Encoding.UTF8.GetBytes(rewritten);
+            body = Encoding.UTF8.GetBytes(ToXml(UrlRewriter.Rewrite(Encoding.UTF8.GetString(body.Span), settings.FhirServer.Base, state.PublicBase)));
+            contentType = FhirFormats.XmlContentType;
+            rewrite = false;
         }
 
         SetHeaders(http.Response.Headers, answer, state.PublicBase);
@@ -68,11 +81,37 @@ internal sealed class ReplyWriter(HearthSettings settings, RefusalWriter refusal
             return;
         }
 
+        if (rewrite)
+        {
+            await WriteRewrittenAsync(http, contentType, body, state.PublicBase);
+            return;
+        }
+
         await WriteBodyAsync(http, contentType, body);
     }
 
+    /// <summary>The FHIR server's base replaced by the gateway's on the bytes, as they are written (one pass, no copy).</summary>
+    private async Task WriteRewrittenAsync(HttpContext http, string? contentType, ReadOnlyMemory<byte> body, string publicBase)
+    {
+        var from = _fhirBase;
+        var seen = _publicBase;
+        if (seen.Text != publicBase)
+        {
+            _publicBase = seen = new Utf8Base(publicBase, Encoding.UTF8.GetBytes(publicBase));
+        }
+
+        var to = seen.Utf8;
+        http.Response.ContentType = contentType;
+        http.Response.ContentLength = UrlRewriter.RewrittenLength(body.Span, from, to);
+        if (!HttpMethods.IsHead(http.Request.Method))
+        {
+            UrlRewriter.Rewrite(body.Span, from, to, http.Response.BodyWriter);
+            await http.Response.BodyWriter.FlushAsync(http.RequestAborted);
+        }
+    }
+
     /// <summary>Sets the content headers and writes the body, except to a HEAD request.</summary>
-    public static async Task WriteBodyAsync(HttpContext context, string? contentType, byte[] body)
+    public static async Task WriteBodyAsync(HttpContext context, string? contentType, ReadOnlyMemory<byte> body)
     {
         context.Response.ContentType = contentType;
         context.Response.ContentLength = body.Length;
@@ -131,6 +170,8 @@ internal sealed class ReplyWriter(HearthSettings settings, RefusalWriter refusal
             headers[name] = value;
         }
     }
+
+    private sealed record Utf8Base(string Text, byte[] Utf8);
 
     private static string ToXml(string json)
     {

@@ -48,7 +48,7 @@ internal sealed class UpstreamAnswer
         try
         {
             await using var stream = await upstream.Content.ReadAsStreamAsync(cancellationToken);
-            body = await OutboundHttp.ReadAtMostAsync(stream, MaxBytes, cancellationToken);
+            body = await OutboundHttp.ReadAtMostAsync(stream, MaxBytes, cancellationToken, upstream.Content.Headers.ContentLength);
         }
         catch (Exception e) when (OutboundHttp.Map(e, cancellationToken) is not null)
         {

@@ -1,3 +1,4 @@
+using System.Text.Json;
 using System.Text.Json.Nodes;
 
 namespace Hearth.Authorization.Fhir;
@@ -45,18 +46,55 @@ internal sealed class CompartmentReferences(string fhirServerBase, string? gatew
             return Link.Unresolvable;
         }
 
+        return ClassifyText(text, declaredType, element["identifier"] is not null, id => FhirElements.ContainedType(scope, id), local, out patient, out inlinePatient);
+    }
+
+    /// <summary>The same, over a <see cref="JsonElement"/>.</summary>
+    public Link Classify(JsonElement? element, JsonElement? scope, IReadOnlyDictionary<string, LocalTarget>? local,
+        out string? patient, out IReadOnlyList<PatientIdentifier>? inlinePatient)
+    {
+        patient = null;
+        inlinePatient = null;
+        if (element is not { } e || HasOtherMembers(e)
+            || !JsonElements.OptionalString(e, "reference", out var text) || !JsonElements.OptionalString(e, "type", out var declaredType)
+            || !JsonElements.OptionalString(e, "display", out _) || (JsonElements.TryGet(e, "identifier", out var identifier) && identifier.ValueKind != JsonValueKind.Object))
+        {
+            return Link.Unresolvable;
+        }
+
+        return ClassifyText(text, declaredType, JsonElements.TryGet(e, "identifier", out _), id => JsonElements.ContainedType(scope, id), local, out patient, out inlinePatient);
+    }
+
+    private static bool HasOtherMembers(JsonElement element)
+    {
+        foreach (var member in element.EnumerateObject())
+        {
+            if (!ReferenceMembers.Contains(member.Name))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    private Link ClassifyText(string? text, string? declaredType, bool hasIdentifier, Func<string, string?> containedType, IReadOnlyDictionary<string, LocalTarget>? local,
+        out string? patient, out IReadOnlyList<PatientIdentifier>? inlinePatient)
+    {
+        patient = null;
+        inlinePatient = null;
         if (text is null)
         {
             // A logical reference (identifier only) may name a patient Hearth cannot look up; display only names nothing.
-            return element["identifier"] is not null && declaredType is null or "Patient" ? Link.Unresolvable : Link.None;
+            return hasIdentifier && declaredType is null or "Patient" ? Link.Unresolvable : Link.None;
         }
 
         if (text.StartsWith('#'))
         {
             // A contained resource is a part of this one (a contained Patient's identifiers count
             // through it); "#" alone is the container itself.
-            var containedType = text.Length == 1 ? "" : FhirElements.ContainedType(scope, text[1..]);
-            return containedType is null || (declaredType is not null && containedType.Length > 0 && declaredType != containedType) ? Link.Unresolvable : Link.None;
+            var contained = text.Length == 1 ? "" : containedType(text[1..]);
+            return contained is null || (declaredType is not null && contained.Length > 0 && declaredType != contained) ? Link.Unresolvable : Link.None;
         }
 
         if (local is not null && local.TryGetValue(text, out var target))
@@ -101,10 +139,17 @@ internal sealed class CompartmentReferences(string fhirServerBase, string? gatew
     /// server stands in for its security (read and judged later). False when it cannot be read.
     /// </summary>
     public bool SecurityContext(JsonNode context, List<string> references, ref List<string>? contexts)
+        => context is JsonObject reference && !reference.Any(member => !ReferenceMembers.Contains(member.Key))
+           && FhirElements.TryGetString(reference, "reference", out var text) && SecurityContext(text, references, ref contexts);
+
+    /// <summary>The same, over a <see cref="JsonElement"/>.</summary>
+    public bool SecurityContext(JsonElement context, List<string> references, ref List<string>? contexts)
+        => context.ValueKind == JsonValueKind.Object && !HasOtherMembers(context)
+           && JsonElements.TryGetString(context, "reference", out var text) && SecurityContext(text, references, ref contexts);
+
+    private bool SecurityContext(string text, List<string> references, ref List<string>? contexts)
     {
-        if (context is not JsonObject reference || reference.Any(member => !ReferenceMembers.Contains(member.Key))
-            || !FhirElements.TryGetString(reference, "reference", out var text)
-            || !PatientReference.TryRelative(text, fhirServerBase, out var type, out var id, gatewayBase) || !FhirModel.R4.IsResourceType(type))
+        if (!PatientReference.TryRelative(text, fhirServerBase, out var type, out var id, gatewayBase) || !FhirModel.R4.IsResourceType(type))
         {
             return false;
         }

@@ -14,7 +14,7 @@ public sealed class ResourceInspector(RuleSettings settings)
     public const int MaxEmbeddingDepth = 16;
 
     /// <summary>Stands for something embedded that is not a resource Hearth can read.</summary>
-    private static readonly ResourceFacts UnreadablePart = new("", [], PatientLinkKind.Unresolvable, [], []);
+    internal static readonly ResourceFacts UnreadablePart = new("", [], PatientLinkKind.Unresolvable, [], []);
 
     private readonly CompartmentReferences _references = new(settings.FhirServerBase, settings.GatewayBase);
     private readonly SecurityLabel _defaultLabel = new(RuleSettings.ConfidentialitySystem, settings.DefaultConfidentialityCode);
@@ -210,7 +210,7 @@ public sealed class ResourceInspector(RuleSettings settings)
     }
 
     /// <summary>A resource and its embedded resources judged as one: every patient, the highest confidentiality, unresolvable if any part is.</summary>
-    private static ResourceFacts Combine(string type, List<ResourceFacts> parts)
+    internal static ResourceFacts Combine(string type, List<ResourceFacts> parts)
     {
         var references = new List<string>();
         var inline = new List<IReadOnlyList<PatientIdentifier>>();
@@ -274,6 +274,12 @@ public sealed class ResourceInspector(RuleSettings settings)
                 return null;
         }
 
+        return Designated(all, inherited);
+    }
+
+    /// <summary>The labels that count: the inherited or default confidentiality when none is given, only DESIGNATED_SECURITY_LABEL_SYSTEMS.</summary>
+    internal List<SecurityLabel> Designated(List<SecurityLabel> all, IReadOnlyList<SecurityLabel>? inherited)
+    {
         if (!all.Any(l => l.IsConfidentiality))
         {
             all.AddRange(inherited ?? [_defaultLabel]);
@@ -282,7 +288,7 @@ public sealed class ResourceInspector(RuleSettings settings)
         return all.Where(l => l.System is not null && settings.DesignatedSecurityLabelSystems.Contains(l.System)).Distinct().ToList();
     }
 
-    private static IReadOnlyList<SecurityLabel> Confidentiality(ResourceFacts facts) => facts.Labels.Where(l => l.IsConfidentiality).ToList();
+    internal static IReadOnlyList<SecurityLabel> Confidentiality(ResourceFacts facts) => facts.Labels.Where(l => l.IsConfidentiality).ToList();
 
     /// <summary>
     /// <summary>

@@ -45,5 +45,10 @@ public sealed class ParsedResponse : IDisposable
     public IReadOnlySet<string> SecurityContexts => Judged.SelectMany(f => f.SecurityContexts).ToHashSet(StringComparer.Ordinal);
 
     /// <summary>One Bundle entry; <see cref="Facts"/> is null when it has no resource Hearth can classify.</summary>
-    public sealed record BundleItem(JsonNode? Entry, ResourceFacts? Facts);
+    /// <remarks><see cref="Entry"/> is null when the response was read from bytes (the entry stays in <see cref="Document"/>).</remarks>
+    public sealed record BundleItem(JsonNode? Entry, ResourceFacts? Facts)
+    {
+        /// <summary>A search match (or an entry without a search mode), which <c>total</c> counts.</summary>
+        public bool Match { get; init; }
+    }
 }

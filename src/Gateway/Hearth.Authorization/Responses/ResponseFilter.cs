@@ -17,6 +17,7 @@ public sealed class ResponseFilter(RuleSettings settings)
     /// <summary>The paging links that do not count matches.</summary>
     private static readonly HashSet<string> PagingRelations = ["self", "first", "previous", "prev", "next"];
     private readonly ResourceInspector _inspector = new(settings);
+    private readonly ElementInspector _elements = new(settings);
     private readonly Adjudicator _adjudicator = new(settings);
 
     /// <summary>
@@ -34,7 +35,7 @@ public sealed class ResponseFilter(RuleSettings settings)
             return null;
         }
 
-        var parsed = Read(JsonObject.Create(document.RootElement)!, judgeEntries, local, document);
+        var parsed = Read(document, judgeEntries, local);
         if (parsed is null)
         {
             document.Dispose();
@@ -43,8 +44,48 @@ public sealed class ResponseFilter(RuleSettings settings)
         return parsed;
     }
 
+    /// <summary>Reads the parsed document where it lies (<see cref="ElementInspector"/>): no tree of nodes is made for judging.</summary>
+    private ParsedResponse? Read(JsonDocument document, bool judgeEntries, IReadOnlyDictionary<string, LocalTarget>? local)
+    {
+        var root = document.RootElement;
+        var entryByEntry = judgeEntries && JsonElements.TryGetString(root, "resourceType", out var rootType) && rootType == "Bundle";
+        if (_elements.Inspect(root, local, embedded: !entryByEntry) is not { } rootFacts)
+        {
+            return null;
+        }
+
+        if (!entryByEntry)
+        {
+            return new ParsedResponse(JsonObject.Create(root)!, rootFacts, null, document);
+        }
+
+        var items = new List<ParsedResponse.BundleItem>();
+        if (JsonElements.TryGet(root, "entry", out var entries))
+        {
+            if (entries.ValueKind != JsonValueKind.Array)
+            {
+                return null;
+            }
+
+            foreach (var entry in entries.EnumerateArray())
+            {
+                var facts = entry.ValueKind == JsonValueKind.Object && entry.TryGetProperty("resource", out var resource) ? _elements.Inspect(resource) : null;
+                items.Add(new ParsedResponse.BundleItem(null, facts) { Match = IsMatch(entry) });
+            }
+        }
+
+        return new ParsedResponse(JsonObject.Create(root)!, rootFacts, items, document);
+    }
+
+    private static bool IsMatch(JsonElement entry)
+        => entry.ValueKind == JsonValueKind.Object
+           && (!JsonElements.TryGet(entry, "search", out var search) || search.ValueKind != JsonValueKind.Object || !JsonElements.TryGetString(search, "mode", out var mode) || mode == "match");
+
+    private static bool IsMatch(JsonNode? entry)
+        => entry is JsonObject o && (o["search"] is not JsonObject search || !FhirElements.TryGetString(search, "mode", out var mode) || mode == "match");
+
     /// <summary>Like <see cref="Parse"/>, for a resource already parsed (an entry of a batch answer).</summary>
-    public ParsedResponse? Read(JsonObject root, bool judgeEntries, IReadOnlyDictionary<string, LocalTarget>? local = null, JsonDocument? document = null)
+    public ParsedResponse? Read(JsonObject root, bool judgeEntries, IReadOnlyDictionary<string, LocalTarget>? local = null)
     {
         // A Bundle judged entry by entry is not judged as a whole: its entries are not its parts.
         var entryByEntry = judgeEntries && FhirElements.TryGetString(root, "resourceType", out var rootType) && rootType == "Bundle";
@@ -55,7 +96,7 @@ public sealed class ResponseFilter(RuleSettings settings)
 
         if (!entryByEntry)
         {
-            return new ParsedResponse(root, rootFacts, null, document);
+            return new ParsedResponse(root, rootFacts, null);
         }
 
         var items = new List<ParsedResponse.BundleItem>();
@@ -63,7 +104,7 @@ public sealed class ResponseFilter(RuleSettings settings)
         {
             foreach (var entry in entries)
             {
-                items.Add(new ParsedResponse.BundleItem(entry, entry is JsonObject e ? _inspector.Inspect(e["resource"]) : null));
+                items.Add(new ParsedResponse.BundleItem(entry, entry is JsonObject e ? _inspector.Inspect(e["resource"]) : null) { Match = IsMatch(entry) });
             }
         }
         else if (root["entry"] is not null)
@@ -71,7 +112,7 @@ public sealed class ResponseFilter(RuleSettings settings)
             return null;
         }
 
-        return new ParsedResponse(root, rootFacts, items, document);
+        return new ParsedResponse(root, rootFacts, items);
     }
 
     /// <summary>A resource already parsed (a stored version from a history, a patch's result), read as one resource.</summary>
@@ -92,7 +133,8 @@ public sealed class ResponseFilter(RuleSettings settings)
         }
 
         var keep = new bool[response.Entries.Count];
-        var kept = new List<JsonNode?>();
+        var kept = 0;
+        var keptMatches = 0;
         var removed = 0;
         var reason = Decision.Permit;
         for (var i = 0; i < keep.Length; i++)
@@ -102,7 +144,8 @@ public sealed class ResponseFilter(RuleSettings settings)
             if (decision == Decision.Permit)
             {
                 keep[i] = true;
-                kept.Add(item.Entry);
+                kept++;
+                keptMatches += item.Match ? 1 : 0;
             }
             else
             {
@@ -113,11 +156,11 @@ public sealed class ResponseFilter(RuleSettings settings)
 
         // An empty page has no entry element, however it came to be empty.
         var root = response.Root;
-        var dropEntry = kept.Count == 0 && root.ContainsKey("entry");
-        var (dropTotal, keepLink) = HideCounts(root, kept, removed);
-        var outcome = removed == 0 ? FilterOutcome.Permitted : kept.Count > 0 ? FilterOutcome.Redacted : FilterOutcome.Emptied;
+        var dropEntry = kept == 0 && root.ContainsKey("entry");
+        var (dropTotal, keepLink) = HideCounts(root, kept, keptMatches, removed);
+        var outcome = removed == 0 ? FilterOutcome.Permitted : kept > 0 ? FilterOutcome.Redacted : FilterOutcome.Emptied;
         var changed = removed > 0 || dropEntry || dropTotal || keepLink is not null;
-        return new FilterResult(outcome, kept.Count, removed, reason)
+        return new FilterResult(outcome, kept, removed, reason)
         {
             Edit = changed ? new BundleEdit(keep, dropEntry, dropTotal, keepLink) : null,
             Response = response,
@@ -131,20 +174,19 @@ public sealed class ResponseFilter(RuleSettings settings)
     /// never on an empty page (a page emptied by Hearth must look like one the server sent empty).
     /// Returns whether total goes, and which links stay (null: all).
     /// </summary>
-    private static (bool DropTotal, bool[]? KeepLink) HideCounts(JsonObject root, List<JsonNode?> kept, int removed)
+    private static (bool DropTotal, bool[]? KeepLink) HideCounts(JsonObject root, int kept, int matches, int removed)
     {
         var dropTotal = false;
         bool[]? keepLink = null;
         var hasNext = root["link"] is JsonArray links && links.OfType<JsonObject>().Any(l => FhirElements.TryGetString(l, "relation", out var relation) && relation == "next");
         if (root["total"] is not null)
         {
-            var matches = kept.Count(e => e is JsonObject o && (o["search"] is not JsonObject search || !FhirElements.TryGetString(search, "mode", out var mode) || mode == "match"));
             // An empty answer has no total either: one whose matches were all removed must look the same.
             var totalIsVisible = removed == 0 && !hasNext && matches > 0 && root["total"] is JsonValue t && t.TryGetValue<int>(out var total) && total == matches;
             dropTotal = !totalIsVisible;
         }
 
-        if ((removed > 0 || hasNext || kept.Count == 0) && root["link"] is JsonArray pageLinks)
+        if ((removed > 0 || hasNext || kept == 0) && root["link"] is JsonArray pageLinks)
         {
             var keep = pageLinks.Select(link => link is JsonObject l && FhirElements.TryGetString(l, "relation", out var relation) && PagingRelations.Contains(relation)).ToArray();
             keepLink = keep.All(k => k) ? null : keep;

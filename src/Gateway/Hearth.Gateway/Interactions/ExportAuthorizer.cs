@@ -218,10 +218,7 @@ internal sealed class ExportAuthorizer(HearthSettings settings, ExportFiles file
                 throw new UpstreamException("The access token expired during the download.");
             }
 
-            foreach (var line in lines)
-            {
-                await body.WriteAsync(line, cancellationToken);
-            }
+            await body.WriteAsync(lines, cancellationToken);
         }, cancellationToken);
 
     /// <summary>An export's answer: the FHIR server's status headers are not passed on (only Hearth's and, while it runs, its progress).</summary>

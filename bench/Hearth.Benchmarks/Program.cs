@@ -1,0 +1,3 @@
+using BenchmarkDotNet.Running;
+
+BenchmarkSwitcher.FromAssembly(typeof(Hearth.Benchmarks.CoreBenchmarks).Assembly).Run(args);

@@ -45,6 +45,38 @@ public class LocalCacheTests(HearthEnvironment env)
         Assert.Equal(cold, calls.DuringRequests);
     }
 
+    /// <summary>Cluster mode (a real Redis and silo process; this gateway an Orleans client): a warm request makes no grain call either.</summary>
+    [Fact]
+    public async Task ClusterMode_WarmRequests_MakeNoGrainCall()
+    {
+        var (redis, redisPort) = await RedisServer.StartAsync();
+        await using var _ = redis;
+        var clusterId = "grain-calls-" + Guid.NewGuid().ToString("N")[..8];
+        var cluster = new (string Key, string? Value)[] { ("HEARTH_REDIS", $"127.0.0.1:{redisPort}"), ("HEARTH_CLUSTER_ID", clusterId), ("HEARTH_ADVERTISED_ADDRESS", "127.0.0.1") };
+        var siloSettings = env.Settings([.. cluster, ("HEARTH_SILO_PORT", TestPorts.Free().ToString()), ("HEARTH_SILO_GATEWAY_PORT", TestPorts.Free().ToString())]);
+        await using var silo = ChildProcess.StartHearth("silo", "src/Silo/Hearth.Silo", siloSettings);
+        await silo.WaitForLineAsync(l => l.Contains("Application started", StringComparison.Ordinal), TimeSpan.FromSeconds(90));
+
+        await using var gateway = await env.StartGatewayAsync(cluster);
+        await LiveAsync(gateway);
+        var calls = gateway.Services.GetRequiredService<GrainCalls>();
+        var token = await env.TokenAsync("[" + Permission("*") + "]");
+        using (var first = await gateway.Client.GetWithTokenAsync("Observation?_count=30", token))
+        {
+            Assert.Equal(HttpStatusCode.OK, first.StatusCode);
+        }
+
+        var cold = calls.DuringRequests;
+        Assert.True(cold >= 2, $"the cold search made {cold} grain calls");
+        for (var i = 0; i < 20; i++)
+        {
+            using var warm = await gateway.Client.GetWithTokenAsync(i % 2 == 0 ? "Observation?_count=30" : "Observation/obs-03-1", token);
+            Assert.Equal(HttpStatusCode.OK, warm.StatusCode);
+        }
+
+        Assert.Equal(cold, calls.DuringRequests);
+    }
+
     [Fact]
     public async Task LocalGrants_NeverServedPastTheTokensExp()
     {

@@ -16,7 +16,7 @@ internal static class JsonElements
     {
         if (obj.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.String)
         {
-            value = v.GetString()!;
+            value = Utf8Strings.Get(v);
             return true;
         }
 
@@ -35,7 +35,7 @@ internal static class JsonElements
 
         if (v.ValueKind == JsonValueKind.String)
         {
-            value = v.GetString();
+            value = Utf8Strings.Get(v);
             return true;
         }
 

@@ -280,12 +280,35 @@ public sealed class ResourceInspector(RuleSettings settings)
     /// <summary>The labels that count: the inherited or default confidentiality when none is given, only DESIGNATED_SECURITY_LABEL_SYSTEMS.</summary>
     internal List<SecurityLabel> Designated(List<SecurityLabel> all, IReadOnlyList<SecurityLabel>? inherited)
     {
-        if (!all.Any(l => l.IsConfidentiality))
+        var confidentiality = false;
+        foreach (var label in all)
         {
-            all.AddRange(inherited ?? [_defaultLabel]);
+            confidentiality |= label.IsConfidentiality;
         }
 
-        return all.Where(l => l.System is not null && settings.DesignatedSecurityLabelSystems.Contains(l.System)).Distinct().ToList();
+        if (!confidentiality)
+        {
+            if (inherited is null)
+            {
+                all.Add(_defaultLabel);
+            }
+            else
+            {
+                all.AddRange(inherited);
+            }
+        }
+
+        // Only the designated systems, each label once, in order (no LINQ: this runs for every resource of every answer).
+        var designated = new List<SecurityLabel>(all.Count);
+        foreach (var label in all)
+        {
+            if (label.System is not null && settings.DesignatedSecurityLabelSystems.Contains(label.System) && !designated.Contains(label))
+            {
+                designated.Add(label);
+            }
+        }
+
+        return designated;
     }
 
     internal static IReadOnlyList<SecurityLabel> Confidentiality(ResourceFacts facts) => facts.Labels.Where(l => l.IsConfidentiality).ToList();

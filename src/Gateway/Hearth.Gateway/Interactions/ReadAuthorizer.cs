@@ -19,6 +19,9 @@ namespace Hearth.Gateway.Interactions;
 internal sealed partial class ReadAuthorizer(HearthSettings settings, ResponseFilter filter, ResponseJudge judge, Labeler labeler, ILogger<ReadAuthorizer> logger)
     : IInteractionAuthorizer
 {
+    /// <summary>The metric's outcome values, made once (not per request).</summary>
+    private static readonly string[] OutcomeNames = Enum.GetNames<FilterOutcome>().Select(n => n.ToLowerInvariant()).ToArray();
+
     public bool Handles(FhirRequest request) => !request.IsWrite && !request.IsBatch && !request.IsExport && !request.IsPublicMetadata;
 
     public Task<Verdict> AuthorizeAsync(RequestState state, HttpContext http)
@@ -45,9 +48,12 @@ internal sealed partial class ReadAuthorizer(HearthSettings settings, ResponseFi
         using var parsed = (upstream.IsJson ? filter.Parse(upstream.Body, judgeEntries: !request.ReturnsSingleResource) : null)
             ?? throw new UpstreamException("The FHIR server's answer is not a FHIR JSON resource, so it cannot be authorized.");
         var result = await judge.JudgeAsync(parsed, state.Permissions, request.Action);
-        HearthTelemetry.Responses.Add(1, new KeyValuePair<string, object?>("outcome", result.Outcome.ToString().ToLowerInvariant()));
-        LogDecision(logger, request.Interaction.ToString(), request.ResourceType, result.Outcome, result.Kept, result.Removed,
-            state.TokenHash is null ? "-" : TokenKey.ForLog(state.TokenHash));
+        HearthTelemetry.Responses.Add(1, new KeyValuePair<string, object?>("outcome", OutcomeNames[(int)result.Outcome]));
+        if (logger.IsEnabled(LogLevel.Debug))
+        {
+            LogDecision(logger, request.Interaction.ToString(), request.ResourceType, result.Outcome, result.Kept, result.Removed,
+                state.TokenHash is null ? "-" : TokenKey.ForLog(state.TokenHash));
+        }
 
         // A read by id that is not permitted is refused; so is a search whose entries were all
         // removed, unless HEARTH_SEARCH_ALL_REMOVED=empty (OAuth mode's default): then it is served

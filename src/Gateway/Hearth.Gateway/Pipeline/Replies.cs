@@ -24,7 +24,9 @@ internal sealed record Answer(int Status, string? ContentType, ReadOnlyMemory<by
     public bool KeepValidators { get; init; }
 
     /// <summary>Headers Hearth sets (after the FHIR server's, which are filtered and rewritten).</summary>
-    public IReadOnlyDictionary<string, string> Headers { get; init; } = new Dictionary<string, string>();
+    public IReadOnlyDictionary<string, string> Headers { get; init; } = NoHeaders;
+
+    private static readonly IReadOnlyDictionary<string, string> NoHeaders = new Dictionary<string, string>();
 
     /// <summary>FHIR server headers that must not pass, beyond the hop and server headers (an export's status headers).</summary>
     public IReadOnlyList<string> DropHeaders { get; init; } = [];

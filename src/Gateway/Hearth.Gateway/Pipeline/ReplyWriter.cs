@@ -20,6 +20,7 @@ internal sealed class ReplyWriter(HearthSettings settings, RefusalWriter refusal
     /// <summary>The last public base seen, as UTF-8 (it is the same for nearly every request).</summary>
     private Utf8Base _publicBase = new("", []);
 
+    private static readonly string[] LocationHeaders = ["Location", "Content-Location"];
     private static readonly string[] DroppedHeaders = ["Content-Length", "Transfer-Encoding", "Content-Encoding", "Content-MD5", "Server", "X-Powered-By"];
 
     /// <summary>Writes <paramref name="reply"/>. After forwarding, the FHIR server's headers are already on the response: a refusal clears them.</summary>
@@ -142,7 +143,12 @@ internal sealed class ReplyWriter(HearthSettings settings, RefusalWriter refusal
     /// <summary>Drops hop and server headers, and points Location / Content-Location at the gateway.</summary>
     private void SetHeaders(IHeaderDictionary headers, Answer answer, string publicBase)
     {
-        foreach (var name in DroppedHeaders.Concat(answer.DropHeaders))
+        foreach (var name in DroppedHeaders)
+        {
+            headers.Remove(name);
+        }
+
+        foreach (var name in answer.DropHeaders)
         {
             headers.Remove(name);
         }
@@ -153,7 +159,7 @@ internal sealed class ReplyWriter(HearthSettings settings, RefusalWriter refusal
             headers.LastModified = default;
         }
 
-        foreach (var name in new[] { "Location", "Content-Location" })
+        foreach (var name in LocationHeaders)
         {
             if (headers.TryGetValue(name, out var value) && value.Count == 1)
             {

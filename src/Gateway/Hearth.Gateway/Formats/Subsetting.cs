@@ -1,20 +1,16 @@
 using System.Text.Json.Nodes;
-using Hl7.Fhir.Model;
 using Hl7.Fhir.Rest;
-using Hl7.Fhir.Serialization;
 
 namespace Hearth.Gateway.Formats;
 
 /// <summary>
 /// _summary / _elements, applied by Hearth *after* judging: the FHIR server is asked for whole
 /// resources (a subsetted resource could lack the labels or patient reference it is judged on),
-/// and only what the token may see is then subsetted, with the SUBSETTED tag.
+/// and only what the token may see is then subsetted, with the SUBSETTED tag, on the JSON tree
+/// (<see cref="JsonSubsetter"/>).
 /// </summary>
 internal sealed record Subsetting(SummaryType Summary, string[]? Elements)
 {
-    private static readonly FhirJsonDeserializer Lenient = new(new DeserializerSettings().UsingMode(DeserializationMode.Recoverable));
-    private static readonly FhirJsonSerializer Writer = new();
-
     /// <summary>Reads _summary (true|text|data|false) and _elements; null with a reason when they cannot be honoured.</summary>
     public static Subsetting? Parse(IReadOnlyList<string> summary, IReadOnlyList<string> elements, out string? error)
     {
@@ -90,18 +86,14 @@ internal sealed record Subsetting(SummaryType Summary, string[]? Elements)
 
     private JsonObject Resource(JsonObject resource)
     {
-        var poco = Lenient.Deserialize<Resource>(resource.ToJsonString());
-        var subset = JsonNode.Parse(Writer.SerializeToString(poco, Summary, Elements is null ? null : [.. Elements, "id", "meta"]))!.AsObject();
-        if (Elements is not null)
-        {
-            // Firely tags _summary results itself; _elements results get the same SUBSETTED tag here.
-            var meta = subset["meta"] as JsonObject ?? new JsonObject();
-            var tags = meta["tag"] as JsonArray ?? new JsonArray();
-            tags.Add(new JsonObject { ["system"] = "http://terminology.hl7.org/CodeSystem/v3-ObservationValue", ["code"] = "SUBSETTED" });
-            meta["tag"] = tags;
-            subset["meta"] = meta;
-        }
+        var subset = new JsonSubsetter(Summary, Elements).Resource(resource);
 
+        // Subsetted results carry the SUBSETTED tag (_summary, as Firely's serializer tags them; _elements likewise).
+        var meta = subset["meta"] as JsonObject ?? new JsonObject();
+        var tags = meta["tag"] as JsonArray ?? new JsonArray();
+        tags.Add(new JsonObject { ["system"] = "http://terminology.hl7.org/CodeSystem/v3-ObservationValue", ["code"] = "SUBSETTED" });
+        meta["tag"] = tags;
+        subset["meta"] = meta;
         return subset;
     }
 }

@@ -1,3 +1,11 @@
 using BenchmarkDotNet.Running;
+using Hearth.Benchmarks;
 
-BenchmarkSwitcher.FromAssembly(typeof(Hearth.Benchmarks.CoreBenchmarks).Assembly).Run(args);
+if (args is ["peak", ..])
+{
+    // Peak memory, not allocations: what judging a 5,000-entry search holds at once (bench/README.md).
+    PeakMemory.Run();
+    return;
+}
+
+BenchmarkSwitcher.FromAssembly(typeof(CoreBenchmarks).Assembly).Run(args);

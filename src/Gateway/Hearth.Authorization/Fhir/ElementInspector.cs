@@ -37,7 +37,7 @@ public sealed class ElementInspector(RuleSettings settings)
         }
 
         parts.Insert(0, own);
-        return ResourceInspector.Combine(type, parts);
+        return ResourceParts.Combine(type, parts);
     }
 
     private ResourceFacts Own(JsonElement resource, string type, JsonElement? scope, IReadOnlyList<SecurityLabel>? inherited, IReadOnlyDictionary<string, LocalTarget>? local,

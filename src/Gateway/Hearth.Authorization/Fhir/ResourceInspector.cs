@@ -47,7 +47,7 @@ public sealed class ResourceInspector(RuleSettings settings)
         }
 
         parts.Insert(0, own);
-        return Combine(type, parts);
+        return ResourceParts.Combine(type, parts);
     }
 
     /// <summary>The facts of one resource by itself: its own labels, the patients its own compartment elements name.</summary>
@@ -207,33 +207,6 @@ public sealed class ResourceInspector(RuleSettings settings)
         var facts = Own(resource, type, scope ?? resource["contained"] as JsonArray, inherited, local, contained: scope is not null);
         parts.Add(facts);
         CollectEmbedded(resource, type, Confidentiality(facts), local, ref parts, depth + 1);
-    }
-
-    /// <summary>A resource and its embedded resources judged as one: every patient, the highest confidentiality, unresolvable if any part is.</summary>
-    internal static ResourceFacts Combine(string type, List<ResourceFacts> parts)
-    {
-        var references = new List<string>();
-        var inline = new List<IReadOnlyList<PatientIdentifier>>();
-        var contexts = new List<string>();
-        var unresolvable = false;
-        foreach (var part in parts)
-        {
-            unresolvable |= part.PatientLink == PatientLinkKind.Unresolvable;
-            references.AddRange(part.PatientReferences.Where(r => !references.Contains(r)));
-            inline.AddRange(part.InlinePatients);
-            contexts.AddRange(part.SecurityContexts.Where(c => !contexts.Contains(c)));
-        }
-
-        var kind = unresolvable ? PatientLinkKind.Unresolvable
-            : references.Count > 0 || inline.Count > 0 ? PatientLinkKind.Patients
-            : PatientLinkKind.OutsideCompartment;
-        return new ResourceFacts(type, SecurityLabel.HighWaterMark(parts.SelectMany(p => p.Labels)), kind, references, inline)
-        {
-            SecurityContexts = contexts,
-            Parts = parts,
-            SelfReference = parts[0].SelfReference,
-            Resource = parts[0].Resource,
-        };
     }
 
     /// <summary>

@@ -19,7 +19,14 @@ namespace Hearth.Authorization.Responses;
 public sealed record BundleEdit(bool[] KeepEntry, bool DropEntry, bool DropTotal, bool[]? KeepLink)
 {
     /// <summary>Writes the edited Bundle as compact JSON from the bytes <paramref name="document"/> was parsed from.</summary>
-    public void Write(JsonDocument document, IBufferWriter<byte> output)
+    public void Write(JsonDocument document, IBufferWriter<byte> output) => Write(document, new BufferSink(output));
+
+    /// <summary>
+    /// Writes the edited Bundle to <paramref name="output"/> in pieces, each a whole JSON token or
+    /// value of the FHIR server's (so a URL never spans two pieces): written as they come, the
+    /// Bundle needs no buffer of its own.
+    /// </summary>
+    public void Write(JsonDocument document, IJsonSink output)
     {
         var first = true;
         output.Write("{"u8);
@@ -98,7 +105,7 @@ public sealed record BundleEdit(bool[] KeepEntry, bool DropEntry, bool DropTotal
         return root;
     }
 
-    private static void WriteKept(JsonElement array, bool[] keep, IBufferWriter<byte> output)
+    private static void WriteKept(JsonElement array, bool[] keep, IJsonSink output)
     {
         output.Write("["u8);
         var index = 0;
@@ -117,4 +124,16 @@ public sealed record BundleEdit(bool[] KeepEntry, bool DropEntry, bool DropTotal
 
         output.Write("]"u8);
     }
+}
+
+/// <summary>Where <see cref="BundleEdit.Write(JsonDocument, IJsonSink)"/> puts the pieces of the Bundle it writes.</summary>
+public interface IJsonSink
+{
+    void Write(ReadOnlySpan<byte> utf8);
+}
+
+/// <summary>The pieces, as they are, into a buffer.</summary>
+public sealed class BufferSink(IBufferWriter<byte> output) : IJsonSink
+{
+    public void Write(ReadOnlySpan<byte> utf8) => output.Write(utf8);
 }

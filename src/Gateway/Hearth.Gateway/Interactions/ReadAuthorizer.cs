@@ -45,8 +45,26 @@ internal sealed partial class ReadAuthorizer(HearthSettings settings, ResponseFi
         }
 
         var request = state.Request;
-        using var parsed = (upstream.IsJson ? filter.Parse(upstream.Body, judgeEntries: !request.ReturnsSingleResource) : null)
+        var parsed = (upstream.IsJson ? filter.Parse(upstream.Body, judgeEntries: !request.ReturnsSingleResource) : null)
             ?? throw new UpstreamException("The FHIR server's answer is not a FHIR JSON resource, so it cannot be authorized.");
+        var reply = default(Reply);
+        try
+        {
+            reply = await JudgeAsync(state, upstream, parsed);
+            return reply;
+        }
+        finally
+        {
+            if (reply.Answer?.Owner != parsed)
+            {
+                parsed.Dispose(); // else the answer owns it: the Bundle is written from it
+            }
+        }
+    }
+
+    private async Task<Reply> JudgeAsync(RequestState state, UpstreamAnswer upstream, ParsedResponse parsed)
+    {
+        var request = state.Request;
         var result = await judge.JudgeAsync(parsed, state.Permissions, request.Action);
         HearthTelemetry.Responses.Add(1, new KeyValuePair<string, object?>("outcome", OutcomeNames[(int)result.Outcome]));
         if (logger.IsEnabled(LogLevel.Debug))
@@ -72,9 +90,7 @@ internal sealed partial class ReadAuthorizer(HearthSettings settings, ResponseFi
                 return Answer.Fhir(upstream.Status, upstream.Body) with { KeepValidators = true };
             }
 
-            var buffer = new PooledBuffer(upstream.Body.Length);
-            edit.Write(parsed.Document!, buffer);
-            return Answer.Fhir(upstream.Status, buffer.WrittenMemory, buffer);
+            return Answer.Fhir(upstream.Status, ReadOnlyMemory<byte>.Empty, owner: parsed) with { Edited = new EditedBundle(parsed.Document!, edit) };
         }
 
         // Labels or subsetting change resources: on the parsed tree.

@@ -17,6 +17,9 @@ internal sealed record Answer(int Status, string? ContentType, ReadOnlyMemory<by
     /// <summary>Disposed by the <see cref="ReplyWriter"/> once the body is written (or not).</summary>
     public IDisposable? Owner { get; init; }
 
+    /// <summary>When set, the body is this Bundle, written from the FHIR server's bytes as it is sent (<see cref="Body"/> is empty).</summary>
+    public EditedBundle? Edited { get; init; }
+
     /// <summary>A FHIR resource as JSON: its FHIR server base is rewritten, and it is sent as XML when the client asked.</summary>
     public bool IsFhirJson { get; init; } = true;
 

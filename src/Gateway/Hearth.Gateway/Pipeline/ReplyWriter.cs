@@ -66,6 +66,14 @@ internal sealed class ReplyWriter(HearthSettings settings, RefusalWriter refusal
 
         var contentType = answer.ContentType;
         var body = answer.Body;
+        using var xmlSource = answer.Edited is { } edited && state.ResponseFormat == FhirFormat.Xml ? new PooledBuffer(64 * 1024) : null;
+        if (xmlSource is not null)
+        {
+            // XML is converted from the whole JSON: the Bundle is written out first.
+            answer.Edited!.Edit.Write(answer.Edited.Document, xmlSource);
+            body = xmlSource.WrittenMemory;
+        }
+
         var rewrite = answer.IsFhirJson && body.Length > 0;
         if (rewrite && state.ResponseFormat == FhirFormat.Xml)
         {
@@ -82,6 +90,12 @@ internal sealed class ReplyWriter(HearthSettings settings, RefusalWriter refusal
             return;
         }
 
+        if (answer.Edited is { } bundle && xmlSource is null)
+        {
+            await WriteEditedAsync(http, contentType, bundle, state.PublicBase);
+            return;
+        }
+
         if (rewrite)
         {
             await WriteRewrittenAsync(http, contentType, body, state.PublicBase);
@@ -91,17 +105,35 @@ internal sealed class ReplyWriter(HearthSettings settings, RefusalWriter refusal
         await WriteBodyAsync(http, contentType, body);
     }
 
-    /// <summary>The FHIR server's base replaced by the gateway's on the bytes, as they are written (one pass, no copy).</summary>
-    private async Task WriteRewrittenAsync(HttpContext http, string? contentType, ReadOnlyMemory<byte> body, string publicBase)
+    /// <summary>A judged Bundle written from the FHIR server's bytes straight into the response (no buffer of its own), the base rewritten on the way.</summary>
+    private async Task WriteEditedAsync(HttpContext http, string? contentType, EditedBundle bundle, string publicBase)
     {
-        var from = _fhirBase;
+        var to = PublicBaseUtf8(publicBase);
+        http.Response.ContentType = contentType;
+        http.Response.ContentLength = bundle.Length(_fhirBase, to);
+        if (!HttpMethods.IsHead(http.Request.Method))
+        {
+            bundle.WriteTo(http.Response.BodyWriter, _fhirBase, to);
+            await http.Response.BodyWriter.FlushAsync(http.RequestAborted);
+        }
+    }
+
+    private byte[] PublicBaseUtf8(string publicBase)
+    {
         var seen = _publicBase;
         if (seen.Text != publicBase)
         {
             _publicBase = seen = new Utf8Base(publicBase, Encoding.UTF8.GetBytes(publicBase));
         }
 
-        var to = seen.Utf8;
+        return seen.Utf8;
+    }
+
+    /// <summary>The FHIR server's base replaced by the gateway's on the bytes, as they are written (one pass, no copy).</summary>
+    private async Task WriteRewrittenAsync(HttpContext http, string? contentType, ReadOnlyMemory<byte> body, string publicBase)
+    {
+        var from = _fhirBase;
+        var to = PublicBaseUtf8(publicBase);
         http.Response.ContentType = contentType;
         http.Response.ContentLength = UrlRewriter.RewrittenLength(body.Span, from, to);
         if (!HttpMethods.IsHead(http.Request.Method))

@@ -133,6 +133,24 @@ public sealed class OutboundHttpTests(FhirServerFixture server) : IClassFixture<
         Assert.Null(read);
     }
 
+    /// <summary>The rented form (the FHIR server's answers): the same bytes, in a pooled array the caller returns.</summary>
+    [Theory]
+    [InlineData(0, null)]
+    [InlineData(10, 10L)]
+    [InlineData(40_000, 40_000L)]
+    [InlineData(40_000, null)]
+    [InlineData(40_000, 100L)]
+    [InlineData(100, 40_000L)]
+    public async Task ReadRentedAtMost_ReadsTheWholeStream(int size, long? announced)
+    {
+        var data = Enumerable.Range(0, size).Select(i => (byte)(i * 7)).ToArray();
+        var read = await OutboundHttp.ReadRentedAtMostAsync(new TrickleStream(data), 1 << 20, CancellationToken.None, announced);
+        Assert.NotNull(read);
+        Assert.Equal(data, read.Value.Rented.AsSpan(0, read.Value.Length).ToArray());
+        System.Buffers.ArrayPool<byte>.Shared.Return(read.Value.Rented);
+        Assert.Null(await OutboundHttp.ReadRentedAtMostAsync(new TrickleStream(new byte[size + 1]), size, CancellationToken.None, announced));
+    }
+
     /// <summary>A stream that gives at most 1,000 bytes per read, as a network does.</summary>
     private sealed class TrickleStream(byte[] data) : MemoryStream(data)
     {

@@ -170,4 +170,43 @@ public static class OutboundHttp
             ArrayPool<byte>.Shared.Return(buffer);
         }
     }
+
+    /// <summary>
+    /// Like <see cref="ReadAtMostAsync"/>, into an array rented from the shared pool (the caller
+    /// returns it): no array per answer. Null when longer than <paramref name="maxBytes"/>.
+    /// </summary>
+    public static async Task<(byte[] Rented, int Length)?> ReadRentedAtMostAsync(Stream stream, int maxBytes, CancellationToken cancellationToken, long? length = null)
+    {
+        // One byte more than announced, to see whether more comes.
+        var buffer = ArrayPool<byte>.Shared.Rent(length is { } announced && announced < maxBytes ? (int)announced + 1 : 16 * 1024);
+        var filled = 0;
+        try
+        {
+            int read;
+            while ((read = await stream.ReadAsync(buffer.AsMemory(filled), cancellationToken)) > 0)
+            {
+                filled += read;
+                if (filled > maxBytes)
+                {
+                    ArrayPool<byte>.Shared.Return(buffer);
+                    return null;
+                }
+
+                if (filled == buffer.Length)
+                {
+                    var larger = ArrayPool<byte>.Shared.Rent(buffer.Length * 2);
+                    buffer.AsSpan(0, filled).CopyTo(larger);
+                    ArrayPool<byte>.Shared.Return(buffer);
+                    buffer = larger;
+                }
+            }
+
+            return (buffer, filled);
+        }
+        catch
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+            throw;
+        }
+    }
 }

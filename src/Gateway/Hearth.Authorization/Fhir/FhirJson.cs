@@ -78,6 +78,9 @@ public static class FhirJson
     /// not hold (all below U+0020 but tab, line feed and carriage return; XML cannot carry them)
     /// become U+FFFD. The same array when nothing needed replacing.
     /// </summary>
+    /// <summary>True when <see cref="Sanitize"/> would change nothing: valid UTF-8 without an unfit escape.</summary>
+    public static bool IsFit(ReadOnlySpan<byte> utf8) => Utf8.IsValid(utf8) && NextUnfitEscape(utf8, 0, controls: true, out _) < 0;
+
     public static byte[] Sanitize(byte[] utf8)
     {
         var valid = Utf8.IsValid(utf8);

@@ -16,9 +16,9 @@ namespace Hearth.Gateway.Interactions;
 internal sealed class BatchResponses(HearthSettings settings, ResponseFilter filter, ReferenceResolver resolver)
 {
     /// <summary>The judged answer; null when it cannot be matched to what was forwarded.</summary>
-    public async Task<JsonObject?> JudgeAsync(byte[] body, BatchPlan plan, PermissionSet permissions)
+    public async Task<JsonObject?> JudgeAsync(ReadOnlyMemory<byte> body, BatchPlan plan, PermissionSet permissions)
     {
-        var root = FhirJson.TryParse(body) as JsonObject;
+        var root = FhirJson.TryParse(body.Span) as JsonObject;
         if (root is null || !FhirElements.TryGetString(root, "type", out var type) || type is not ("batch-response" or "transaction-response")
             || (root["entry"] as JsonArray ?? []).Count != plan.Forwarded.Count)
         {

@@ -138,9 +138,9 @@ internal sealed class ExportAuthorizer(HearthSettings settings, ExportFiles file
     /// The manifest the token gets, built from what it may have (see the class). Every file of the
     /// FHIR server's manifest is read and judged first; the result is kept by the export grain.
     /// </summary>
-    private async Task<byte[]> ManifestAsync(RequestState state, byte[] body, CancellationToken cancellationToken)
+    private async Task<byte[]> ManifestAsync(RequestState state, ReadOnlyMemory<byte> body, CancellationToken cancellationToken)
     {
-        var upstream = FhirJson.TryParse(body) as JsonObject ?? throw new UpstreamException("The FHIR server's export manifest is not a JSON object.");
+        var upstream = FhirJson.TryParse(body.Span) as JsonObject ?? throw new UpstreamException("The FHIR server's export manifest is not a JSON object.");
         var kept = new List<ExportFile>();
         var lists = new Dictionary<bool, JsonArray> { [false] = [], [true] = [] };
         foreach (var (type, urls, error) in Groups(upstream))

@@ -44,7 +44,7 @@ internal sealed class MetadataAuthorizer(HearthSettings settings, CapabilityAugm
 
         if (state.Request.Interaction == FhirInteraction.Capabilities && settings.Gateway.AugmentCapabilityStatement)
         {
-            var statement = FhirJson.TryParse(upstream.Body) as JsonObject ?? throw new UpstreamException("The FHIR server's CapabilityStatement is not JSON.");
+            var statement = FhirJson.TryParse(upstream.Body.Span) as JsonObject ?? throw new UpstreamException("The FHIR server's CapabilityStatement is not JSON.");
             if (capabilities.Apply(statement, await issuer.GetAsync(cancellationToken)))
             {
                 return Answer.Fhir(upstream.Status, statement.ToJsonString());

@@ -96,7 +96,7 @@ internal sealed partial class ReadAuthorizer(HearthSettings settings, ResponseFi
         // Labels or subsetting change resources: on the parsed tree.
         result.Edit?.ApplyTo(parsed.Root);
         var labeled = labeler.Apply(parsed.Root);
-        var json = labeled || result.Edit is not null ? parsed.Root.ToJsonString() : Encoding.UTF8.GetString(upstream.Body);
+        var json = labeled || result.Edit is not null ? parsed.Root.ToJsonString() : Encoding.UTF8.GetString(upstream.Body.Span);
         if (state.Shape.Subsetting is { } subsetting)
         {
             json = Subset(subsetting, json, parsed.Entries is not null);

@@ -91,7 +91,9 @@ internal sealed partial class HearthTransformProvider(GatewaySettings settings, 
 
         try
         {
-            var reply = await forwarding.JudgeAsync(await UpstreamAnswer.ReadAsync(upstream, http.RequestAborted), http.RequestAborted);
+            // The answer's body is pooled: judged and written before it goes back.
+            using var answer = await UpstreamAnswer.ReadAsync(upstream, http.RequestAborted);
+            var reply = await forwarding.JudgeAsync(answer, http.RequestAborted);
             await writer.WriteAsync(http, state, reply, afterForwarding: true);
         }
         catch (Exception e) when (!http.RequestAborted.IsCancellationRequested && !http.Response.HasStarted)

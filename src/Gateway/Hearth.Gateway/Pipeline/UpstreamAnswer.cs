@@ -9,22 +9,34 @@ namespace Hearth.Gateway.Pipeline;
 /// The FHIR server's answer, read whole (bounded) and made valid Unicode, so that it can be judged:
 /// nothing of it reaches the client unjudged.
 /// </summary>
-internal sealed class UpstreamAnswer
+internal sealed class UpstreamAnswer : IDisposable
 {
     /// <summary>Upstream bodies larger than this are refused (502) rather than buffered.</summary>
     public const int MaxBytes = 64 * 1024 * 1024;
 
-    private UpstreamAnswer(HttpResponseMessage message, byte[] body)
+    private byte[]? _rented;
+
+    private UpstreamAnswer(HttpResponseMessage message, ReadOnlyMemory<byte> body, byte[]? rented)
     {
         Message = message;
         Body = body;
+        _rented = rented;
     }
 
     public HttpResponseMessage Message { get; }
 
     public int Status => (int)Message.StatusCode;
 
-    public byte[] Body { get; }
+    /// <summary>The body, in a pooled array until this answer is disposed (after the reply is written): nothing may keep it.</summary>
+    public ReadOnlyMemory<byte> Body { get; }
+
+    public void Dispose()
+    {
+        if (Interlocked.Exchange(ref _rented, null) is { } rented)
+        {
+            System.Buffers.ArrayPool<byte>.Shared.Return(rented);
+        }
+    }
 
     public bool Succeeded => Status is >= 200 and < 300;
 
@@ -44,20 +56,33 @@ internal sealed class UpstreamAnswer
             throw new UpstreamException("The FHIR server's answer is too large to authorize.");
         }
 
-        byte[]? body;
+        (byte[] Rented, int Length)? body;
         try
         {
             await using var stream = await upstream.Content.ReadAsStreamAsync(cancellationToken);
-            body = await OutboundHttp.ReadAtMostAsync(stream, MaxBytes, cancellationToken, upstream.Content.Headers.ContentLength);
+            body = await OutboundHttp.ReadRentedAtMostAsync(stream, MaxBytes, cancellationToken, upstream.Content.Headers.ContentLength);
         }
         catch (Exception e) when (OutboundHttp.Map(e, cancellationToken) is not null)
         {
             throw new UpstreamException("The FHIR server's answer was cut off.");
         }
 
+        if (body is not { } read)
+        {
+            throw new UpstreamException("The FHIR server's answer is too large to authorize.");
+        }
+
         // What the FHIR server holds is served even when it is not valid Unicode (invalid UTF-8, a
         // lone surrogate escaped): replaced, so that one bad resource never fails anyone's answer.
-        return new UpstreamAnswer(upstream, FhirJson.Sanitize(body ?? throw new UpstreamException("The FHIR server's answer is too large to authorize.")));
+        var bytes = read.Rented.AsMemory(0, read.Length);
+        if (FhirJson.IsFit(bytes.Span))
+        {
+            return new UpstreamAnswer(upstream, bytes, read.Rented);
+        }
+
+        var sanitized = FhirJson.Sanitize(bytes.ToArray());
+        System.Buffers.ArrayPool<byte>.Shared.Return(read.Rented);
+        return new UpstreamAnswer(upstream, sanitized, null);
     }
 
     /// <summary>The FHIR server's error: its OperationOutcome passes (rewritten); anything else is replaced by Hearth's.</summary>
@@ -68,7 +93,7 @@ internal sealed class UpstreamAnswer
             return Refusal.Problem(502, "exception", "The FHIR server answered 304 to an unconditional request.");
         }
 
-        if (IsJson && FhirJson.TryParse(Body) is JsonObject outcome && FhirElements.IsResource(outcome, out _, out var type) && type == "OperationOutcome")
+        if (IsJson && FhirJson.TryParse(Body.Span) is JsonObject outcome && FhirElements.IsResource(outcome, out _, out var type) && type == "OperationOutcome")
         {
             return new Answer(Status, OperationOutcomes.ContentType, Body);
         }

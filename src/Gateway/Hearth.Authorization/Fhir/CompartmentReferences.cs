@@ -46,7 +46,8 @@ internal sealed class CompartmentReferences(string fhirServerBase, string? gatew
             return Link.Unresolvable;
         }
 
-        return ClassifyText(text, declaredType, element["identifier"] is not null, id => FhirElements.ContainedType(scope, id), local, out patient, out inlinePatient);
+        var contained = text is ['#', _, ..] ? FhirElements.ContainedType(scope, text[1..]) : null;
+        return ClassifyText(text, declaredType, element["identifier"] is not null, contained, local, out patient, out inlinePatient);
     }
 
     /// <summary>The same, over a <see cref="JsonElement"/>.</summary>
@@ -62,7 +63,8 @@ internal sealed class CompartmentReferences(string fhirServerBase, string? gatew
             return Link.Unresolvable;
         }
 
-        return ClassifyText(text, declaredType, JsonElements.TryGet(e, "identifier", out _), id => JsonElements.ContainedType(scope, id), local, out patient, out inlinePatient);
+        var contained = text is ['#', _, ..] ? JsonElements.ContainedType(scope, text[1..]) : null;
+        return ClassifyText(text, declaredType, JsonElements.TryGet(e, "identifier", out _), contained, local, out patient, out inlinePatient);
     }
 
     private static bool HasOtherMembers(JsonElement element)
@@ -78,7 +80,8 @@ internal sealed class CompartmentReferences(string fhirServerBase, string? gatew
         return false;
     }
 
-    private Link ClassifyText(string? text, string? declaredType, bool hasIdentifier, Func<string, string?> containedType, IReadOnlyDictionary<string, LocalTarget>? local,
+    /// <param name="containedType">For a <c>#id</c> reference: the type of the contained resource with that id (null: none).</param>
+    private Link ClassifyText(string? text, string? declaredType, bool hasIdentifier, string? containedType, IReadOnlyDictionary<string, LocalTarget>? local,
         out string? patient, out IReadOnlyList<PatientIdentifier>? inlinePatient)
     {
         patient = null;
@@ -93,7 +96,7 @@ internal sealed class CompartmentReferences(string fhirServerBase, string? gatew
         {
             // A contained resource is a part of this one (a contained Patient's identifiers count
             // through it); "#" alone is the container itself.
-            var contained = text.Length == 1 ? "" : containedType(text[1..]);
+            var contained = text.Length == 1 ? "" : containedType;
             return contained is null || (declaredType is not null && contained.Length > 0 && declaredType != contained) ? Link.Unresolvable : Link.None;
         }
 

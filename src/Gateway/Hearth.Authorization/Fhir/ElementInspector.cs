@@ -33,7 +33,7 @@ public sealed class ElementInspector(RuleSettings settings)
         CollectEmbedded(element, type, ResourceInspector.Confidentiality(own), local, ref parts, depth: 1);
         if (parts is null)
         {
-            return own.Labels.Count(l => l.IsConfidentiality) > 1 ? own with { Labels = SecurityLabel.HighWaterMark(own.Labels), Parts = [own] } : own;
+            return Confidentialities(own.Labels) > 1 ? own with { Labels = SecurityLabel.HighWaterMark(own.Labels), Parts = [own] } : own;
         }
 
         parts.Insert(0, own);
@@ -196,6 +196,17 @@ public sealed class ElementInspector(RuleSettings settings)
         var facts = Own(node, type, scope ?? Contained(node), inherited, local, contained: scope is not null);
         parts.Add(facts);
         CollectEmbedded(node, type, ResourceInspector.Confidentiality(facts), local, ref parts, depth + 1);
+    }
+
+    private static int Confidentialities(IReadOnlyList<SecurityLabel> labels)
+    {
+        var count = 0;
+        for (var i = 0; i < labels.Count; i++)
+        {
+            count += labels[i].IsConfidentiality ? 1 : 0;
+        }
+
+        return count;
     }
 
     /// <summary>The resource's <c>contained</c> list when it is one (what its <c>#id</c> references point into).</summary>

@@ -25,6 +25,8 @@ public static partial class PatientReference
 
     public static bool IsValidId(string id) => IdPattern().IsMatch(id);
 
+    private static bool IsValidId(ReadOnlySpan<char> id) => IdPattern().IsMatch(id);
+
     /// <summary>
     /// Classifies a reference string: relative (<c>Patient/1</c>, <c>Patient/1/_history/2</c>) or
     /// absolute under <paramref name="fhirServerBase"/>. Anything else that could be a Patient is
@@ -43,7 +45,8 @@ public static partial class PatientReference
             return FhirModel.R4.IsResourceType(type) ? ReferenceKind.NotPatient : ReferenceKind.Unresolvable;
         }
 
-        patientReference = "Patient/" + id;
+        // Most references are already "Patient/{id}": the same string, not a new one.
+        patientReference = reference.Length == 8 + id.Length && reference.StartsWith("Patient/", StringComparison.Ordinal) ? reference : "Patient/" + id;
         return ReferenceKind.Patient;
     }
 
@@ -53,17 +56,20 @@ public static partial class PatientReference
     /// HEARTH_PUBLIC_BASE: the gateway's own URL of the same resource); false for anything else
     /// (another server, urn, a local reference, a malformed one).
     /// </summary>
+    private static bool IsUnder(string reference, string prefix)
+        => reference.Length > prefix.Length && reference[prefix.Length] == '/' && reference.StartsWith(prefix, StringComparison.Ordinal);
+
     public static bool TryRelative(string reference, string fhirServerBase, out string type, out string id, string? gatewayBase = null)
     {
         (type, id) = ("", "");
-        var relative = reference;
-        if (reference.StartsWith(fhirServerBase + "/", StringComparison.Ordinal))
+        ReadOnlySpan<char> relative = reference;
+        if (IsUnder(reference, fhirServerBase))
         {
-            relative = reference[(fhirServerBase.Length + 1)..];
+            relative = relative[(fhirServerBase.Length + 1)..];
         }
-        else if (gatewayBase is not null && reference.StartsWith(gatewayBase + "/", StringComparison.Ordinal))
+        else if (gatewayBase is not null && IsUnder(reference, gatewayBase))
         {
-            relative = reference[(gatewayBase.Length + 1)..];
+            relative = relative[(gatewayBase.Length + 1)..];
         }
         else if (reference.Contains(':', StringComparison.Ordinal) || reference.StartsWith('#') || reference.StartsWith('/'))
         {
@@ -71,14 +77,17 @@ public static partial class PatientReference
             return false;
         }
 
-        var parts = relative.Split('/');
-        if (!(parts.Length == 2 || (parts.Length == 4 && parts[2] == "_history" && IsValidId(parts[3])))
-            || !TypePattern().IsMatch(parts[0]) || !IsValidId(parts[1]))
+        // Type/id or Type/id/_history/version: split without making the parts until they are known good.
+        Span<Range> parts = stackalloc Range[5];
+        var count = relative.Split(parts, '/');
+        if (!(count == 2 || (count == 4 && relative[parts[2]].SequenceEqual("_history") && IsValidId(relative[parts[3]])))
+            || !TypePattern().IsMatch(relative[parts[0]]) || !IsValidId(relative[parts[1]]))
         {
             return false;
         }
 
-        (type, id) = (parts[0], parts[1]);
+        var typeSpan = relative[parts[0]];
+        (type, id) = (typeSpan.SequenceEqual("Patient") ? "Patient" : typeSpan.ToString(), relative[parts[1]].ToString());
         return true;
     }
 }

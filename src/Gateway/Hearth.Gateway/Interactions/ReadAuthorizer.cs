@@ -27,7 +27,7 @@ internal sealed partial class ReadAuthorizer(HearthSettings settings, ResponseFi
     public Task<Verdict> AuthorizeAsync(RequestState state, HttpContext http)
     {
         var request = state.Request;
-        if (SearchCriteria.Unreadable(request.ResourceType, RequestChecks.Named(state.Shape.Parameters.Concat(request.FormSearch ? http.Request.Query : [])),
+        if ((state.Shape.Parameters.Count > 0 || (request.FormSearch && http.Request.Query.Count > 0)) && SearchCriteria.Unreadable(request.ResourceType, RequestChecks.Named(state.Shape.Parameters.Concat(request.FormSearch ? http.Request.Query : [])),
             state.Permissions, settings.Rules) is { } criterion)
         {
             LogCriterionRefused(logger, criterion.Types is null ? "*" : string.Join(",", criterion.Types));

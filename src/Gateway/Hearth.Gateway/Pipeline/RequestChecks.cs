@@ -38,18 +38,20 @@ internal static class RequestChecks
         }
 
         // A search's cost grows with its lists (ids, element names, types): bounded before anything runs.
+        // (Without parameters, as most reads come, there is nothing to bound, subset or refuse here.)
+        var hasParameters = request.FormSearch || context.Request.Query.Count > 0;
         var all = request.FormSearch ? context.Request.Query.Concat(parameters) : context.Request.Query;
-        if (SearchLimits.Check(Named(all)) is { } tooCostly)
+        if (hasParameters && SearchLimits.Check(Named(all)) is { } tooCostly)
         {
             return (null, Refusal.Problem(400, "too-costly", tooCostly));
         }
 
-        if (MethodOverrides.Any(context.Request.Headers.ContainsKey) || parameters.ContainsKey("_method") || context.Request.Query.ContainsKey("_method"))
+        if (HasMethodOverride(context.Request.Headers) || (hasParameters && (parameters.ContainsKey("_method") || context.Request.Query.ContainsKey("_method"))))
         {
             return (null, Refusal.Problem(400, "security", "Method override headers and parameters are refused: send the real HTTP method."));
         }
 
-        var (subsetting, subsettingRefusal) = ReadSubsetting(context, request, parameters);
+        var (subsetting, subsettingRefusal) = hasParameters ? ReadSubsetting(context, request, parameters) : (null, null);
         if (subsettingRefusal is not null)
         {
             return (null, subsettingRefusal);
@@ -60,6 +62,19 @@ internal static class RequestChecks
     }
 
     /// <summary>Query or form parameters as name → values, for the pure rules.</summary>
+    private static bool HasMethodOverride(IHeaderDictionary headers)
+    {
+        foreach (var name in MethodOverrides)
+        {
+            if (headers.ContainsKey(name))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
     public static IEnumerable<KeyValuePair<string, IReadOnlyList<string>>> Named(IEnumerable<KeyValuePair<string, StringValues>> parameters)
         => parameters.Select(p => KeyValuePair.Create(p.Key, (IReadOnlyList<string>)p.Value.Select(v => v ?? "").ToList()));
 

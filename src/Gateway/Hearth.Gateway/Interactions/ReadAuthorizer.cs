@@ -126,6 +126,6 @@ internal sealed partial class ReadAuthorizer(HearthSettings settings, ResponseFi
     [LoggerMessage(Level = LogLevel.Debug, Message = "{Interaction} {ResourceType}: {Outcome}, kept {Kept}, removed {Removed} (token {TokenHash})")]
     private static partial void LogDecision(ILogger logger, string interaction, string? resourceType, FilterOutcome outcome, int kept, int removed, string tokenHash);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Refused a search criterion that looks at {Types} resources the token may not all read")]
+    [LoggerMessage(Level = LogLevel.Information, Message = "Refused a search criterion that looks at {Types} resources not all readable with the grants presented")]
     private static partial void LogCriterionRefused(ILogger logger, string types);
 }

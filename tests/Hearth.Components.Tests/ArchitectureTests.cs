@@ -48,7 +48,7 @@ public sealed partial class ArchitectureTests
         // The method reader finds methods whose signature wraps, and measures their bodies.
         var outbound = File.ReadAllLines(Path.Combine(RepositoryPaths.Root, "src/ServiceDefaults/Hearth.ServiceDefaults/OutboundHttp.cs"));
         Assert.Contains(Methods(outbound), m => m.Signature.Contains("SendAsync(", StringComparison.Ordinal) && m.Lines > 15);
-        Assert.Contains(Methods(outbound), m => m.Signature.Contains("ReadAtMostAsync(", StringComparison.Ordinal) && m.Lines > 10);
+        Assert.Contains(Methods(outbound), m => m.Signature.Contains("ReadRentedAtMostAsync(", StringComparison.Ordinal) && m.Lines > 10);
     }
 
     [Fact]
@@ -166,6 +166,6 @@ public sealed partial class ArchitectureTests
     }
 
     /// <summary>The first line of a method, constructor or local function (not a statement).</summary>
-    [GeneratedRegex(@"^(?<indent> +)(?!(if|for|foreach|while|switch|using|lock|catch|return|else|do|try|fixed|await|var|throw|new)\b)[\w<>\[\]?,. ]*\b\w+(<[\w, <>]+>)?\(")]
+    [GeneratedRegex(@"^(?<indent> +)(?!(if|for|foreach|while|switch|using|lock|catch|return|else|do|try|fixed|await|var|throw|new)\b)(?:[\w<>\[\]?,. ]|\([\w<>\[\]?, ]+\))*\b\w+(<[\w, <>]+>)?\(")]
     private static partial Regex MethodStart();
 }

@@ -110,70 +110,23 @@ public static class OutboundHttp
 
     /// <summary>
     /// Reads a whole stream, but no more than <paramref name="maxBytes"/>: null when it is longer.
-    /// With the announced <paramref name="length"/>, straight into an array of that size (no copy);
-    /// else through pooled buffers, copied once into the result.
+    /// Read through a pooled buffer (<see cref="ReadRentedAtMostAsync"/>), copied once into the result.
     /// </summary>
     public static async Task<byte[]?> ReadAtMostAsync(Stream stream, int maxBytes, CancellationToken cancellationToken, long? length = null)
     {
-        if (length is { } announced && announced <= maxBytes)
+        if (await ReadRentedAtMostAsync(stream, maxBytes, cancellationToken, length) is not { } read)
         {
-            var exact = new byte[announced];
-            var filled = 0;
-            int read;
-            while (filled < exact.Length && (read = await stream.ReadAsync(exact.AsMemory(filled), cancellationToken)) > 0)
-            {
-                filled += read;
-            }
-
-            var probe = new byte[1];
-            if (filled < exact.Length || await stream.ReadAsync(probe, cancellationToken) == 0)
-            {
-                return filled == exact.Length ? exact : exact[..filled];
-            }
-
-            // More than announced: read on as if nothing had been announced.
-            return await ReadPooledAsync(stream, maxBytes, [.. exact, probe[0]], cancellationToken);
+            return null;
         }
 
-        return await ReadPooledAsync(stream, maxBytes, [], cancellationToken);
-    }
-
-    private static async Task<byte[]?> ReadPooledAsync(Stream stream, int maxBytes, byte[] start, CancellationToken cancellationToken)
-    {
-        var buffer = ArrayPool<byte>.Shared.Rent(Math.Max(16 * 1024, start.Length * 2));
-        start.CopyTo(buffer, 0);
-        var filled = start.Length;
-        try
-        {
-            int read;
-            while ((read = await stream.ReadAsync(buffer.AsMemory(filled), cancellationToken)) > 0)
-            {
-                filled += read;
-                if (filled > maxBytes)
-                {
-                    return null;
-                }
-
-                if (filled == buffer.Length)
-                {
-                    var larger = ArrayPool<byte>.Shared.Rent(buffer.Length * 2);
-                    buffer.AsSpan(0, filled).CopyTo(larger);
-                    ArrayPool<byte>.Shared.Return(buffer);
-                    buffer = larger;
-                }
-            }
-
-            return filled > maxBytes ? null : buffer.AsSpan(0, filled).ToArray();
-        }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(buffer);
-        }
+        var body = read.Rented.AsSpan(0, read.Length).ToArray();
+        ArrayPool<byte>.Shared.Return(read.Rented);
+        return body;
     }
 
     /// <summary>
-    /// Like <see cref="ReadAtMostAsync"/>, into an array rented from the shared pool (the caller
-    /// returns it): no array per answer. Null when longer than <paramref name="maxBytes"/>.
+    /// Reads a whole stream into an array rented from the shared pool (the caller returns it): no
+    /// array per answer. Null when longer than <paramref name="maxBytes"/>.
     /// </summary>
     public static async Task<(byte[] Rented, int Length)?> ReadRentedAtMostAsync(Stream stream, int maxBytes, CancellationToken cancellationToken, long? length = null)
     {

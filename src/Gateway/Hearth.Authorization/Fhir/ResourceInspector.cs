@@ -80,24 +80,12 @@ public sealed class ResourceInspector(RuleSettings settings)
         {
             foreach (var element in FhirElements.Follow(resource, path, 0))
             {
-                switch (_references.Classify(element, scope, local, out var patient, out var inlinePatient))
-                {
-                    case CompartmentReferences.Link.Reference when !references.Contains(patient!):
-                        references.Add(patient!);
-                        break;
-                    case CompartmentReferences.Link.Inline:
-                        inline.Add(inlinePatient!);
-                        break;
-                    case CompartmentReferences.Link.Unresolvable:
-                        unresolvable = true;
-                        break;
-                }
+                var link = _references.Classify(element, scope, local, out var patient, out var inlinePatient);
+                unresolvable |= !ResourceParts.Add(link, patient, inlinePatient, references, inline);
             }
         }
 
-        var kind = unresolvable ? PatientLinkKind.Unresolvable
-            : references.Count > 0 || inline.Count > 0 ? PatientLinkKind.Patients
-            : PatientLinkKind.OutsideCompartment;
+        var kind = ResourceParts.Kind(unresolvable, references.Count + inline.Count);
         return new ResourceFacts(type, labels ?? [], kind, references, inline) { SecurityContexts = contexts ?? [], Resource = resource };
     }
 

@@ -18,9 +18,7 @@ internal static class ResourceParts
             contexts.AddRange(part.SecurityContexts.Where(c => !contexts.Contains(c)));
         }
 
-        var kind = unresolvable ? PatientLinkKind.Unresolvable
-            : references.Count > 0 || inline.Count > 0 ? PatientLinkKind.Patients
-            : PatientLinkKind.OutsideCompartment;
+        var kind = Kind(unresolvable, references.Count + inline.Count);
         return new ResourceFacts(type, SecurityLabel.HighWaterMark(parts.SelectMany(p => p.Labels)), kind, references, inline)
         {
             SecurityContexts = contexts,
@@ -30,4 +28,26 @@ internal static class ResourceParts
         };
     }
 
+
+    /// <summary>Adds what one compartment element links to (a patient by reference, once; a patient inline); false when the link is unresolvable.</summary>
+    public static bool Add(CompartmentReferences.Link link, string? patient, IReadOnlyList<PatientIdentifier>? inlinePatient, List<string> references, List<IReadOnlyList<PatientIdentifier>> inline)
+    {
+        switch (link)
+        {
+            case CompartmentReferences.Link.Reference when !references.Contains(patient!):
+                references.Add(patient!);
+                return true;
+            case CompartmentReferences.Link.Inline:
+                inline.Add(inlinePatient!);
+                return true;
+            case CompartmentReferences.Link.Unresolvable:
+                return false;
+            default:
+                return true;
+        }
+    }
+
+    /// <summary>How a resource is tied to patients: not at all when it names none; unresolvable when any link is.</summary>
+    public static PatientLinkKind Kind(bool unresolvable, int patients)
+        => unresolvable ? PatientLinkKind.Unresolvable : patients > 0 ? PatientLinkKind.Patients : PatientLinkKind.OutsideCompartment;
 }

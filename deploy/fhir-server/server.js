@@ -54,6 +54,7 @@ const stats = new Map();
 const fault = { mode: undefined, count: 0 };
 // The headers of the last FHIR request (what the proxy in front sent), for tests.
 let lastHeaders = {};
+const recentUrls = []; // the last 100 FHIR requests' paths and queries, oldest first
 const exportJobs = new Map();
 // Deleted resources, as a real server keeps them: a read answers 410 Gone and the instance
 // history still lists every version, newest first, after a deletion entry (Medplum's memory
@@ -229,6 +230,7 @@ async function handle(req, res, rawBody) {
   const url = req.url ?? '/';
   if (url === '/__admin/stats') return send(res, 200, Object.fromEntries(stats));
   if (url === '/__admin/last-headers') return send(res, 200, lastHeaders);
+  if (url === '/__admin/recent-urls') return send(res, 200, recentUrls);
   if (url === '/__admin/fault' && req.method === 'POST') {
     const body = JSON.parse(rawBody.toString('utf8') || '{}');
     fault.mode = body.mode;
@@ -249,6 +251,8 @@ async function handle(req, res, rawBody) {
   const base = `http://${req.headers.host ?? `${host}:${port}`}${basePath}`;
   count(statKey(req.method, relUrl));
   lastHeaders = req.headers;
+  recentUrls.push(relUrl);
+  if (recentUrls.length > 100) recentUrls.shift();
   if (fault.count > 0) {
     fault.count--;
     if (fault.mode === 'slow') {

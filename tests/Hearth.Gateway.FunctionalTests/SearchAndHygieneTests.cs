@@ -161,6 +161,31 @@ public class SearchAndHygieneTests(HearthEnvironment env)
         Assert.Equal(HttpStatusCode.BadRequest, both.StatusCode); // two tokens: ambiguous
     }
 
+    [Fact]
+    public async Task TokenFormatAndSubsetting_NeverReachTheFhirServer()
+    {
+        await using var gateway = await env.StartGatewayAsync(("HEARTH_ALLOW_QUERY_TOKENS", "true"));
+        var token = await Patient03TokenAsync();
+        var marker = "_id=obs-03-1&subject=Patient/p03";
+        using var search = await gateway.Client.GetAsync($"Observation?{marker}&access_token={token}&_format=json&_elements=status");
+        Assert.Equal(HttpStatusCode.OK, search.StatusCode);
+        using var summary = await gateway.Client.GetAsync($"Observation?{marker}&_summary=true&access_token={token}");
+        Assert.Equal(HttpStatusCode.OK, summary.StatusCode);
+
+        // Both searches reached the FHIR server with their own criteria only.
+        var forwarded = (await env.Fhir.RecentUrlsAsync()).Where(u => u.Contains("_id=obs-03-1", StringComparison.Ordinal)).ToList();
+        Assert.Equal(2, forwarded.Count);
+        Assert.All(forwarded, url =>
+        {
+            Assert.StartsWith("/Observation?", url, StringComparison.Ordinal);
+            Assert.Contains("subject=Patient", url, StringComparison.Ordinal);
+            foreach (var name in new[] { "access_token", "_format", "_elements", "_summary" })
+            {
+                Assert.DoesNotContain(name, url, StringComparison.Ordinal);
+            }
+        });
+    }
+
     [Theory]
     [InlineData("Patient/p03/$graph")]
     [InlineData("$reindex")]

@@ -21,6 +21,9 @@ public sealed class DevFhirServerClient(HttpClient http, string fhirBase)
     /// <summary>The headers of the last FHIR request the server received (names in lower case).</summary>
     public async Task<JsonElement> LastHeadersAsync() => await http.GetFromJsonAsync<JsonElement>(Admin("last-headers"));
 
+    /// <summary>The paths and queries (relative to its base) of the last 100 FHIR requests the server received, oldest first.</summary>
+    public async Task<IReadOnlyList<string>> RecentUrlsAsync() => (await http.GetFromJsonAsync<List<string>>(Admin("recent-urls")))!;
+
     public async Task<int> TotalCountAsync()
         => (await http.GetFromJsonAsync<JsonElement>(Admin("stats"))).EnumerateObject().Sum(p => p.Value.GetInt32());
 

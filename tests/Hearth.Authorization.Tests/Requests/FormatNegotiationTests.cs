@@ -23,7 +23,31 @@ public class FormatNegotiationTests
     [InlineData(null, "application/fhir+json;q=0", FhirFormat.NotAcceptable)]
     [InlineData(null, "text/turtle, text/*;q=0.2", FhirFormat.Xml)]
     public void Negotiate_Table(string? format, string? accept, FhirFormat expected)
-        => Assert.Equal(expected, FormatNegotiation.Negotiate(format is null ? [] : [format], accept is null ? [] : [accept]));
+    {
+        Assert.Equal(expected, FormatNegotiation.Negotiate(format is null ? [] : [format], accept is null ? [] : [accept]));
+
+        // The shortcut, where it answers, answers the same.
+        var plain = FormatNegotiation.Plain(format is null ? 0 : 1, accept is null ? 0 : 1, accept);
+        Assert.True(plain is null || plain == expected, $"Plain gave {plain} for {format} / {accept}");
+    }
+
+    [Theory]
+    [InlineData(null, FhirFormat.Json)]
+    [InlineData("application/fhir+json", FhirFormat.Json)]
+    [InlineData("application/json", FhirFormat.Json)]
+    [InlineData("*/*", FhirFormat.Json)]
+    [InlineData("application/fhir+xml", null)]
+    [InlineData("application/fhir+json;q=0", null)]
+    [InlineData("text/html", null)]
+    public void Plain_AnswersOnlyWhatNeedsNoWeighing(string? accept, FhirFormat? expected)
+        => Assert.Equal(expected, FormatNegotiation.Plain(0, accept is null ? 0 : 1, accept));
+
+    [Fact]
+    public void Plain_NeverAnswersWithFormatParametersOrSeveralAcceptHeaders()
+    {
+        Assert.Null(FormatNegotiation.Plain(1, 0, null));
+        Assert.Null(FormatNegotiation.Plain(0, 2, null));
+    }
 
     [Fact]
     public void Negotiate_SeveralFormatParameters_Invalid()

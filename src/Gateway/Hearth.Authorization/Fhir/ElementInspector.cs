@@ -30,7 +30,7 @@ public sealed class ElementInspector(RuleSettings settings)
         }
 
         List<ResourceFacts>? parts = null;
-        CollectEmbedded(element, type, ResourceInspector.Confidentiality(own), local, ref parts, depth: 1);
+        CollectEmbedded(element, type, own, local, ref parts, depth: 1);
         if (parts is null)
         {
             return Confidentialities(own.Labels) > 1 ? own with { Labels = SecurityLabel.HighWaterMark(own.Labels), Parts = [own] } : own;
@@ -51,7 +51,7 @@ public sealed class ElementInspector(RuleSettings settings)
             return new ResourceFacts(type, labels ?? [], unresolvable ? PatientLinkKind.Unresolvable : PatientLinkKind.Patients, [], [JsonElements.Identifiers(resource)])
             {
                 SelfReference = self,
-                Resource = JsonObject.Create(resource),
+                Element = resource,
             };
         }
 
@@ -76,10 +76,11 @@ public sealed class ElementInspector(RuleSettings settings)
         }
 
         var kind = ResourceParts.Kind(unresolvable, references.Count + inline.Count);
-        return new ResourceFacts(type, labels ?? [], kind, references, inline) { SecurityContexts = contexts ?? [], Resource = JsonObject.Create(resource) };
+        return new ResourceFacts(type, labels ?? [], kind, references, inline) { SecurityContexts = contexts ?? [], Element = resource };
     }
 
-    private void CollectEmbedded(JsonElement resource, string type, IReadOnlyList<SecurityLabel> confidentiality, IReadOnlyDictionary<string, LocalTarget>? local,
+    /// <param name="container">The facts of <paramref name="resource"/> itself: its contained resources have its confidentiality unless they carry their own.</param>
+    private void CollectEmbedded(JsonElement resource, string type, ResourceFacts container, IReadOnlyDictionary<string, LocalTarget>? local,
         ref List<ResourceFacts>? parts, int depth)
     {
         if (JsonElements.TryGet(resource, "contained", out var contained))
@@ -90,6 +91,7 @@ public sealed class ElementInspector(RuleSettings settings)
             }
             else
             {
+                var confidentiality = ResourceInspector.Confidentiality(container);
                 foreach (var item in contained.EnumerateArray())
                 {
                     Embedded(item, contained, confidentiality, local, ref parts, depth);
@@ -183,7 +185,7 @@ public sealed class ElementInspector(RuleSettings settings)
 
         var facts = Own(node, type, scope ?? Contained(node), inherited, local, contained: scope is not null);
         parts.Add(facts);
-        CollectEmbedded(node, type, ResourceInspector.Confidentiality(facts), local, ref parts, depth + 1);
+        CollectEmbedded(node, type, facts, local, ref parts, depth + 1);
     }
 
     private static int Confidentialities(IReadOnlyList<SecurityLabel> labels)

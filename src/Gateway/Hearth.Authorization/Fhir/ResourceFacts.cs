@@ -48,5 +48,13 @@ public sealed record ResourceFacts(
     public string? SelfReference { get; init; }
 
     /// <summary>The resource these facts were read from (null when they came another way): what granular SMART scopes are evaluated on.</summary>
-    public System.Text.Json.Nodes.JsonObject? Resource { get; init; }
+    public System.Text.Json.Nodes.JsonObject? Resource
+    {
+        // Read from a parsed document: a node over it is made only when a scope's condition asks (most judgements never do).
+        get => field ??= Element is { } element ? System.Text.Json.Nodes.JsonObject.Create(element) : null;
+        init;
+    }
+
+    /// <summary>The parsed element these facts were read from, while its document lives (see <see cref="ElementInspector"/>).</summary>
+    internal System.Text.Json.JsonElement? Element { get; init; }
 }

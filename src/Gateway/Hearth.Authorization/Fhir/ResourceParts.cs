@@ -24,7 +24,8 @@ internal static class ResourceParts
             SecurityContexts = contexts,
             Parts = parts,
             SelfReference = parts[0].SelfReference,
-            Resource = parts[0].Resource,
+            Element = parts[0].Element,
+            Resource = parts[0].Element is null ? parts[0].Resource : null,
         };
     }
 

@@ -21,6 +21,21 @@ public static class FormatNegotiation
     private static readonly string[] JsonTypes = ["json", "application/json", "application/fhir+json", "application/json+fhir"];
     private static readonly string[] XmlTypes = ["xml", "text/xml", "application/xml", "application/fhir+xml", "application/xml+fhir"];
 
+    /// <summary>
+    /// The answer without negotiating, when there is nothing to weigh: no <c>_format</c> and no
+    /// Accept, or one Accept value that is exactly a JSON type or <c>*/*</c> (most clients). Null
+    /// when <see cref="Negotiate"/> must decide.
+    /// </summary>
+    public static FhirFormat? Plain(int formatParameters, int acceptHeaders, string? singleAccept)
+    {
+        if (formatParameters > 0 || acceptHeaders > 1)
+        {
+            return null;
+        }
+
+        return acceptHeaders == 0 || singleAccept is "*/*" || Array.IndexOf(JsonTypes, singleAccept) > 0 ? FhirFormat.Json : null;
+    }
+
     public static FhirFormat Negotiate(IReadOnlyList<string> formatParameters, IEnumerable<string> acceptHeaders)
     {
         if (formatParameters.Count > 1)

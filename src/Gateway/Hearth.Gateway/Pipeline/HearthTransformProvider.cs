@@ -41,13 +41,17 @@ internal sealed partial class HearthTransformProvider(GatewaySettings settings, 
         }
 
         context.AddRequestHeader("Accept", "application/fhir+json", append: false);
-        foreach (var parameter in RemovedParameters)
-        {
-            context.AddQueryRemoveKey(parameter);
-        }
-
         context.AddRequestTransform(transform =>
         {
+            // One transform for all removed parameters, and none of YARP's query parsing for a request without a query (most reads).
+            if (transform.HttpContext.Request.QueryString.HasValue)
+            {
+                foreach (var parameter in RemovedParameters)
+                {
+                    transform.Query.Collection.Remove(parameter);
+                }
+            }
+
             // HEAD is asked as GET: Hearth needs the body to judge what the headers describe.
             if (transform.ProxyRequest.Method == HttpMethod.Head)
             {

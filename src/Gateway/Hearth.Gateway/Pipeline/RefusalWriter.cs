@@ -56,7 +56,12 @@ internal sealed class RefusalWriter(HearthSettings settings, UmaTickets tickets)
 
     /// <summary>The format negotiated from _format (query) and Accept.</summary>
     public static FhirFormat ClientFormat(HttpRequest request)
-        => FormatNegotiation.Negotiate(request.Query["_format"].Select(v => v ?? "").ToList(), request.Headers.Accept.Select(v => v ?? ""));
+    {
+        var format = request.QueryString.HasValue ? request.Query["_format"] : default;
+        var accept = request.Headers.Accept;
+        return FormatNegotiation.Plain(format.Count, accept.Count, accept.Count == 1 ? accept[0] : null)
+            ?? FormatNegotiation.Negotiate(format.Select(v => v ?? "").ToList(), accept.Select(v => v ?? ""));
+    }
 
     private Task PlainAsync(HttpContext context, Refusal refusal)
     {

@@ -40,7 +40,16 @@ internal sealed class UpstreamAnswer : IDisposable
 
     public bool Succeeded => Status is >= 200 and < 300;
 
-    public bool IsJson => Message.Content.Headers.ContentType?.MediaType is "application/fhir+json" or "application/json" or "application/json+fhir";
+    /// <summary>One Content-Type, of a JSON media type (read from the header as sent, not parsed into objects).</summary>
+    public bool IsJson => Message.Content.Headers.NonValidated.TryGetValues("Content-Type", out var values) && values.Count == 1 && IsJsonMediaType(values.ToString());
+
+    internal static bool IsJsonMediaType(string contentType)
+    {
+        var semicolon = contentType.IndexOf(';');
+        var type = (semicolon < 0 ? contentType.AsSpan() : contentType.AsSpan(0, semicolon)).Trim(" \t");
+        return type.Equals("application/fhir+json", StringComparison.OrdinalIgnoreCase) || type.Equals("application/json", StringComparison.OrdinalIgnoreCase)
+            || type.Equals("application/json+fhir", StringComparison.OrdinalIgnoreCase);
+    }
 
     /// <exception cref="UpstreamException">Compressed (none was asked for), larger than <see cref="MaxBytes"/>, or cut off.</exception>
     public static async Task<UpstreamAnswer> ReadAsync(HttpResponseMessage upstream, CancellationToken cancellationToken)

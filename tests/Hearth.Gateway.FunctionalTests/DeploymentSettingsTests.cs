@@ -34,12 +34,12 @@ public class DeploymentSettingsTests(HearthEnvironment env)
     public async Task ForwardedHeaders_BelievedOnlyFromTrustedProxies()
     {
         var token = await TokenAsync();
-        async Task<string> FullUrlVia(GatewayInstance gateway)
+        async Task<string> FullUrlVia(GatewayInstance gateway, string host = "fhir.example.org")
         {
             using var request = new HttpRequestMessage(HttpMethod.Get, "Observation?subject=Patient/p03");
             request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", token);
             request.Headers.TryAddWithoutValidation("X-Forwarded-Proto", "https");
-            request.Headers.TryAddWithoutValidation("X-Forwarded-Host", "fhir.example.org");
+            request.Headers.TryAddWithoutValidation("X-Forwarded-Host", host);
             using var response = await gateway.Client.SendAsync(request);
             Assert.Equal(HttpStatusCode.OK, response.StatusCode);
             return (await response.JsonAsync())["entry"]![0]!["fullUrl"]!.GetValue<string>();
@@ -49,6 +49,10 @@ public class DeploymentSettingsTests(HearthEnvironment env)
         Assert.StartsWith(env.Gateway.BaseUrl + "/Observation/", await FullUrlVia(env.Gateway), StringComparison.Ordinal);
 
         await using var behindProxy = await env.StartGatewayAsync(("HEARTH_TRUSTED_PROXIES", "127.0.0.1"));
+        Assert.StartsWith("https://fhir.example.org/Observation/", await FullUrlVia(behindProxy), StringComparison.Ordinal);
+
+        // Each request's own host, one after the other (the base made for the last one is not reused for another).
+        Assert.StartsWith("https://other.example.org/Observation/", await FullUrlVia(behindProxy, "other.example.org"), StringComparison.Ordinal);
         Assert.StartsWith("https://fhir.example.org/Observation/", await FullUrlVia(behindProxy), StringComparison.Ordinal);
     }
 

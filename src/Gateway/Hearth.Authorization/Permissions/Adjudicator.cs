@@ -71,7 +71,7 @@ public sealed class Adjudicator(RuleSettings settings)
             return null;
         }
 
-        var patients = new List<ResolvedPatient>();
+        var patients = new List<ResolvedPatient>(facts.PatientReferences.Count + facts.InlinePatients.Count);
         var labels = facts.Labels;
         if (!AddPatients(facts, resolved, patients))
         {
@@ -96,7 +96,7 @@ public sealed class Adjudicator(RuleSettings settings)
             labels = SecurityLabel.HighWaterMark(contextLabels);
         }
 
-        return new RequiredPermission(patients.Count > 0 ? patients : null, facts.ResourceType, action, labels) { Resource = facts.Resource };
+        return new RequiredPermission(patients.Count > 0 ? patients : null, facts.ResourceType, action, labels) { Facts = facts };
     }
 
     /// <summary>

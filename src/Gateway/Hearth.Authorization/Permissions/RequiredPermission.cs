@@ -14,5 +14,12 @@ public sealed record RequiredPermission(
     IReadOnlyList<SecurityLabel> Labels)
 {
     /// <summary>The resource itself, when known: what a granular SMART scope's conditions are evaluated on.</summary>
-    public System.Text.Json.Nodes.JsonObject? Resource { get; init; }
+    public System.Text.Json.Nodes.JsonObject? Resource
+    {
+        get => field ?? Facts?.Resource; // a node over the parsed resource only when a scope's condition asks
+        init;
+    }
+
+    /// <summary>The facts this requirement was made from, when it was.</summary>
+    internal Hearth.Authorization.Fhir.ResourceFacts? Facts { get; init; }
 }

@@ -76,14 +76,28 @@ internal sealed class ValueMatcher<T>
     {
         MatcherKind.Wildcard => true,
         MatcherKind.Absent => required is null,
-        MatcherKind.Values => required is not null && Values.Any(v => matches(v, required)),
+        MatcherKind.Values => required is not null && AnyMatches(required, matches),
         _ => false,
     };
 
     /// <summary>Deny semantics for one required value (null = the resource has none).</summary>
     public bool Overlaps(T? required, Func<T, T, bool> matches) => Kind switch
     {
-        MatcherKind.Values => required is not null && Values.Any(v => matches(v, required)),
+        MatcherKind.Values => required is not null && AnyMatches(required, matches),
         _ => true,
     };
+
+    /// <summary>On every judgement: a loop, not a closure per call.</summary>
+    private bool AnyMatches(T required, Func<T, T, bool> matches)
+    {
+        for (var i = 0; i < Values.Count; i++)
+        {
+            if (matches(Values[i], required))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
 }

@@ -38,7 +38,7 @@ public static partial class RequestClassifier
                 "The request path is not in canonical form (encoded characters, '.', '..', empty segments or a trailing slash are refused).");
         }
 
-        var segments = rawPath == "/" ? [] : rawPath[1..].Split('/');
+        var segments = Segments(rawPath);
 
         var upper = method.ToUpperInvariant();
         if (upper == "POST" && segments is ["_search"])
@@ -127,6 +127,25 @@ public static partial class RequestClassifier
     private static Classification Read(FhirInteraction interaction, string? type, string? id)
         => Classification.Accept(new FhirRequest(interaction, type, id));
 
+    /// <summary>The path's segments (it is canonical: starts with '/', no empty segment), without an intermediate substring.</summary>
+    private static string[] Segments(string rawPath)
+    {
+        if (rawPath.Length == 1)
+        {
+            return [];
+        }
+
+        var path = rawPath.AsSpan(1);
+        var segments = new string[path.Count('/') + 1];
+        var i = 0;
+        foreach (var range in path.Split('/'))
+        {
+            segments[i++] = path[range].ToString();
+        }
+
+        return segments;
+    }
+
     private static bool IsType(string segment) => FhirModel.R4.IsResourceType(segment);
 
     private static bool IsId(string segment) => PatientReference.IsValidId(segment) && segment is not ("." or "..");
@@ -157,9 +176,10 @@ public static partial class RequestClassifier
             }
         }
 
-        foreach (var segment in rawPath[1..].Split('/'))
+        foreach (var range in rawPath.AsSpan(1).Split('/'))
         {
-            if (segment is "" or "." or "..")
+            var segment = rawPath.AsSpan(1)[range];
+            if (segment.IsEmpty || segment is "." or "..")
             {
                 return false;
             }

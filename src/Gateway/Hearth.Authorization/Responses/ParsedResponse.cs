@@ -11,12 +11,20 @@ namespace Hearth.Authorization.Responses;
 /// </summary>
 public sealed class ParsedResponse : IDisposable
 {
-    internal ParsedResponse(JsonObject root, ResourceFacts rootFacts, IReadOnlyList<BundleItem>? entries, JsonDocument? document = null)
+    private JsonObject? _root;
+
+    internal ParsedResponse(JsonObject root, ResourceFacts rootFacts, IReadOnlyList<BundleItem>? entries)
     {
-        Root = root;
+        _root = root;
         RootFacts = rootFacts;
         Entries = entries;
+    }
+
+    internal ParsedResponse(JsonDocument document, ResourceFacts rootFacts, IReadOnlyList<BundleItem>? entries)
+    {
         Document = document;
+        RootFacts = rootFacts;
+        Entries = entries;
     }
 
     /// <summary>
@@ -28,7 +36,8 @@ public sealed class ParsedResponse : IDisposable
 
     public void Dispose() => Document?.Dispose();
 
-    public JsonObject Root { get; }
+    /// <summary>The response as nodes: over <see cref="Document"/> made only when first asked (a read served as it came never is).</summary>
+    public JsonObject Root => _root ??= JsonObject.Create(Document!.RootElement)!;
 
     public ResourceFacts RootFacts { get; }
 

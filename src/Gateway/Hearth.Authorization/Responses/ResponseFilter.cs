@@ -56,7 +56,7 @@ public sealed class ResponseFilter(RuleSettings settings)
 
         if (!entryByEntry)
         {
-            return new ParsedResponse(JsonObject.Create(root)!, rootFacts, null, document);
+            return new ParsedResponse(document, rootFacts, null);
         }
 
         var items = new List<ParsedResponse.BundleItem>();
@@ -74,7 +74,7 @@ public sealed class ResponseFilter(RuleSettings settings)
             }
         }
 
-        return new ParsedResponse(JsonObject.Create(root)!, rootFacts, items, document);
+        return new ParsedResponse(document, rootFacts, items);
     }
 
     private static bool IsMatch(JsonElement entry)

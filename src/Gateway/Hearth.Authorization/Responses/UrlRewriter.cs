@@ -87,7 +87,7 @@ public static class UrlRewriter
 
     /// <summary>A header value (Location, Content-Location): rewritten when it points under the FHIR base.</summary>
     public static string RewriteHeader(string value, string fromBase, string toBase)
-        => value == fromBase || value.StartsWith(fromBase + "/", StringComparison.Ordinal) || value.StartsWith(fromBase + "?", StringComparison.Ordinal)
-            ? toBase + value[fromBase.Length..]
+        => value.StartsWith(fromBase, StringComparison.Ordinal) && (value.Length == fromBase.Length || value[fromBase.Length] is '/' or '?')
+            ? string.Concat(toBase.AsSpan(), value.AsSpan(fromBase.Length))
             : value;
 }

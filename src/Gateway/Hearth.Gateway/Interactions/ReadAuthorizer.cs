@@ -62,7 +62,7 @@ internal sealed partial class ReadAuthorizer(HearthSettings settings, ResponseFi
         }
     }
 
-    private async Task<Reply> JudgeAsync(RequestState state, UpstreamAnswer upstream, ParsedResponse parsed)
+    private async ValueTask<Reply> JudgeAsync(RequestState state, UpstreamAnswer upstream, ParsedResponse parsed)
     {
         var request = state.Request;
         var result = await judge.JudgeAsync(parsed, state.Permissions, request.Action);

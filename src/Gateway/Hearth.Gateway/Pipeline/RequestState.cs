@@ -48,5 +48,28 @@ internal sealed class RequestState(FhirRequest request, RequestShape shape, Prin
 
     /// <summary>HEARTH_PUBLIC_BASE, else the request's scheme, Host and path base.</summary>
     public static string PublicBaseOf(HttpContext context, GatewaySettings settings)
-        => settings.PublicBase ?? $"{context.Request.Scheme}://{context.Request.Host.ToUriComponent()}{context.Request.PathBase.ToUriComponent()}";
+    {
+        if (settings.PublicBase is { } configured)
+        {
+            return configured;
+        }
+
+        // Clients mostly come by one name: the base made for the last request is used again when it is the same.
+        var request = context.Request;
+        var host = request.Host.Value ?? "";
+        var pathBase = request.PathBase.Value ?? "";
+        var last = _lastBase;
+        if (last is not null && last.Scheme == request.Scheme && last.Host == host && last.PathBase == pathBase)
+        {
+            return last.Value;
+        }
+
+        var value = $"{request.Scheme}://{request.Host.ToUriComponent()}{request.PathBase.ToUriComponent()}";
+        _lastBase = new SeenBase(request.Scheme, host, pathBase, value);
+        return value;
+    }
+
+    private static SeenBase? _lastBase;
+
+    private sealed record SeenBase(string Scheme, string Host, string PathBase, string Value);
 }

@@ -19,9 +19,47 @@ internal sealed class ReferenceResolver(HearthSettings settings, IGrainFactory g
 {
     public const int MaxParallelLookups = 16;
 
-    public async Task<ResolvedReferences> ResolveAsync(IEnumerable<ResourceFacts> facts, CancellationToken cancellationToken = default)
+    public ValueTask<ResolvedReferences> ResolveAsync(IEnumerable<ResourceFacts> facts, CancellationToken cancellationToken = default)
     {
         var all = facts as IReadOnlyCollection<ResourceFacts> ?? facts.ToList();
+        return Cached(all) is { } cached ? ValueTask.FromResult(cached) : new ValueTask<ResolvedReferences>(LookupAllAsync(all, cancellationToken));
+    }
+
+    /// <summary>
+    /// The warm path: every patient reference already in this gateway's cache, and no security
+    /// context to look up. Null when anything must be asked.
+    /// </summary>
+    private ResolvedReferences? Cached(IReadOnlyCollection<ResourceFacts> all)
+    {
+        Dictionary<string, ResolvedPatient?>? patients = null;
+        foreach (var f in all)
+        {
+            if (f.SecurityContexts.Count > 0)
+            {
+                return null;
+            }
+
+            foreach (var reference in f.PatientReferences)
+            {
+                if (patients?.ContainsKey(reference) == true)
+                {
+                    continue;
+                }
+
+                if (!caches.Patients.TryGet(reference, out var patient))
+                {
+                    return null;
+                }
+
+                (patients ??= new(StringComparer.Ordinal))[reference] = patient;
+            }
+        }
+
+        return patients is null ? ResolvedReferences.None : ResolvedReferences.From(patients);
+    }
+
+    private async Task<ResolvedReferences> LookupAllAsync(IReadOnlyCollection<ResourceFacts> all, CancellationToken cancellationToken)
+    {
         var references = new HashSet<string>(StringComparer.Ordinal);
         var contextReferences = new HashSet<string>(StringComparer.Ordinal);
         foreach (var f in all)

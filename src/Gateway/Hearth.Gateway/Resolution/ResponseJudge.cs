@@ -10,7 +10,7 @@ namespace Hearth.Gateway.Resolution;
 /// </summary>
 internal sealed class ResponseJudge(ResponseFilter filter, ReferenceResolver resolver)
 {
-    public async Task<FilterResult> JudgeAsync(ParsedResponse parsed, PermissionSet permissions, FhirAction action)
+    public async ValueTask<FilterResult> JudgeAsync(ParsedResponse parsed, PermissionSet permissions, FhirAction action)
     {
         var resolved = await resolver.ResolveAsync(parsed.Judged);
         var result = filter.Apply(parsed, resolved, permissions, action);
@@ -20,6 +20,6 @@ internal sealed class ResponseJudge(ResponseFilter filter, ReferenceResolver res
     }
 
     /// <summary>Judges resources one by one (export lines, a write's versions) after resolving what they all refer to.</summary>
-    public async Task<ResolvedReferences> ResolveAsync(IEnumerable<ResourceFacts> facts, CancellationToken cancellationToken = default)
-        => await resolver.ResolveAsync(facts, cancellationToken);
+    public ValueTask<ResolvedReferences> ResolveAsync(IEnumerable<ResourceFacts> facts, CancellationToken cancellationToken = default)
+        => resolver.ResolveAsync(facts, cancellationToken);
 }

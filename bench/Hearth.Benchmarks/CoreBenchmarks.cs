@@ -47,7 +47,7 @@ public class CoreBenchmarks
         _labelN = PermissionSet.From("""[{"resource_set_id":{"patientId":"*","resourceType":"*"},"scopes":[{"action":"read","securityLabels":[{"system":"http://terminology.hl7.org/CodeSystem/v3-Confidentiality","code":"N"}]}]}]""", [], null);
 
         var patients = Enumerable.Range(1, 20).ToDictionary(i => $"Patient/p{i:00}",
-            i => (ResolvedPatient?)ResolvedPatient.From([new PatientIdentifier("urn:official:id", $"1{i:0000}")], ["urn:official:id"]));
+            i => (ResolvedPatient?)(ResolvedPatient.From([new PatientIdentifier("urn:official:id", $"1{i:0000}")], ["urn:official:id"])! with { Reference = $"Patient/p{i:00}" })); // as the gateway resolves them
         _resolved = ResolvedReferences.From(patients);
         _bundle = Encoding.UTF8.GetBytes(SearchSet(50));
         _observation = _filter.Parse(Encoding.UTF8.GetBytes(Observation(1, "N")), judgeEntries: false)!.RootFacts;

@@ -124,7 +124,10 @@ public sealed class Adjudicator(RuleSettings settings)
 
         foreach (var reference in facts.PatientReferences)
         {
-            Add(patients, resolved.Patient(reference) is { } patient ? patient with { Reference = reference } : ResolvedPatient.ReferenceOnly(reference));
+            // The gateway resolves patients with their reference already set: then no copy is made per judgement.
+            Add(patients, resolved.Patient(reference) is { } patient
+                ? patient.Reference == reference ? patient : patient with { Reference = reference }
+                : ResolvedPatient.ReferenceOnly(reference));
         }
 
         return true;

@@ -85,7 +85,7 @@ internal sealed class ReferenceResolver(HearthSettings settings, IGrainFactory g
         var patients = await LookupAsync(references.ToList(), caches.Patients, async reference =>
         {
             var lookup = await PatientGrain(reference).ResolveAsync();
-            return (Patient(lookup), lookup.ValidUntil);
+            return (Patient(lookup) is { } patient ? patient with { Reference = reference } : null, lookup.ValidUntil);
         }, cancellationToken);
         return ResolvedReferences.From(patients, contexts);
     }

@@ -1,13 +1,17 @@
 #!/usr/bin/env bash
-# Profile first: CPU samples (dotnet-trace) of an embedded gateway under wrk load, for one request
-# path, then the methods on the stack longest (inclusive and exclusive). Everything on 127.0.0.1,
-# stopped by pid at the end. Usage:
-#   ./bench/profile.sh                                # a single read, 15 s
-#   ./bench/profile.sh '/Observation?_count=50' 20s   # another path, another duration
+# Profile first: an embedded gateway under wrk load, for one request path, traced by dotnet-trace
+# and read by bench/TraceReport: where managed code ran (cpu: inclusive and exclusive, waiting
+# threads left out), or what was allocated, by type and by the Hearth method it was made under
+# (alloc). Everything on 127.0.0.1, stopped by pid at the end. Usage:
+#   ./bench/profile.sh                                      # a single read, 15 s, CPU
+#   ./bench/profile.sh /Observation/obs-03-1 15s alloc      # its allocations
+#   ./bench/profile.sh '/Observation?_count=50' 20s         # another path, another duration
 set -euo pipefail
 cd "$(dirname "$0")/.."
 REQUEST=${1:-/Observation/obs-03-1}
 DURATION=${2:-15s}
+MODE=${3:-cpu}
+[[ $MODE == cpu || $MODE == alloc ]] || { echo "mode: cpu or alloc" >&2; exit 2; }
 TOOLS=bench/.tools
 FHIR_PORT=18681 AUTH_PORT=18690 GW_PORT=18680
 
@@ -15,6 +19,7 @@ command -v wrk >/dev/null || { apt-get update && apt-get install -y wrk; }
 [ -x "$TOOLS/dotnet-trace" ] || dotnet tool install --tool-path "$TOOLS" dotnet-trace --version 10.0.750501 >/dev/null
 [ -d deploy/fhir-server/node_modules ] || npm ci --prefix deploy/fhir-server --no-audit --no-fund
 dotnet build -c Release src/Gateway/Hearth.Gateway -v quiet -nologo >/dev/null
+dotnet build -c Release bench/TraceReport -v quiet -nologo >/dev/null
 
 pids=()
 cleanup() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; wait 2>/dev/null || true; }
@@ -39,10 +44,7 @@ rm -f "$trace"
 wrk -t2 -c16 -d"$DURATION" -H "Authorization: Bearer $TOKEN" "$URL" > /tmp/hearth-profile-wrk.txt &
 WRK_PID=$!
 sleep 1
-"$TOOLS/dotnet-trace" collect -p "$GW_PID" --profile dotnet-sampled-thread-time -o "$trace" --duration 00:00:00:10 > /dev/null
+"$TOOLS/dotnet-trace" collect -p "$GW_PID" --profile "$(if [[ $MODE == cpu ]]; then echo dotnet-sampled-thread-time; else echo gc-verbose; fi)" -o "$trace" --duration 00:00:00:10 > /dev/null
 wait "$WRK_PID"
 grep -E "Requests/sec" /tmp/hearth-profile-wrk.txt
-echo "== inclusive (on the stack longest) =="
-"$TOOLS/dotnet-trace" report "$trace" topN -n 40 --inclusive 2>/dev/null || "$TOOLS/dotnet-trace" report "$trace" topN -n 40
-echo "== exclusive =="
-"$TOOLS/dotnet-trace" report "$trace" topN -n 40
+dotnet bench/TraceReport/bin/Release/net10.0/TraceReport.dll "$MODE" "$trace"

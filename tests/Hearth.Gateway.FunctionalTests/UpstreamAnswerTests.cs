@@ -22,23 +22,23 @@ public class UpstreamAnswerTests
     [Theory]
     [InlineData("application/fhir+json; charset=utf-8", true)]
     [InlineData("text/plain", false)]
-    public void IsJson_ReadsTheAnswersHeader(string contentType, bool expected)
+    public async Task IsJson_ReadsTheAnswersHeader(string contentType, bool expected)
     {
         using var message = new HttpResponseMessage { Content = new ByteArrayContent([]) };
         message.Content.Headers.TryAddWithoutValidation("Content-Type", contentType);
-        Assert.Equal(expected, IsJson(message));
+        Assert.Equal(expected, await IsJsonAsync(message));
     }
 
     [Fact]
-    public void IsJson_NoContentType_False()
+    public async Task IsJson_NoContentType_False()
     {
         using var message = new HttpResponseMessage { Content = new ByteArrayContent([]) };
-        Assert.False(IsJson(message));
+        Assert.False(await IsJsonAsync(message));
     }
 
-    private static bool IsJson(HttpResponseMessage message)
+    private static async Task<bool> IsJsonAsync(HttpResponseMessage message)
     {
-        using var answer = UpstreamAnswer.ReadAsync(message, CancellationToken.None).GetAwaiter().GetResult();
+        using var answer = await UpstreamAnswer.ReadAsync(message, CancellationToken.None);
         return answer.IsJson;
     }
 }

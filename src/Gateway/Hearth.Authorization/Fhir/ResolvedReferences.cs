@@ -5,14 +5,34 @@ namespace Hearth.Authorization.Fhir;
 /// "Patient/{id}" reference names, and the facts of each resource a Binary's securityContext
 /// points at. Null: it could not be resolved (the resource is then denied).
 /// </summary>
-public sealed class ResolvedReferences(Func<string, ResolvedPatient?> patient, Func<string, ResourceFacts?>? context = null)
+public sealed class ResolvedReferences
 {
-    public static ResolvedReferences None { get; } = new(_ => null);
+    private readonly Func<string, ResolvedPatient?>? _patient;
+    private readonly Func<string, ResourceFacts?>? _context;
+    private readonly IReadOnlyDictionary<string, ResolvedPatient?>? _patients;
+    private readonly IReadOnlyDictionary<string, ResourceFacts?>? _contexts;
 
-    public ResolvedPatient? Patient(string reference) => patient(reference);
+    public ResolvedReferences(Func<string, ResolvedPatient?> patient, Func<string, ResourceFacts?>? context = null)
+    {
+        _patient = patient;
+        _context = context;
+    }
 
-    public ResourceFacts? Context(string reference) => context?.Invoke(reference);
+    private ResolvedReferences(IReadOnlyDictionary<string, ResolvedPatient?>? patients, IReadOnlyDictionary<string, ResourceFacts?>? contexts)
+    {
+        _patients = patients;
+        _contexts = contexts;
+    }
 
+    public static ResolvedReferences None { get; } = new((IReadOnlyDictionary<string, ResolvedPatient?>?)null, null);
+
+    public ResolvedPatient? Patient(string reference)
+        => _patient is not null ? _patient(reference) : _patients?.GetValueOrDefault(reference);
+
+    public ResourceFacts? Context(string reference)
+        => _context is not null ? _context(reference) : _contexts?.GetValueOrDefault(reference);
+
+    /// <summary>Looked up in the dictionaries themselves (no delegate made per judgement).</summary>
     public static ResolvedReferences From(IReadOnlyDictionary<string, ResolvedPatient?> patients, IReadOnlyDictionary<string, ResourceFacts?>? contexts = null)
-        => new(r => patients.GetValueOrDefault(r), contexts is null ? null : r => contexts.GetValueOrDefault(r));
+        => new(patients, contexts);
 }

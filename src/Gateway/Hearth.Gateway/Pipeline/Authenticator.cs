@@ -17,7 +17,7 @@ namespace Hearth.Gateway.Pipeline;
 /// </summary>
 internal sealed partial class Authenticator(GatewaySettings settings, IGrainFactory grains, LocalTokens localTokens, GatewayCaches caches, TimeProvider time, ILogger<Authenticator> logger)
 {
-    public async Task<(Principal? Principal, Refusal? Refusal)> AuthenticateAsync(HttpContext context)
+    public async ValueTask<(Principal? Principal, Refusal? Refusal)> AuthenticateAsync(HttpContext context)
     {
         var authorization = context.Request.Headers.Authorization;
         if (context.Request.Query.TryGetValue("access_token", out var queryToken))

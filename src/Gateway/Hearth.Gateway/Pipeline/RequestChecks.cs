@@ -19,7 +19,7 @@ internal static class RequestChecks
     /// <summary>Headers some servers read as "treat this request as another method".</summary>
     private static readonly string[] MethodOverrides = ["X-HTTP-Method-Override", "X-HTTP-Method", "X-Method-Override"];
 
-    public static async Task<(RequestShape? Shape, Refusal? Refusal)> ReadAsync(HttpContext context, FhirRequest request, GatewaySettings settings)
+    public static async ValueTask<(RequestShape? Shape, Refusal? Refusal)> ReadAsync(HttpContext context, FhirRequest request, GatewaySettings settings)
     {
         IQueryCollection parameters = context.Request.Query;
         if (request.FormSearch)

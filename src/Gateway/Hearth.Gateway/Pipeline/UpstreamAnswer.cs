@@ -52,7 +52,7 @@ internal sealed class UpstreamAnswer : IDisposable
     }
 
     /// <exception cref="UpstreamException">Compressed (none was asked for), larger than <see cref="MaxBytes"/>, or cut off.</exception>
-    public static async Task<UpstreamAnswer> ReadAsync(HttpResponseMessage upstream, CancellationToken cancellationToken)
+    public static async ValueTask<UpstreamAnswer> ReadAsync(HttpResponseMessage upstream, CancellationToken cancellationToken)
     {
         var encodings = upstream.Content.Headers.ContentEncoding;
         if (encodings.Count > 0 && encodings.Any(e => !string.Equals(e, "identity", StringComparison.OrdinalIgnoreCase)))
@@ -68,7 +68,7 @@ internal sealed class UpstreamAnswer : IDisposable
         (byte[] Rented, int Length)? body;
         try
         {
-            await using var stream = await upstream.Content.ReadAsStreamAsync(cancellationToken);
+            await using var stream = upstream.Content.ReadAsStream(cancellationToken); // the connection's stream, already there: no task for it
             body = await OutboundHttp.ReadRentedAtMostAsync(stream, MaxBytes, cancellationToken, upstream.Content.Headers.ContentLength);
         }
         catch (Exception e) when (OutboundHttp.Map(e, cancellationToken) is not null)

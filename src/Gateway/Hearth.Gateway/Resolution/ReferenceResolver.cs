@@ -31,6 +31,8 @@ internal sealed class ReferenceResolver(HearthSettings settings, IGrainFactory g
     /// </summary>
     private ResolvedReferences? Cached(IReadOnlyCollection<ResourceFacts> all)
     {
+        // Most answers name one patient: a one-entry map, not a hash table.
+        SinglePatient? single = null;
         Dictionary<string, ResolvedPatient?>? patients = null;
         foreach (var f in all)
         {
@@ -41,7 +43,7 @@ internal sealed class ReferenceResolver(HearthSettings settings, IGrainFactory g
 
             foreach (var reference in f.PatientReferences)
             {
-                if (patients?.ContainsKey(reference) == true)
+                if (single?.Key == reference || patients?.ContainsKey(reference) == true)
                 {
                     continue;
                 }
@@ -51,11 +53,49 @@ internal sealed class ReferenceResolver(HearthSettings settings, IGrainFactory g
                     return null;
                 }
 
-                (patients ??= new(StringComparer.Ordinal))[reference] = patient;
+                if (single is null && patients is null)
+                {
+                    single = new SinglePatient(reference, patient);
+                    continue;
+                }
+
+                patients ??= new(StringComparer.Ordinal) { [single!.Key] = single.Value };
+                patients[reference] = patient;
             }
         }
 
-        return patients is null ? ResolvedReferences.None : ResolvedReferences.From(patients);
+        return patients is not null ? ResolvedReferences.From(patients) : single is not null ? ResolvedReferences.From(single) : ResolvedReferences.None;
+    }
+
+    /// <summary>A map of one patient reference (the common single read).</summary>
+    private sealed class SinglePatient(string key, ResolvedPatient? value) : IReadOnlyDictionary<string, ResolvedPatient?>
+    {
+        public string Key { get; } = key;
+
+        public ResolvedPatient? Value { get; } = value;
+
+        public int Count => 1;
+
+        public IEnumerable<string> Keys => [Key];
+
+        public IEnumerable<ResolvedPatient?> Values => [Value];
+
+        public ResolvedPatient? this[string key] => TryGetValue(key, out var value) ? value : throw new KeyNotFoundException();
+
+        public bool ContainsKey(string key) => string.Equals(key, Key, StringComparison.Ordinal);
+
+        public bool TryGetValue(string key, out ResolvedPatient? value)
+        {
+            value = ContainsKey(key) ? Value : null;
+            return ContainsKey(key);
+        }
+
+        public IEnumerator<KeyValuePair<string, ResolvedPatient?>> GetEnumerator()
+        {
+            yield return KeyValuePair.Create(Key, Value);
+        }
+
+        System.Collections.IEnumerator System.Collections.IEnumerable.GetEnumerator() => GetEnumerator();
     }
 
     private async Task<ResolvedReferences> LookupAllAsync(IReadOnlyCollection<ResourceFacts> all, CancellationToken cancellationToken)

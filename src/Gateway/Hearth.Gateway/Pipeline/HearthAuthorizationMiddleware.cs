@@ -111,7 +111,21 @@ internal sealed partial class HearthAuthorizationMiddleware(
         }
 
         context.Features.Set(state);
-        return await _authorizers.First(a => a.Handles(request)).AuthorizeAsync(state, context);
+        return await AuthorizerOf(request).AuthorizeAsync(state, context);
+    }
+
+    /// <summary>The first authorizer that handles the request (the last one handles every request).</summary>
+    private IInteractionAuthorizer AuthorizerOf(FhirRequest request)
+    {
+        foreach (var authorizer in _authorizers)
+        {
+            if (authorizer.Handles(request))
+            {
+                return authorizer;
+            }
+        }
+
+        throw new InvalidOperationException($"No authorizer handles {request.Interaction}.");
     }
 
     private async Task ForwardAsync(HttpContext context, RequestState state, IForwarding forwarding)

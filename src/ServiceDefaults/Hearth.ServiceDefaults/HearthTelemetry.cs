@@ -29,31 +29,58 @@ public static class HearthTelemetry
     /// <summary>Patient reads made by patient grains, tagged result=found|not-found|unavailable.</summary>
     public static Counter<long> PatientFetches { get; } = Meter.CreateCounter<long>("hearth.patient_fetches", description: "Patient reads made to resolve references");
 
+    /// <summary>Requests decided, tagged interaction (bounded: FHIR interaction names) and decision=permit|redact|deny|unauthenticated|invalid|error.</summary>
+    public static Counter<long> Decisions { get; } = Meter.CreateCounter<long>("hearth.decisions", description: "Requests decided by a gateway");
+
+    /// <summary>Entries removed from answers (redaction), summed.</summary>
+    public static Counter<long> EntriesRemoved { get; } = Meter.CreateCounter<long>("hearth.entries.removed", description: "Entries removed from answers");
+
+    /// <summary>A gateway's lookups of a token's grants in its own cache, tagged result=hit|miss (a miss asks the token's grain or validates the JWT).</summary>
+    public static Counter<long> TokenCache { get; } = Meter.CreateCounter<long>("hearth.token.cache", description: "Token grant lookups in the gateway's cache");
+
+    /// <summary>A gateway's lookups of a patient in its own cache, tagged result=hit|miss (a miss asks the patient's grain).</summary>
+    public static Counter<long> PatientCache { get; } = Meter.CreateCounter<long>("hearth.patient.cache", description: "Patient lookups in the gateway's cache");
+
+    /// <summary>A request's whole time in the gateway, FHIR server included, tagged like <see cref="Decisions"/>.</summary>
+    public static Histogram<double> RequestDuration { get; } = Meter.CreateHistogram("hearth.request.duration", unit: "s", description: "Time a gateway took to answer a request",
+        tags: null, advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = SecondsBuckets });
+
+    /// <summary>Bucket bounds for durations in seconds (0.5 ms to 10 s), instead of the SDK's default (meant for milliseconds).</summary>
+    private static IReadOnlyList<double> SecondsBuckets => [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
     /// <summary>
-    /// OTLP export of traces and metrics: outbound HTTP, Orleans, Hearth's meter, and what the host
-    /// adds (the gateway: its ASP.NET Core instrumentation).
+    /// Metrics (outbound HTTP, Orleans, Hearth's meter, and what the host adds) when exported
+    /// anywhere: OTLP when OTEL_EXPORTER_OTLP_ENDPOINT is set, and whatever
+    /// <paramref name="metrics"/> adds (the gateway: Prometheus on HEARTH_METRICS_PORT) when
+    /// <paramref name="metricsExported"/>; traces with OTLP only.
     /// </summary>
     public static IHostApplicationBuilder AddHearthTelemetry(
-        this IHostApplicationBuilder builder, string serviceName, Action<TracerProviderBuilder>? tracing = null, Action<MeterProviderBuilder>? metrics = null)
+        this IHostApplicationBuilder builder, string serviceName, Action<TracerProviderBuilder>? tracing = null, Action<MeterProviderBuilder>? metrics = null,
+        bool metricsExported = false)
     {
-        if (string.IsNullOrWhiteSpace(builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]))
+        var otlp = !string.IsNullOrWhiteSpace(builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]);
+        if (!otlp && !metricsExported)
         {
             return builder;
         }
 
-        builder.Services.AddOpenTelemetry()
+        var telemetry = builder.Services.AddOpenTelemetry()
             .ConfigureResource(r => r.AddService(serviceName))
-            .WithTracing(t =>
-            {
-                t.AddHttpClientInstrumentation().AddSource("Microsoft.Orleans.Application");
-                tracing?.Invoke(t);
-            })
             .WithMetrics(m =>
             {
                 m.AddHttpClientInstrumentation().AddMeter(MeterName, "Microsoft.Orleans");
                 metrics?.Invoke(m);
-            })
-            .UseOtlpExporter();
+            });
+        if (otlp)
+        {
+            telemetry.WithTracing(t =>
+                {
+                    t.AddHttpClientInstrumentation().AddSource("Microsoft.Orleans.Application");
+                    tracing?.Invoke(t);
+                })
+                .UseOtlpExporter();
+        }
+
         return builder;
     }
 }

@@ -1,11 +1,21 @@
 using Hearth.Authorization.Configuration;
 using Hearth.ServiceDefaults;
 using Hearth.Silo;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using OpenTelemetry.Metrics;
 
 // A standalone Hearth silo. With HEARTH_REDIS it joins the cluster whose membership lives in
 // Redis (cluster mode); without it, it clusters on localhost. The gateway's embedded mode hosts
-// the same silo in-process.
-var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { Args = args, ContentRootPath = AppContext.BaseDirectory });
+// the same silo in-process. With HEARTH_METRICS_PORT it also serves /metrics (Prometheus text)
+// on that port, and nothing else; without it, it listens on no HTTP port at all.
+var options = new HostApplicationBuilderSettings { Args = args, ContentRootPath = AppContext.BaseDirectory };
+var probe = new ConfigurationBuilder().SetBasePath(AppContext.BaseDirectory).AddJsonFile("appsettings.json", optional: true).AddEnvironmentVariables().AddCommandLine(args).Build();
+var metricsWanted = !string.IsNullOrWhiteSpace(probe["HEARTH_METRICS_PORT"] ?? probe["Hearth:HEARTH_METRICS_PORT"]);
+IHostApplicationBuilder builder = metricsWanted
+    ? WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory })
+    : Host.CreateApplicationBuilder(options);
 HearthSettings settings;
 try
 {
@@ -18,6 +28,25 @@ catch (HearthConfigurationException e)
 }
 
 builder.UseOrleans(silo => silo.AddHearthClusterSilo(settings));
-builder.AddHearthTelemetry("hearth-silo");
-await builder.Build().RunAsync();
+var metricsPort = settings.Cluster.MetricsPort;
+builder.AddHearthTelemetry("hearth-silo",
+    metrics: m => m.AddPrometheusExporter(o => o.ScrapeResponseCacheDurationMilliseconds = 0),
+    metricsExported: metricsPort is not null);
+if (builder is WebApplicationBuilder web)
+{
+    web.WebHost.UseUrls($"http://0.0.0.0:{metricsPort}");
+    var app = web.Build();
+    app.UseOpenTelemetryPrometheusScrapingEndpoint(context => context.Request.Path == "/metrics");
+    app.Run(context =>
+    {
+        context.Response.StatusCode = StatusCodes.Status404NotFound;
+        return Task.CompletedTask;
+    });
+    await app.RunAsync();
+}
+else
+{
+    await ((HostApplicationBuilder)builder).Build().RunAsync();
+}
+
 return 0;

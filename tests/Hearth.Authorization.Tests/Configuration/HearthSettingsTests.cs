@@ -88,8 +88,20 @@ public class HearthSettingsSearchTests
     [Theory]
     [InlineData("HEARTH_SEARCH_ALL_REMOVED", "sometimes")]
     [InlineData("HEARTH_MAX_BATCH_ENTRIES", "0")]
+    [InlineData("HEARTH_METRICS_PORT", "0")]
+    [InlineData("HEARTH_METRICS_PORT", "metrics")]
+    [InlineData("HEARTH_METRICS_PORT", "11111")] // the silo port
     public void BadValue_Named(string name, string value)
         => Assert.Contains(Assert.Throws<HearthConfigurationException>(() => TestSettings.Create((name, value))).Errors, m => m.StartsWith(name, StringComparison.Ordinal));
+
+    [Fact]
+    public void MetricsPort_OffByDefault_ElseItsOwnPort()
+    {
+        Assert.Null(TestSettings.Create().Cluster.MetricsPort);
+        Assert.Equal(9464, TestSettings.Create(("HEARTH_METRICS_PORT", "9464")).Cluster.MetricsPort);
+        Assert.Contains(Assert.Throws<HearthConfigurationException>(() => TestSettings.Create(("HEARTH_METRICS_PORT", "8080"), ("PORT", "8080"))).Errors,
+            m => m.StartsWith("HEARTH_METRICS_PORT must differ from PORT", StringComparison.Ordinal));
+    }
 }
 
 public class HearthSettingsTokenTests

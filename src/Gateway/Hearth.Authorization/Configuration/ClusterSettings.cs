@@ -10,6 +10,9 @@ public sealed class ClusterSettings
 
     public int SiloPort { get; init; } = 11111;
     public int SiloGatewayPort { get; init; } = 30000;
+
+    /// <summary>HEARTH_METRICS_PORT: the management port serving <c>/metrics</c> (Prometheus text) on this node; null: none.</summary>
+    public int? MetricsPort { get; init; }
     public IPAddress? AdvertisedAddress { get; init; }
     public string ClusterId { get; init; } = "hearth";
     public string ServiceId { get; init; } = "hearth";
@@ -41,6 +44,7 @@ public sealed class ClusterSettings
             Redis = redis,
             SiloPort = r.Int("HEARTH_SILO_PORT", 11111, 1, 65535),
             SiloGatewayPort = r.Int("HEARTH_SILO_GATEWAY_PORT", 30000, 1, 65535),
+            MetricsPort = r.Text("HEARTH_METRICS_PORT") is null ? null : r.Int("HEARTH_METRICS_PORT", 0, 1, 65535),
             AdvertisedAddress = r.Address("HEARTH_ADVERTISED_ADDRESS"),
             ClusterId = r.Text("HEARTH_CLUSTER_ID") ?? "hearth",
             ServiceId = r.Text("HEARTH_SERVICE_ID") ?? "hearth",
@@ -51,6 +55,11 @@ public sealed class ClusterSettings
         if (settings.SiloPort == settings.SiloGatewayPort)
         {
             r.Errors.Add("HEARTH_SILO_PORT and HEARTH_SILO_GATEWAY_PORT must differ.");
+        }
+
+        if (settings.MetricsPort is { } metrics && (metrics == settings.SiloPort || metrics == settings.SiloGatewayPort))
+        {
+            r.Errors.Add("HEARTH_METRICS_PORT must differ from HEARTH_SILO_PORT and HEARTH_SILO_GATEWAY_PORT.");
         }
 
         return settings;

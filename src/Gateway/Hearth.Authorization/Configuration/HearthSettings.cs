@@ -35,6 +35,11 @@ public sealed class HearthSettings
             Gateway = gateway,
             Cluster = ClusterSettings.Read(reader, fhirServer.Timeout, authorizationServer.IntrospectionTimeout),
         };
+        if (settings.Cluster.MetricsPort is { } metrics && metrics == gateway.Port)
+        {
+            reader.Errors.Add("HEARTH_METRICS_PORT must differ from PORT: the FHIR port never serves metrics.");
+        }
+
         if (reader.Errors.Count > 0)
         {
             throw new HearthConfigurationException(reader.Errors);

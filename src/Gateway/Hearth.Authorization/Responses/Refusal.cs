@@ -15,6 +15,21 @@ public abstract record Refusal(int Status, string IssueCode, string Diagnostics)
     /// <summary>A plain OperationOutcome: a request Hearth will not forward, a limit, an answer it could not use.</summary>
     public static Refusal Problem(int status, string issueCode, string diagnostics) => new Plain(status, issueCode, diagnostics);
 
+    /// <summary>
+    /// The decision this refusal is, in the bounded words metrics and audit use: unauthenticated
+    /// (no, malformed or invalid token), deny (the token does not grant it), error (Hearth or what
+    /// it asks failed), invalid (a request Hearth will not forward as it came).
+    /// </summary>
+    public string Decision => this switch
+    {
+        NoToken or MalformedAuthorization or InvalidToken => "unauthenticated",
+        Insufficient or Criterion => "deny",
+        _ when Status >= 500 => "error",
+        _ when Status == 403 => "deny",
+        _ when Status == 401 => "unauthenticated",
+        _ => "invalid",
+    };
+
     /// <summary>The token does not grant what is needed: 403 insufficient_scope; in UMA mode a ticket for <paramref name="unmet"/> (or what the request implies when empty).</summary>
     public static Refusal NotPermitted(IReadOnlyList<RequiredPermission> unmet) => new Insufficient(unmet);
 

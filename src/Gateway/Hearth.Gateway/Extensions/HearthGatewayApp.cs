@@ -39,13 +39,12 @@ public static class HearthGatewayApp
         var settings = HearthSettings.Load(key => config[key] ?? config[$"Hearth:{key}"]);
         // --urls / ASPNETCORE_URLS win; else Pauldron's PORT; else 8080.
         var urls = config["urls"];
-        builder.WebHost.UseUrls(string.IsNullOrWhiteSpace(urls) ? $"http://0.0.0.0:{settings.Gateway.Port ?? 8080}" : urls);
+        urls = string.IsNullOrWhiteSpace(urls) ? $"http://0.0.0.0:{settings.Gateway.Port ?? 8080}" : urls;
+        var metricsPort = settings.Cluster.MetricsPort;
+        builder.WebHost.UseUrls(metricsPort is null ? urls : $"{urls};http://0.0.0.0:{metricsPort}"); // the management port: /metrics only
 
         builder.AddHearthOrleans(settings);
-        builder.AddHearthTelemetry(
-            settings.Cluster.Redis is null ? "hearth-gateway-embedded" : "hearth-gateway",
-            tracing => tracing.AddAspNetCoreInstrumentation(o => o.Filter = context => !context.Request.Path.StartsWithSegments("/healthz") && !context.Request.Path.StartsWithSegments("/readyz")),
-            metrics => metrics.AddAspNetCoreInstrumentation());
+        builder.AddGatewayTelemetry(settings);
         builder.Services.AddHearthAuthorization(settings);
         builder.Services.AddReverseProxy()
             .LoadFromMemory([Route()], [Cluster(settings)])
@@ -68,6 +67,7 @@ public static class HearthGatewayApp
 
         var app = builder.Build();
         Formats.FhirFormats.WarmUp();
+        app.UseMetricsPort(settings);
         app.UseExceptionHandler(error => error.Run(context =>
             RefusalWriter.WriteOutcomeAsync(context, 500, "exception", "Hearth could not process this request.")));
         if (settings.Gateway.TrustedProxies.Count > 0)

@@ -4,6 +4,7 @@ using Hearth.Gateway.Caching;
 using Hearth.Gateway.Resolution;
 using Hearth.Gateway.Tokens;
 using Hearth.Grains.Abstractions;
+using Hearth.ServiceDefaults;
 
 namespace Hearth.Gateway.Pipeline;
 
@@ -47,8 +48,11 @@ internal sealed partial class Authenticator(GatewaySettings settings, IGrainFact
 
         if (caches.Grants.TryGet(tokenHash, out var cached) && !(cached.ExpiresAt <= time.GetUtcNow()))
         {
+            HearthTelemetry.TokenCache.Add(1, new KeyValuePair<string, object?>("result", "hit"));
             return (cached, null);
         }
+
+        HearthTelemetry.TokenCache.Add(1, new KeyValuePair<string, object?>("result", "miss"));
 
         var generation = caches.Generation;
         var info = await grains.GetGrain<ITokenGrain>(tokenHash).IntrospectAsync(new SecretToken(token));

@@ -27,18 +27,31 @@ internal sealed partial class HearthAuthorizationMiddleware(
     public async Task InvokeAsync(HttpContext context)
     {
         Caching.GrainCalls.MarkRequest();
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
         var (request, refusal) = Classify(context);
-        if (refusal is null)
+        RequestState? state = null;
+        var failed = true;
+        try
         {
-            (var shape, refusal) = await RequestChecks.ReadAsync(context, request!, settings.Gateway);
             if (refusal is null)
             {
-                await AuthorizeAsync(context, new RequestState(request!, shape!, Principal.Anonymous, RequestState.PublicBaseOf(context, settings.Gateway)));
-                return;
+                (var shape, refusal) = await RequestChecks.ReadAsync(context, request!, settings.Gateway);
+                if (refusal is null)
+                {
+                    state = new RequestState(request!, shape!, Principal.Anonymous, RequestState.PublicBaseOf(context, settings.Gateway));
+                    await AuthorizeAsync(context, state);
+                    failed = false;
+                    return;
+                }
             }
-        }
 
-        await writer.WriteRefusalAsync(context, request, refusal);
+            await writer.WriteRefusalAsync(context, request, refusal);
+            failed = false;
+        }
+        finally
+        {
+            DecisionMetrics.Record(context, request, refusal, context.Features.Get<RequestState>() ?? state, started, failed);
+        }
     }
 
     /// <summary>The classified request, or why not (not under HEARTH_BASE_PATH, or not a FHIR interaction Hearth recognises).</summary>

@@ -33,6 +33,7 @@ internal sealed class ReplyWriter(HearthSettings settings, RefusalWriter refusal
                 http.Response.Headers.Clear();
             }
 
+            state.Refused = refusal;
             return refusals.WriteAsync(http, state.Request, state.Shape.Parameters, refusal);
         }
 
@@ -60,7 +61,8 @@ internal sealed class ReplyWriter(HearthSettings settings, RefusalWriter refusal
         {
             // The exp may pass while the FHIR server or the judging takes its time: nothing is served after it.
             http.Response.Headers.Clear();
-            await refusals.WriteAsync(http, state.Request, state.Shape.Parameters, new Refusal.InvalidToken());
+            state.Refused = new Refusal.InvalidToken();
+            await refusals.WriteAsync(http, state.Request, state.Shape.Parameters, state.Refused);
             return;
         }
 

@@ -1,6 +1,7 @@
 using Hearth.Authorization.Configuration;
 using Hearth.Authorization.Permissions;
 using Hearth.Authorization.Requests;
+using Hearth.Authorization.Responses;
 using Hearth.Gateway.Formats;
 
 namespace Hearth.Gateway.Pipeline;
@@ -45,6 +46,12 @@ internal sealed class RequestState(FhirRequest request, RequestShape shape, Prin
 
     /// <summary>What happens around the forwarding, once an authorizer decided to forward.</summary>
     public IForwarding? Forwarding { get; set; }
+
+    /// <summary>The refusal the client got, when it got one (set by <see cref="ReplyWriter"/>): what metrics and audit call the decision.</summary>
+    public Refusal? Refused { get; set; }
+
+    /// <summary>Entries removed from the answer (redaction).</summary>
+    public int Removed { get; set; }
 
     /// <summary>HEARTH_PUBLIC_BASE, else the request's scheme, Host and path base.</summary>
     public static string PublicBaseOf(HttpContext context, GatewaySettings settings)

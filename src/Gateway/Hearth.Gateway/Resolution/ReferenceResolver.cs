@@ -3,6 +3,7 @@ using Hearth.Authorization.Fhir;
 using Hearth.Gateway.Caching;
 using Hearth.Gateway.Pipeline;
 using Hearth.Grains.Abstractions;
+using Hearth.ServiceDefaults;
 
 namespace Hearth.Gateway.Resolution;
 
@@ -63,6 +64,8 @@ internal sealed class ReferenceResolver(HearthSettings settings, IGrainFactory g
                 patients[reference] = patient;
             }
         }
+
+        Count(HearthTelemetry.PatientCache, patients?.Count ?? (single is null ? 0 : 1), 0);
 
         return patients is not null ? ResolvedReferences.From(patients) : single is not null ? ResolvedReferences.From(single) : ResolvedReferences.None;
     }
@@ -126,7 +129,7 @@ internal sealed class ReferenceResolver(HearthSettings settings, IGrainFactory g
         {
             var lookup = await PatientGrain(reference).ResolveAsync();
             return (Patient(lookup) is { } patient ? patient with { Reference = reference } : null, lookup.ValidUntil);
-        }, cancellationToken);
+        }, cancellationToken, HearthTelemetry.PatientCache);
         return ResolvedReferences.From(patients, contexts);
     }
 
@@ -186,7 +189,8 @@ internal sealed class ReferenceResolver(HearthSettings settings, IGrainFactory g
     /// <see cref="MaxParallelLookups"/> at once), kept here as long as the grain said.
     /// </summary>
     private static async Task<Dictionary<string, T?>> LookupAsync<T>(
-        IReadOnlyList<string> references, LocalCache<T?> cache, Func<string, Task<(T? Value, DateTimeOffset? Until)>> lookup, CancellationToken cancellationToken)
+        IReadOnlyList<string> references, LocalCache<T?> cache, Func<string, Task<(T? Value, DateTimeOffset? Until)>> lookup, CancellationToken cancellationToken,
+        System.Diagnostics.Metrics.Counter<long>? counted = null)
         where T : class
     {
         var result = new Dictionary<string, T?>(references.Count, StringComparer.Ordinal);
@@ -201,6 +205,11 @@ internal sealed class ReferenceResolver(HearthSettings settings, IGrainFactory g
             {
                 (missing ??= []).Add(reference);
             }
+        }
+
+        if (counted is not null)
+        {
+            Count(counted, references.Count - (missing?.Count ?? 0), missing?.Count ?? 0);
         }
 
         if (missing is null)
@@ -227,6 +236,19 @@ internal sealed class ReferenceResolver(HearthSettings settings, IGrainFactory g
         }
 
         return result;
+    }
+
+    private static void Count(System.Diagnostics.Metrics.Counter<long> counter, int hits, int misses)
+    {
+        if (hits > 0)
+        {
+            counter.Add(hits, new KeyValuePair<string, object?>("result", "hit"));
+        }
+
+        if (misses > 0)
+        {
+            counter.Add(misses, new KeyValuePair<string, object?>("result", "miss"));
+        }
     }
 
     private IPatientGrain PatientGrain(string reference) => grains.GetGrain<IPatientGrain>(settings.FhirServer.Base + "/" + reference);

@@ -1,3 +1,4 @@
+using Hearth.ServiceDefaults;
 using Hearth.Authorization.Configuration;
 using Hearth.Authorization.Permissions;
 using Hearth.Authorization.Responses;
@@ -37,9 +38,11 @@ internal sealed partial class LocalTokens(
 
         if (_cache.TryGetValue(tokenHash, out Principal? cached) && cached!.ExpiresAt > time.GetUtcNow())
         {
+            HearthTelemetry.TokenCache.Add(1, new KeyValuePair<string, object?>("result", "hit"));
             return (cached, null);
         }
 
+        HearthTelemetry.TokenCache.Add(1, new KeyValuePair<string, object?>("result", "miss"));
         var outcome = await validator!.ValidateAsync(token, cancellationToken);
         if (outcome.IssuerUnavailable)
         {

@@ -41,6 +41,9 @@ public static class HearthTelemetry
     /// <summary>A gateway's lookups of a patient in its own cache, tagged result=hit|miss (a miss asks the patient's grain).</summary>
     public static Counter<long> PatientCache { get; } = Meter.CreateCounter<long>("hearth.patient.cache", description: "Patient lookups in the gateway's cache");
 
+    /// <summary>Audit records dropped because the writer could not keep up (its buffer was full); requests never wait for it.</summary>
+    public static Counter<long> AuditDropped { get; } = Meter.CreateCounter<long>("hearth.audit.dropped", description: "Audit records dropped");
+
     /// <summary>A request's whole time in the gateway, FHIR server included, tagged like <see cref="Decisions"/>.</summary>
     public static Histogram<double> RequestDuration { get; } = Meter.CreateHistogram("hearth.request.duration", unit: "s", description: "Time a gateway took to answer a request",
         tags: null, advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = SecondsBuckets });

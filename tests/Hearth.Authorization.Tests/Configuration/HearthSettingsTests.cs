@@ -91,8 +91,19 @@ public class HearthSettingsSearchTests
     [InlineData("HEARTH_METRICS_PORT", "0")]
     [InlineData("HEARTH_METRICS_PORT", "metrics")]
     [InlineData("HEARTH_METRICS_PORT", "11111")] // the silo port
+    [InlineData("HEARTH_AUDIT_BUFFER", "0")]
+    [InlineData("HEARTH_AUDIT_BUFFER", "many")]
     public void BadValue_Named(string name, string value)
         => Assert.Contains(Assert.Throws<HearthConfigurationException>(() => TestSettings.Create((name, value))).Errors, m => m.StartsWith(name, StringComparison.Ordinal));
+
+    [Fact]
+    public void AuditTrail_StandardOutputAndTenThousandByDefault()
+    {
+        var defaults = TestSettings.Create().Gateway;
+        Assert.Equal((null, 10_000), (defaults.AuditLogFile, defaults.AuditBuffer));
+        var set = TestSettings.Create(("HEARTH_AUDIT_LOG_FILE", "/var/log/hearth/audit.jsonl"), ("HEARTH_AUDIT_BUFFER", "500")).Gateway;
+        Assert.Equal(("/var/log/hearth/audit.jsonl", 500), (set.AuditLogFile, set.AuditBuffer));
+    }
 
     [Fact]
     public void MetricsPort_OffByDefault_ElseItsOwnPort()

@@ -40,6 +40,12 @@ public sealed class GatewaySettings
     /// <summary>HEARTH_FORWARD_CLIENT_HEADER: the header that carries the validated token's client id to the FHIR server (the client's own is removed).</summary>
     public string? ForwardClientHeader { get; init; }
 
+    /// <summary>HEARTH_AUDIT_LOG_FILE: where the audit trail's JSON lines go; null: standard output.</summary>
+    public string? AuditLogFile { get; init; }
+
+    /// <summary>HEARTH_AUDIT_BUFFER: audit records held for the writer; beyond, records are dropped and counted (requests never wait).</summary>
+    public int AuditBuffer { get; init; } = 10_000;
+
     internal static GatewaySettings Read(SettingsReader r, bool umaMode)
     {
         var adminKey = r.Text("HEARTH_ADMIN_KEY");
@@ -75,6 +81,8 @@ public sealed class GatewaySettings
             AdminKey = adminKey,
             ForwardSubjectHeader = HeaderName(r, "HEARTH_FORWARD_SUBJECT_HEADER"),
             ForwardClientHeader = HeaderName(r, "HEARTH_FORWARD_CLIENT_HEADER"),
+            AuditLogFile = r.Text("HEARTH_AUDIT_LOG_FILE"),
+            AuditBuffer = r.Int("HEARTH_AUDIT_BUFFER", 10_000, 1, 1_000_000),
         };
     }
 

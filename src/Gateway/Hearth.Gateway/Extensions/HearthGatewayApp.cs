@@ -109,6 +109,8 @@ public static class HearthGatewayApp
         services.AddHostedService(sp => sp.GetRequiredService<RevocationSync>());
         services.AddSingleton<LocalTokens>();
         services.AddSingleton<GatewayCaches>();
+        services.AddSingleton<Audit.AuditTrail>();
+        services.AddHostedService<Audit.AuditWriter>();
         services.AddSingleton<CacheSubscription>();
         services.AddHostedService(sp => sp.GetRequiredService<CacheSubscription>());
         if (settings.AuthorizationServer.Jwt is not null)

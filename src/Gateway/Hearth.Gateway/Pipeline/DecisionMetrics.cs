@@ -16,19 +16,24 @@ internal static class DecisionMetrics
     private static readonly FrozenDictionary<FhirInteraction, string> Interactions = Enum.GetValues<FhirInteraction>()
         .ToFrozenDictionary(i => i, i => string.Concat(i.ToString().Select((c, n) => n > 0 && char.IsUpper(c) ? "-" + char.ToLowerInvariant(c) : char.ToLowerInvariant(c).ToString())));
 
-    /// <param name="refusal">The refusal written before there was any request state; else the state's.</param>
-    /// <param name="state">The request's state (the authenticated one once there is one), when it got that far.</param>
-    /// <param name="failed">The request ended in an exception (the exception handler answers 500).</param>
-    public static void Record(HttpContext context, FhirRequest? request, Refusal? refusal, RequestState? state, long started, bool failed)
+    /// <summary>The interaction's name as metrics and audit give it (read, search-type, ...).</summary>
+    public static string InteractionName(FhirInteraction interaction) => Interactions[interaction];
+
+    /// <summary>
+    /// The decision the client got: the refusal's (see <see cref="Refusal.Decision"/>), else permit,
+    /// or redact when entries were removed from what was served; error when the request failed.
+    /// </summary>
+    public static string Decide(HttpContext context, Refusal? refusal, RequestState? state, bool failed)
+        => failed ? "error"
+            : refusal?.Decision ?? (context.Response.StatusCode >= 500 ? "error" : state is { Removed: > 0 } ? "redact" : "permit");
+
+    public static void Record(FhirRequest? request, string decision, RequestState? state, long started)
     {
         if (!HearthTelemetry.Decisions.Enabled && !HearthTelemetry.RequestDuration.Enabled)
         {
             return; // nothing exports metrics
         }
 
-        refusal ??= state?.Refused;
-        var decision = failed ? "error"
-            : refusal?.Decision ?? (context.Response.StatusCode >= 500 ? "error" : state is { Removed: > 0 } ? "redact" : "permit");
         var tags = new TagList { { "interaction", request is null ? "unknown" : Interactions[request.Interaction] }, { "decision", decision } };
         HearthTelemetry.Decisions.Add(1, tags);
         HearthTelemetry.RequestDuration.Record(Stopwatch.GetElapsedTime(started).TotalSeconds, tags);

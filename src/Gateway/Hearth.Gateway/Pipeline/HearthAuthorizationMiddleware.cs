@@ -50,7 +50,11 @@ internal sealed partial class HearthAuthorizationMiddleware(
         }
         finally
         {
-            DecisionMetrics.Record(context, request, refusal, context.Features.Get<RequestState>() ?? state, started, failed);
+            var current = context.Features.Get<RequestState>() ?? state;
+            refusal ??= current?.Refused;
+            var decision = DecisionMetrics.Decide(context, refusal, current, failed);
+            DecisionMetrics.Record(request, decision, current, started);
+            context.RequestServices.GetRequiredService<Audit.AuditTrail>().Record(context, request, current, refusal, decision);
         }
     }
 

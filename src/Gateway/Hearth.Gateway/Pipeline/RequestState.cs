@@ -53,6 +53,9 @@ internal sealed class RequestState(FhirRequest request, RequestShape shape, Prin
     /// <summary>Entries removed from the answer (redaction).</summary>
     public int Removed { get; set; }
 
+    /// <summary>Entries (or the resource) served from a judged answer; -1 when no answer was judged.</summary>
+    public int Kept { get; set; } = -1;
+
     /// <summary>HEARTH_PUBLIC_BASE, else the request's scheme, Host and path base.</summary>
     public static string PublicBaseOf(HttpContext context, GatewaySettings settings)
     {

@@ -20,6 +20,9 @@ internal sealed partial class SigningKeys
     /// <summary>How long one wait for a fetch of the keys may last.</summary>
     private static readonly TimeSpan FetchWait = TimeSpan.FromSeconds(5);
 
+    /// <summary>How long to wait, after a fetch, for the manager to keep what it fetched.</summary>
+    private static readonly TimeSpan StoreWait = TimeSpan.FromSeconds(1);
+
     private readonly ConfigurationManager<OpenIdConnectConfiguration> _manager;
     private readonly SignallingRetriever _retriever;
     private readonly JwtSettings _settings;
@@ -78,9 +81,19 @@ internal sealed partial class SigningKeys
         }
 
         var fetched = _retriever.NextFetch;
+        var known = _retriever.Latest;
         _manager.RequestRefresh();
         await _manager.GetConfigurationAsync(cancellationToken); // starts the fetch when RequestRefresh did not
         await fetched.WaitAsync(FetchWait, cancellationToken).ContinueWith(_ => { }, TaskScheduler.Default);
+
+        // The manager keeps what the retriever returned just after it returned: wait (briefly) until it does.
+        var waited = System.Diagnostics.Stopwatch.StartNew();
+        while (_retriever.Latest is { } fresh && !ReferenceEquals(fresh, known) && waited.Elapsed < StoreWait
+               && !ReferenceEquals(await _manager.GetConfigurationAsync(cancellationToken), fresh))
+        {
+            await Task.Delay(5, cancellationToken);
+        }
+
         return true;
     }
 
@@ -92,8 +105,12 @@ internal sealed partial class SigningKeys
     {
         private TaskCompletionSource _next = new(TaskCreationOptions.RunContinuationsAsynchronously);
         private long _fetches;
+        private OpenIdConnectConfiguration? _latest;
 
         public long Fetches => Interlocked.Read(ref _fetches);
+
+        /// <summary>What the last successful fetch returned.</summary>
+        public OpenIdConnectConfiguration? Latest => Volatile.Read(ref _latest);
 
         /// <summary>Completes when the next fetch (from now) ends, however it ends.</summary>
         public Task NextFetch => Volatile.Read(ref _next).Task;
@@ -103,7 +120,9 @@ internal sealed partial class SigningKeys
             Interlocked.Increment(ref _fetches);
             try
             {
-                return await inner.GetConfigurationAsync(address, retriever, cancel);
+                var configuration = await inner.GetConfigurationAsync(address, retriever, cancel);
+                Volatile.Write(ref _latest, configuration);
+                return configuration;
             }
             finally
             {

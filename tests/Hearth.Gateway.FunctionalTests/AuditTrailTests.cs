@@ -86,9 +86,8 @@ public class AuditTrailTests(HearthEnvironment env)
 
         try
         {
-            var metricsPort = TestPorts.Free();
-            await using var gateway = await env.StartGatewayAsync(("HEARTH_AUDIT_LOG_FILE", fifo), ("HEARTH_AUDIT_BUFFER", "3"),
-                ("HEARTH_METRICS_PORT", metricsPort.ToString(CultureInfo.InvariantCulture)));
+            var (gateway, metricsPort) = await env.StartGatewayWithMetricsAsync(("HEARTH_AUDIT_LOG_FILE", fifo), ("HEARTH_AUDIT_BUFFER", "3"));
+            await using var _ = gateway;
             var token = await env.TokenAsync("[" + Permission("10003", "Observation", labels: Labels("N")) + "]");
             for (var i = 0; i < 8; i++)
             {

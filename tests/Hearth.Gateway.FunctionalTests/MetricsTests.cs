@@ -18,8 +18,8 @@ public class MetricsTests(HearthEnvironment env)
     [Fact]
     public async Task Decisions_CountedOnceEach_ScrapedFromTheManagementPort()
     {
-        var port = TestPorts.Free();
-        await using var gateway = await env.StartGatewayAsync(("HEARTH_METRICS_PORT", port.ToString(CultureInfo.InvariantCulture)));
+        var (gateway, port) = await env.StartGatewayWithMetricsAsync();
+        await using var _ = gateway;
         var metrics = $"http://127.0.0.1:{port}/metrics";
         var before = await ScrapeAsync(metrics);
 
@@ -88,8 +88,8 @@ public class MetricsTests(HearthEnvironment env)
     [Fact]
     public async Task ManagementPort_ServesMetricsOnly()
     {
-        var port = TestPorts.Free();
-        await using var gateway = await env.StartGatewayAsync(("HEARTH_METRICS_PORT", port.ToString(CultureInfo.InvariantCulture)));
+        var (gateway, port) = await env.StartGatewayWithMetricsAsync();
+        await using var _ = gateway;
         var token = await env.TokenAsync("[" + Permission("*", "*") + "]");
         using var request = new HttpRequestMessage(HttpMethod.Get, $"http://127.0.0.1:{port}/Observation/obs-03-1");
         request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", token);
@@ -117,8 +117,8 @@ public class MetricsTests(HearthEnvironment env)
         await using var silo = ChildProcess.StartHearth("silo", "src/Silo/Hearth.Silo", siloSettings);
         await silo.WaitForLineAsync(l => l.Contains("Application started", StringComparison.Ordinal), TimeSpan.FromSeconds(90));
 
-        var gatewayMetrics = TestPorts.Free();
-        await using var gateway = await env.StartGatewayAsync([.. cluster, ("HEARTH_METRICS_PORT", gatewayMetrics.ToString(CultureInfo.InvariantCulture))]);
+        var (gateway, gatewayMetrics) = await env.StartGatewayWithMetricsAsync(cluster);
+        await using var __ = gateway;
         var token = await env.TokenAsync("[" + Permission("10003", "Observation", labels: Labels("N")) + "]");
         var status = HttpStatusCode.ServiceUnavailable;
         for (var attempt = 0; attempt < 60 && status != HttpStatusCode.OK; attempt++)

@@ -93,6 +93,7 @@ public class HearthSettingsSearchTests
     [InlineData("HEARTH_METRICS_PORT", "11111")] // the silo port
     [InlineData("HEARTH_AUDIT_BUFFER", "0")]
     [InlineData("HEARTH_AUDIT_BUFFER", "many")]
+    [InlineData("HEARTH_AUDIT_FHIR_BASE", "not a url")]
     public void BadValue_Named(string name, string value)
         => Assert.Contains(Assert.Throws<HearthConfigurationException>(() => TestSettings.Create((name, value))).Errors, m => m.StartsWith(name, StringComparison.Ordinal));
 
@@ -103,6 +104,8 @@ public class HearthSettingsSearchTests
         Assert.Equal((null, 10_000), (defaults.AuditLogFile, defaults.AuditBuffer));
         var set = TestSettings.Create(("HEARTH_AUDIT_LOG_FILE", "/var/log/hearth/audit.jsonl"), ("HEARTH_AUDIT_BUFFER", "500")).Gateway;
         Assert.Equal(("/var/log/hearth/audit.jsonl", 500), (set.AuditLogFile, set.AuditBuffer));
+        Assert.Null(defaults.AuditFhirBase);
+        Assert.Equal("https://audit.example.org/fhir", TestSettings.Create(("HEARTH_AUDIT_FHIR_BASE", "https://audit.example.org/fhir/")).Gateway.AuditFhirBase);
     }
 
     [Fact]

@@ -71,6 +71,23 @@ public sealed class HearthEnvironment : IAsyncLifetime
 
     internal Task<GatewayInstance> StartGatewayAsync(params (string Key, string? Value)[] changes) => GatewayInstance.StartAsync(Settings(changes));
 
+    /// <summary>A gateway with a management port (HEARTH_METRICS_PORT); a port taken between picking and binding it is picked again.</summary>
+    internal async Task<(GatewayInstance Gateway, int MetricsPort)> StartGatewayWithMetricsAsync(params (string Key, string? Value)[] changes)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            var port = TestPorts.Free();
+            try
+            {
+                return (await StartGatewayAsync([.. changes, ("HEARTH_METRICS_PORT", port.ToString(System.Globalization.CultureInfo.InvariantCulture))]), port);
+            }
+            catch (IOException) when (attempt < 5)
+            {
+                // address already in use: another socket took the port after it was picked
+            }
+        }
+    }
+
     public DevAuthServerClient Auth => new(_plain, AuthBase);
 
     /// <summary>The development OpenID provider (a real one: panva's oidc-provider), signing with <see cref="TestKeys.Provider"/>.</summary>

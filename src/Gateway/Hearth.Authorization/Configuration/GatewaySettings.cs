@@ -43,6 +43,9 @@ public sealed class GatewaySettings
     /// <summary>HEARTH_AUDIT_LOG_FILE: where the audit trail's JSON lines go; null: standard output.</summary>
     public string? AuditLogFile { get; init; }
 
+    /// <summary>HEARTH_AUDIT_FHIR_BASE: a FHIR server that receives the audit trail as AuditEvents (IHE BALP), in batches; null: none.</summary>
+    public string? AuditFhirBase { get; init; }
+
     /// <summary>HEARTH_AUDIT_BUFFER: audit records held for the writer; beyond, records are dropped and counted (requests never wait).</summary>
     public int AuditBuffer { get; init; } = 10_000;
 
@@ -82,6 +85,7 @@ public sealed class GatewaySettings
             ForwardSubjectHeader = HeaderName(r, "HEARTH_FORWARD_SUBJECT_HEADER"),
             ForwardClientHeader = HeaderName(r, "HEARTH_FORWARD_CLIENT_HEADER"),
             AuditLogFile = r.Text("HEARTH_AUDIT_LOG_FILE"),
+            AuditFhirBase = r.Url("HEARTH_AUDIT_FHIR_BASE", required: false, "https://audit.example.org/fhir") is { Length: > 0 } audit ? audit.TrimEnd('/') : null,
             AuditBuffer = r.Int("HEARTH_AUDIT_BUFFER", 10_000, 1, 1_000_000),
         };
     }

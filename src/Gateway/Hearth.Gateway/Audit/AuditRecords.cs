@@ -18,6 +18,8 @@ internal static class AuditRecords
 {
     public const string Category = "Hearth.Audit";
 
+    private const int MaxPatients = 100;
+
     public static byte[] Serialize(HttpContext context, FhirRequest? request, RequestState? state, Refusal? refusal, string decision, DateTimeOffset recorded)
     {
         using var buffer = new PooledBuffer(1024);
@@ -41,6 +43,7 @@ internal static class AuditRecords
                 writer.WriteNumber("entriesRemoved", state.Removed);
             }
 
+            WritePatients(writer, state?.Judged);
             WriteIfSet(writer, "subject", state?.Principal.Subject);
             WriteIfSet(writer, "clientId", state?.Principal.ClientId);
             WriteIfSet(writer, "token", state?.TokenHash is { } hash ? TokenKey.ForLog(hash) : null); // a hash prefix, as every log names it
@@ -77,6 +80,50 @@ internal static class AuditRecords
         }
 
         writer.WriteEndObject();
+    }
+
+    /// <summary>The patients the judged resources belong to, as "Patient/{id}" on the FHIR server (at most <see cref="MaxPatients"/>).</summary>
+    private static void WritePatients(Utf8JsonWriter writer, IEnumerable<Hearth.Authorization.Fhir.ResourceFacts>? judged)
+    {
+        if (judged is null)
+        {
+            return;
+        }
+
+        HashSet<string>? seen = null;
+        foreach (var facts in judged)
+        {
+            if (facts.SelfReference is { } self)
+            {
+                Add(self);
+            }
+
+            foreach (var reference in facts.PatientReferences)
+            {
+                Add(reference);
+            }
+        }
+
+        if (seen is not null)
+        {
+            writer.WriteEndArray();
+        }
+
+        void Add(string reference)
+        {
+            seen ??= new HashSet<string>(StringComparer.Ordinal);
+            if (seen.Count >= MaxPatients || !seen.Add(reference))
+            {
+                return;
+            }
+
+            if (seen.Count == 1)
+            {
+                writer.WriteStartArray("patients");
+            }
+
+            writer.WriteStringValue(reference);
+        }
     }
 
     private static void WriteIfSet(Utf8JsonWriter writer, string name, string? value)

@@ -15,26 +15,51 @@ namespace Hearth.Gateway.Audit;
 /// </summary>
 internal sealed class AuditTrail(GatewaySettings settings, TimeProvider time)
 {
-    private readonly Channel<byte[]> _records = Channel.CreateBounded<byte[]>(
-        new BoundedChannelOptions(settings.AuditBuffer) { SingleReader = true, SingleWriter = false, FullMode = BoundedChannelFullMode.Wait });
+    private static readonly KeyValuePair<string, object?> LogSink = new("sink", "log");
+    private static readonly KeyValuePair<string, object?> FhirSink = new("sink", "fhir");
+
+    private readonly Channel<byte[]> _records = Bounded(settings.AuditBuffer);
+
+    /// <summary>With HEARTH_AUDIT_FHIR_BASE: the same records for <see cref="AuditEventSender"/>, buffered apart (a slow audit server never holds up the log).</summary>
+    private readonly Channel<byte[]>? _forFhir = settings.AuditFhirBase is null ? null : Bounded(settings.AuditBuffer);
 
     private long _dropped;
 
     public ChannelReader<byte[]> Records => _records.Reader;
+
+    public ChannelReader<byte[]>? ForFhir => _forFhir?.Reader;
 
     public void Record(HttpContext context, FhirRequest? request, RequestState? state, Refusal? refusal, string decision)
     {
         var record = AuditRecords.Serialize(context, request, state, refusal, decision, time.GetUtcNow());
         if (!_records.Writer.TryWrite(record))
         {
-            Interlocked.Increment(ref _dropped);
-            HearthTelemetry.AuditDropped.Add(1);
+            Dropped(LogSink, 1);
+        }
+
+        if (_forFhir is not null && !_forFhir.Writer.TryWrite(record))
+        {
+            Dropped(FhirSink, 1);
         }
     }
 
-    /// <summary>The records dropped since the last call.</summary>
+    /// <summary>Counts records that will never reach <paramref name="sink"/> (sink=log|fhir).</summary>
+    public void Dropped(KeyValuePair<string, object?> sink, int count)
+    {
+        Interlocked.Add(ref _dropped, count);
+        HearthTelemetry.AuditDropped.Add(count, sink);
+    }
+
+    /// <summary>The records dropped since the last call, whichever sink.</summary>
     public long TakeDropped() => Interlocked.Exchange(ref _dropped, 0);
 
-    /// <summary>No record is taken after this (shutting down): the writer drains what is left.</summary>
-    public void Complete() => _records.Writer.TryComplete();
+    /// <summary>No record is taken after this (shutting down): the writers drain what is left.</summary>
+    public void Complete()
+    {
+        _records.Writer.TryComplete();
+        _forFhir?.Writer.TryComplete();
+    }
+
+    private static Channel<byte[]> Bounded(int capacity)
+        => Channel.CreateBounded<byte[]>(new BoundedChannelOptions(capacity) { SingleReader = true, SingleWriter = false, FullMode = BoundedChannelFullMode.Wait });
 }

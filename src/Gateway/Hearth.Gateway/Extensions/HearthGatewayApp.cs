@@ -111,6 +111,9 @@ public static class HearthGatewayApp
         services.AddSingleton<GatewayCaches>();
         services.AddSingleton<Audit.AuditTrail>();
         services.AddHostedService<Audit.AuditWriter>();
+        services.AddHostedService<Audit.AuditEventSender>();
+        services.AddHttpClient(Audit.AuditEventSender.HttpClientName, c => c.Timeout = Audit.AuditEventSender.Timeout)
+            .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler { AllowAutoRedirect = false, PooledConnectionLifetime = TimeSpan.FromMinutes(5) });
         services.AddSingleton<CacheSubscription>();
         services.AddHostedService(sp => sp.GetRequiredService<CacheSubscription>());
         if (settings.AuthorizationServer.Jwt is not null)

@@ -68,6 +68,7 @@ internal sealed partial class ReadAuthorizer(HearthSettings settings, ResponseFi
         var result = await judge.JudgeAsync(parsed, state.Permissions, request.Action);
         state.Removed = result.Removed;
         state.Kept = result.Kept;
+        state.Judged = parsed.Judged;
         HearthTelemetry.Responses.Add(1, new KeyValuePair<string, object?>("outcome", OutcomeNames[(int)result.Outcome]));
         if (logger.IsEnabled(LogLevel.Debug))
         {

@@ -56,6 +56,9 @@ internal sealed class RequestState(FhirRequest request, RequestShape shape, Prin
     /// <summary>Entries (or the resource) served from a judged answer; -1 when no answer was judged.</summary>
     public int Kept { get; set; } = -1;
 
+    /// <summary>The facts of the judged answer's resources (their patients are what the audit trail names); only their strings are read once the answer is written.</summary>
+    public IEnumerable<Hearth.Authorization.Fhir.ResourceFacts>? Judged { get; set; }
+
     /// <summary>HEARTH_PUBLIC_BASE, else the request's scheme, Host and path base.</summary>
     public static string PublicBaseOf(HttpContext context, GatewaySettings settings)
     {

@@ -6,8 +6,12 @@
 #   dev authorization server   127.0.0.1:${CLUSTER_AUTH_PORT:-8090}
 #   silo 1, silo 2             silo ports 11111/11112, silo-gateway ports 30000/30001
 #   gateway 1, gateway 2       http://127.0.0.1:${CLUSTER_GATEWAY1_PORT:-8080}, http://127.0.0.1:${CLUSTER_GATEWAY2_PORT:-8082}
+#   with --observe: /metrics on ports 9464-9467 (gateways, silos) and Debian's Prometheus on
+#   127.0.0.1:${CLUSTER_PROMETHEUS_PORT:-9090} scraping them (the dashboard's queries can be tried there)
 # Ctrl-C (or SIGTERM) stops exactly the processes this script started, by pid.
 set -euo pipefail
+OBSERVE=false
+[[ ${1:-} == --observe ]] && OBSERVE=true
 cd "$(dirname "$0")/.."
 
 REDIS_PORT=${CLUSTER_REDIS_PORT:-6390}
@@ -15,6 +19,7 @@ FHIR_PORT=${CLUSTER_FHIR_PORT:-8081}
 AUTH_PORT=${CLUSTER_AUTH_PORT:-8090}
 GW1_PORT=${CLUSTER_GATEWAY1_PORT:-8080}
 GW2_PORT=${CLUSTER_GATEWAY2_PORT:-8082}
+PROMETHEUS_PORT=${CLUSTER_PROMETHEUS_PORT:-9090}
 API_KEY=cluster-protection-key
 ADMIN_KEY=${HEARTH_ADMIN_KEY:-local-admin-key-0123456789}
 CLUSTER_ID=hearth-local-$$   # a fresh id per run: members of an earlier run never delay this one
@@ -23,6 +28,9 @@ mkdir -p "$LOGS"
 
 if ! command -v redis-server >/dev/null; then
   if [ "$(id -u)" = 0 ]; then apt-get update && apt-get install -y redis-server; else echo "redis-server is needed (apt-get install redis-server)" >&2; exit 1; fi
+fi
+if $OBSERVE && ! command -v prometheus >/dev/null; then
+  if [ "$(id -u)" = 0 ]; then apt-get update && apt-get install -y prometheus; else echo "prometheus is needed (apt-get install prometheus)" >&2; exit 1; fi
 fi
 [ -d deploy/fhir-server/node_modules ] || npm ci --prefix deploy/fhir-server --no-audit --no-fund
 dotnet build -c Release src/Gateway/Hearth.Gateway -v quiet -nologo
@@ -42,10 +50,26 @@ export FHIR_SERVER_BASE="http://127.0.0.1:$FHIR_PORT/fhir/R4" UMA_MODE=false UMA
   HEARTH_ADVERTISED_ADDRESS=127.0.0.1 HEARTH_ADMIN_KEY=$ADMIN_KEY
 SILO=src/Silo/Hearth.Silo/bin/Release/net10.0/Hearth.Silo.dll
 GATEWAY=src/Gateway/Hearth.Gateway/bin/Release/net10.0/Hearth.Gateway.dll
-HEARTH_SILO_PORT=11111 HEARTH_SILO_GATEWAY_PORT=30000 dotnet "$SILO" > "$LOGS/silo1.log" 2>&1 & pids+=($!)
-HEARTH_SILO_PORT=11112 HEARTH_SILO_GATEWAY_PORT=30001 dotnet "$SILO" > "$LOGS/silo2.log" 2>&1 & pids+=($!)
-PORT=$GW1_PORT HEARTH_PUBLIC_BASE="http://127.0.0.1:$GW1_PORT" dotnet "$GATEWAY" > "$LOGS/gateway1.log" 2>&1 & pids+=($!)
-PORT=$GW2_PORT HEARTH_PUBLIC_BASE="http://127.0.0.1:$GW2_PORT" dotnet "$GATEWAY" > "$LOGS/gateway2.log" 2>&1 & pids+=($!)
+metrics() { if $OBSERVE; then echo "HEARTH_METRICS_PORT=$1"; else echo "HEARTH_METRICS_PORT="; fi; }
+env "$(metrics 9466)" HEARTH_SILO_PORT=11111 HEARTH_SILO_GATEWAY_PORT=30000 dotnet "$SILO" > "$LOGS/silo1.log" 2>&1 & pids+=($!)
+env "$(metrics 9467)" HEARTH_SILO_PORT=11112 HEARTH_SILO_GATEWAY_PORT=30001 dotnet "$SILO" > "$LOGS/silo2.log" 2>&1 & pids+=($!)
+env "$(metrics 9464)" PORT=$GW1_PORT HEARTH_PUBLIC_BASE="http://127.0.0.1:$GW1_PORT" dotnet "$GATEWAY" > "$LOGS/gateway1.log" 2>&1 & pids+=($!)
+env "$(metrics 9465)" PORT=$GW2_PORT HEARTH_PUBLIC_BASE="http://127.0.0.1:$GW2_PORT" dotnet "$GATEWAY" > "$LOGS/gateway2.log" 2>&1 & pids+=($!)
+if $OBSERVE; then
+  cat > "$LOGS/prometheus.yml" <<YML
+global:
+  scrape_interval: 5s
+scrape_configs:
+  - job_name: hearth-gateway
+    static_configs:
+      - targets: ['127.0.0.1:9464', '127.0.0.1:9465']
+  - job_name: hearth-silo
+    static_configs:
+      - targets: ['127.0.0.1:9466', '127.0.0.1:9467']
+YML
+  prometheus --config.file="$LOGS/prometheus.yml" --storage.tsdb.path="$LOGS/prometheus-data" --web.listen-address="127.0.0.1:$PROMETHEUS_PORT" \
+    > "$LOGS/prometheus.log" 2>&1 & pids+=($!)
+fi
 
 for port in "$GW1_PORT" "$GW2_PORT"; do
   for _ in $(seq 1 300); do curl -sf "http://127.0.0.1:$port/readyz" >/dev/null && break; sleep 0.2; done
@@ -59,6 +83,7 @@ Hearth cluster on 127.0.0.1 (cluster id $CLUSTER_ID, logs in $LOGS):
   gateway 2  http://127.0.0.1:$GW2_PORT
   silos      127.0.0.1:11111 / :11112 (silo-gateway ports 30000 / 30001), membership in Redis 127.0.0.1:$REDIS_PORT
   FHIR       http://127.0.0.1:$FHIR_PORT/fhir/R4      auth (DEVELOPMENT) http://127.0.0.1:$AUTH_PORT
+$($OBSERVE && echo "  metrics    http://127.0.0.1:9464/metrics .. :9467/metrics   Prometheus http://127.0.0.1:$PROMETHEUS_PORT (queries: deploy/grafana/dashboards/hearth.json)")
 
 Token:  curl -s -X POST http://127.0.0.1:$AUTH_PORT/dev/tokens -d '{"permissions":[{"resource_set_id":{"patientId":"*","resourceType":"*"},"scopes":[{"action":"read","securityLabels":"*"}]}]}'
 Evict:  curl -s -X POST -H "Authorization: Bearer $ADMIN_KEY" --data-urlencode "token=\$TOKEN" http://127.0.0.1:$GW1_PORT/_hearth/admin/tokens/evict

@@ -72,6 +72,7 @@ public class MetricsTests(HearthEnvironment env)
         Assert.Equal(6, Delta("hearth_decisions_total"));
         Assert.Equal(removed, Delta("hearth_entries_removed_total"));
         Assert.Equal(6, Delta("hearth_request_duration_seconds_count"));
+        Assert.Equal(4, Delta("hearth_upstream_duration_seconds_count")); // the four forwarded (not the refused before forwarding)
 
         // The token: asked once, then from the gateway's cache; p03 likewise.
         Assert.Equal(1, Delta("hearth_token_cache_total", "result=\"miss\""));
@@ -138,6 +139,7 @@ public class MetricsTests(HearthEnvironment env)
         // The token's introspection and the patient's read happened in the silo: counted there.
         var fromSilo = await ScrapeAsync($"http://127.0.0.1:{siloMetrics}/metrics");
         Assert.Equal(1, Sum(fromSilo, "hearth_introspections_total", "result=\"active\""));
+        Assert.Equal(1, Sum(fromSilo, "hearth_introspection_duration_seconds_count"));
         Assert.Equal(1, Sum(fromSilo, "hearth_patient_fetches_total", "result=\"found\""));
         Assert.Contains("orleans_catalog_activations", fromSilo.Text, StringComparison.Ordinal);
         Assert.DoesNotContain(token, fromSilo.Text + fromGateway.Text, StringComparison.Ordinal);

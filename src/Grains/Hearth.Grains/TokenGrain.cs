@@ -38,7 +38,9 @@ internal sealed partial class TokenGrain(IntrospectionClient client, HearthSetti
         _cached = null;
         try
         {
+            var started = System.Diagnostics.Stopwatch.GetTimestamp();
             var answer = await client.IntrospectAsync(token, CancellationToken.None);
+            HearthTelemetry.IntrospectionDuration.Record(System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalSeconds);
             now = time.GetUtcNow();
             if (!answer.Active || answer.ExpiresAt <= now)
             {

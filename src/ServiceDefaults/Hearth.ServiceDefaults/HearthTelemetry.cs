@@ -48,6 +48,14 @@ public static class HearthTelemetry
     public static Histogram<double> RequestDuration { get; } = Meter.CreateHistogram("hearth.request.duration", unit: "s", description: "Time a gateway took to answer a request",
         tags: null, advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = SecondsBuckets });
 
+    /// <summary>How long the authorization server took to answer an introspection (that it answered), in a silo.</summary>
+    public static Histogram<double> IntrospectionDuration { get; } = Meter.CreateHistogram("hearth.introspection.duration", unit: "s", description: "Time the authorization server took to answer an introspection",
+        tags: null, advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = SecondsBuckets });
+
+    /// <summary>How long the FHIR server took from the forwarded request to its answer's headers, in a gateway: Hearth's own time is the request's less this.</summary>
+    public static Histogram<double> UpstreamDuration { get; } = Meter.CreateHistogram("hearth.upstream.duration", unit: "s", description: "Time the FHIR server took to answer a forwarded request",
+        tags: null, advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = SecondsBuckets });
+
     /// <summary>Bucket bounds for durations in seconds (0.5 ms to 10 s), instead of the SDK's default (meant for milliseconds).</summary>
     private static IReadOnlyList<double> SecondsBuckets => [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 

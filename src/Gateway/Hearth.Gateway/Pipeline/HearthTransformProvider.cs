@@ -1,5 +1,6 @@
 using Hearth.Authorization.Configuration;
 using Hearth.Authorization.Responses;
+using Hearth.ServiceDefaults;
 using Yarp.ReverseProxy.Transforms;
 using Yarp.ReverseProxy.Transforms.Builder;
 
@@ -59,6 +60,11 @@ internal sealed partial class HearthTransformProvider(GatewaySettings settings, 
             }
 
             var state = transform.HttpContext.Features.Get<RequestState>();
+            if (state is not null && HearthTelemetry.UpstreamDuration.Enabled)
+            {
+                state.ForwardedAt = System.Diagnostics.Stopwatch.GetTimestamp();
+            }
+
             Identify(transform.ProxyRequest, settings.ForwardSubjectHeader, state?.Principal.Subject);
             Identify(transform.ProxyRequest, settings.ForwardClientHeader, state?.Principal.ClientId);
             state?.Forwarding?.ChangeRequest(transform.ProxyRequest);
@@ -86,6 +92,11 @@ internal sealed partial class HearthTransformProvider(GatewaySettings settings, 
 
         context.SuppressResponseBody = true;
         var http = context.HttpContext;
+        if (http.Features.Get<RequestState>() is { ForwardedAt: > 0 } forwarded)
+        {
+            HearthTelemetry.UpstreamDuration.Record(System.Diagnostics.Stopwatch.GetElapsedTime(forwarded.ForwardedAt).TotalSeconds);
+        }
+
         if (http.Features.Get<RequestState>() is not { Forwarding: { } forwarding } state)
         {
             http.Response.Headers.Clear();

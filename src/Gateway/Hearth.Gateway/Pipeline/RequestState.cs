@@ -50,6 +50,9 @@ internal sealed class RequestState(FhirRequest request, RequestShape shape, Prin
     /// <summary>The refusal the client got, when it got one (set by <see cref="ReplyWriter"/>): what metrics and audit call the decision.</summary>
     public Refusal? Refused { get; set; }
 
+    /// <summary>When the request left for the FHIR server (<see cref="System.Diagnostics.Stopwatch"/> ticks); 0 before.</summary>
+    public long ForwardedAt { get; set; }
+
     /// <summary>Entries removed from the answer (redaction).</summary>
     public int Removed { get; set; }
 

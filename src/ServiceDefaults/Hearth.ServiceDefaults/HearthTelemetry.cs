@@ -20,6 +20,9 @@ public static class HearthTelemetry
 
     private static readonly Meter Meter = new(MeterName);
 
+    /// <summary>Hearth's own spans (traced with OTLP): a gateway's decision on a request, with its outcome; never a token, an identifier's value or content.</summary>
+    public static System.Diagnostics.ActivitySource Source { get; } = new(MeterName);
+
     /// <summary>Responses judged by a gateway, tagged outcome=permitted|redacted|denied.</summary>
     public static Counter<long> Responses { get; } = Meter.CreateCounter<long>("hearth.responses", description: "FHIR responses judged");
 
@@ -86,7 +89,7 @@ public static class HearthTelemetry
         {
             telemetry.WithTracing(t =>
                 {
-                    t.AddHttpClientInstrumentation().AddSource("Microsoft.Orleans.Application");
+                    t.AddHttpClientInstrumentation().AddSource("Microsoft.Orleans.Application", MeterName);
                     tracing?.Invoke(t);
                 })
                 .UseOtlpExporter();

@@ -30,7 +30,7 @@ internal sealed class GatewayInstance : IAsyncDisposable
     /// <summary>Every log line this gateway wrote at or above the configured level.</summary>
     public CapturingLoggerProvider Logs { get; }
 
-    public static async Task<GatewayInstance> StartAsync(IReadOnlyDictionary<string, string?> settings)
+    public static async Task<GatewayInstance> StartAsync(IReadOnlyDictionary<string, string?> settings, Action<IServiceCollection>? configure = null)
     {
         var overrides = new Dictionary<string, string?>
         {
@@ -51,6 +51,7 @@ internal sealed class GatewayInstance : IAsyncDisposable
         {
             services.AddSingleton<TimeProvider>(clock);
             services.AddSingleton<ILoggerProvider>(logs);
+            configure?.Invoke(services);
         });
         await app.StartAsync();
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();

@@ -71,6 +71,10 @@ public sealed class HearthEnvironment : IAsyncLifetime
 
     internal Task<GatewayInstance> StartGatewayAsync(params (string Key, string? Value)[] changes) => GatewayInstance.StartAsync(Settings(changes));
 
+    /// <summary>A gateway with services of the test's own added (an exporter that keeps spans in memory, say).</summary>
+    internal Task<GatewayInstance> StartGatewayAsync(Action<IServiceCollection> configure, params (string Key, string? Value)[] changes)
+        => GatewayInstance.StartAsync(Settings(changes), configure);
+
     /// <summary>A gateway with a management port (HEARTH_METRICS_PORT); a port taken between picking and binding it is picked again.</summary>
     internal async Task<(GatewayInstance Gateway, int MetricsPort)> StartGatewayWithMetricsAsync(params (string Key, string? Value)[] changes)
     {

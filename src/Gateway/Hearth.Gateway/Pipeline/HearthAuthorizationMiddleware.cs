@@ -3,6 +3,7 @@ using Hearth.Authorization.Requests;
 using Hearth.Authorization.Responses;
 using Hearth.Gateway.Interactions;
 using Hearth.Grains.Abstractions;
+using Hearth.ServiceDefaults;
 using Microsoft.AspNetCore.Http.Features;
 using Yarp.ReverseProxy.Forwarder;
 
@@ -28,6 +29,7 @@ internal sealed partial class HearthAuthorizationMiddleware(
     {
         Caching.GrainCalls.MarkRequest();
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        using var span = HearthTelemetry.Source.StartActivity("hearth.decision"); // null unless traced
         var (request, refusal) = Classify(context);
         RequestState? state = null;
         var failed = true;
@@ -54,6 +56,8 @@ internal sealed partial class HearthAuthorizationMiddleware(
             refusal ??= current?.Refused;
             var decision = DecisionMetrics.Decide(context, refusal, current, failed);
             DecisionMetrics.Record(request, decision, current, started);
+            span?.SetTag("hearth.decision", decision).SetTag("hearth.interaction", request is null ? "unknown" : DecisionMetrics.InteractionName(request.Interaction))
+                .SetTag("hearth.entries.removed", current?.Removed ?? 0);
             context.RequestServices.GetRequiredService<Audit.AuditTrail>().Record(context, request, current, refusal, decision);
         }
     }

@@ -70,8 +70,7 @@ public class AuditEventTests(HearthEnvironment env)
         try
         {
             var (gateway, metricsPort) = await env.StartGatewayWithMetricsAsync(("HEARTH_AUDIT_FHIR_BASE", $"http://127.0.0.1:{((IPEndPoint)hanging.LocalEndpoint).Port}/fhir"),
-                ("HEARTH_AUDIT_BUFFER", "2"));
-            await using var _ = gateway;
+                ("HEARTH_AUDIT_BUFFER", "2"), ("Logging:LogLevel:Hearth.Gateway.Audit", "Information"));
             var token = await env.TokenAsync("[" + Permission("10003", "Observation", labels: Labels("N")) + "]");
             for (var i = 0; i < 10; i++)
             {
@@ -88,6 +87,12 @@ public class AuditEventTests(HearthEnvironment env)
                 .Sum(l => double.Parse(l.Split(' ')[^1], CultureInfo.InvariantCulture));
             Assert.True(fhirDrops >= 5, $"{fhirDrops} records dropped for the audit server; at most 2 wait and the first batch holds what was there");
             Assert.DoesNotContain(metrics, l => l.StartsWith("hearth_audit_dropped_total{", StringComparison.Ordinal) && l.Contains("sink=\"log\"", StringComparison.Ordinal));
+
+            // Shutting down with the server still hanging: bounded (5 s to flush, then what is left is counted and said), never stuck.
+            var stopping = Stopwatch.StartNew();
+            await gateway.DisposeAsync();
+            Assert.True(stopping.Elapsed < TimeSpan.FromSeconds(20), $"stopping took {stopping.Elapsed}");
+            Assert.Contains(gateway.Logs.Lines, l => l.Contains("could not be sent before shutdown", StringComparison.Ordinal));
         }
         finally
         {

@@ -76,14 +76,17 @@ public sealed class HearthEnvironment : IAsyncLifetime
         => GatewayInstance.StartAsync(Settings(changes), configure);
 
     /// <summary>A gateway with a management port (HEARTH_METRICS_PORT); a port taken between picking and binding it is picked again.</summary>
-    internal async Task<(GatewayInstance Gateway, int MetricsPort)> StartGatewayWithMetricsAsync(params (string Key, string? Value)[] changes)
+    internal Task<(GatewayInstance Gateway, int MetricsPort)> StartGatewayWithMetricsAsync(params (string Key, string? Value)[] changes)
+        => StartGatewayWithMetricsAsync(_ => { }, changes);
+
+    internal async Task<(GatewayInstance Gateway, int MetricsPort)> StartGatewayWithMetricsAsync(Action<IServiceCollection> configure, params (string Key, string? Value)[] changes)
     {
         for (var attempt = 1; ; attempt++)
         {
             var port = TestPorts.Free();
             try
             {
-                return (await StartGatewayAsync([.. changes, ("HEARTH_METRICS_PORT", port.ToString(System.Globalization.CultureInfo.InvariantCulture))]), port);
+                return (await StartGatewayAsync(configure, [.. changes, ("HEARTH_METRICS_PORT", port.ToString(System.Globalization.CultureInfo.InvariantCulture))]), port);
             }
             catch (IOException) when (attempt < 5)
             {

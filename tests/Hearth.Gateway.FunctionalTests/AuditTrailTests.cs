@@ -74,6 +74,32 @@ public class AuditTrailTests(HearthEnvironment env)
         }
     }
 
+    [Fact]
+    public async Task SmartToken_ItsClientSubjectAndLaunchPatientRecorded()
+    {
+        var file = Path.Combine(Path.GetTempPath(), $"hearth-audit-{Guid.NewGuid():N}.jsonl");
+        try
+        {
+            await using var gateway = await env.StartGatewayAsync(env.SmartSettings("jwt", ("HEARTH_AUDIT_LOG_FILE", file)));
+            var token = await env.Oidc.TokenForAsync("patient/Observation.rs", "p03");
+            using (var read = await gateway.Client.GetWithTokenAsync("Observation/obs-03-1", token))
+            {
+                Assert.Equal(HttpStatusCode.OK, read.StatusCode);
+            }
+
+            var record = (await RecordsAsync(file, 1))[0];
+            Assert.Equal("p03", S(record, "launchPatient"));
+            Assert.NotNull(S(record, "clientId"));
+            Assert.NotNull(S(record, "subject"));
+            Assert.Equal("Patient/p03", record["patients"]![0]!.GetValue<string>());
+            Assert.Null(record["realm"]); // not UMA mode
+        }
+        finally
+        {
+            File.Delete(file);
+        }
+    }
+
     /// <summary>A sink that takes nothing (a named pipe nobody reads): requests are served, what does not fit the buffer is dropped and counted, the rest written once it reads.</summary>
     [Fact]
     public async Task SinkThatDoesNotTake_RequestsServed_DropsCounted()

@@ -10,19 +10,13 @@ namespace Hearth.Gateway.FunctionalTests;
 /// <summary>
 /// The Grafana dashboard (deploy/grafana/dashboards/hearth.json) against Hearth's real metrics: a
 /// real Prometheus (Debian's package) scrapes a gateway under a known mix of requests and
-/// evaluates every query of every panel without error; the key panels return data.
+/// evaluates every query of every panel without error, and every panel returns data.
 /// </summary>
 [Collection(HearthCollection.Name)]
 public class DashboardTests(HearthEnvironment env)
 {
-    private static readonly string[] KeyPanels =
-    [
-        "Requests by decision (per second)", "Time per request: Hearth in all vs the FHIR server (p50 / p99)", "Token cache hit ratio (gateways)",
-        "Patient cache hit ratio (gateways)", "Introspections per second (silos)", "Hearth nodes up (scraped)", "Grain activations",
-    ];
-
     [Fact]
-    public async Task EveryDashboardQuery_EvaluatesAgainstARealPrometheus_KeyPanelsHaveData()
+    public async Task EveryDashboardQuery_EvaluatesAgainstARealPrometheus_EveryPanelHasData()
     {
         var (gateway, metricsPort) = await env.StartGatewayWithMetricsAsync(); // embedded: the gateway is its own silo too
         await using var _ = gateway;
@@ -40,6 +34,7 @@ public class DashboardTests(HearthEnvironment env)
             await WaitForScrapesAsync(http, 1); // traffic after the first scrape: every rate has a before and an after
             for (var round = 0; round < 4; round++)
             {
+                token = await env.TokenAsync("[" + Permission("10003", "Observation", labels: Labels("N")) + "]"); // a new token each round: introspections over time too
                 (await gateway.Client.GetWithTokenAsync("Observation/obs-03-1", token)).Dispose();
                 (await gateway.Client.GetWithTokenAsync("Observation?subject=Patient/p03", token)).Dispose();
                 (await gateway.Client.GetWithTokenAsync("Observation/obs-04-1", token)).Dispose();
@@ -60,10 +55,7 @@ public class DashboardTests(HearthEnvironment env)
                     results += result.Count(r => r!["value"]![1]!.GetValue<string>() is not ("NaN" or "+Inf" or "-Inf"));
                 }
 
-                if (KeyPanels.Contains(title))
-                {
-                    Assert.True(results > 0, $"panel '{title}' returned no data");
-                }
+                Assert.True(results > 0, $"panel '{title}' returned no data");
             }
         }
         finally

@@ -20,7 +20,8 @@ internal static class AuditRecords
 
     private const int MaxPatients = 100;
 
-    public static byte[] Serialize(HttpContext context, FhirRequest? request, RequestState? state, Refusal? refusal, string decision, DateTimeOffset recorded)
+    /// <param name="realm">The UMA realm (Pauldron's UMA_SERVER_REALM) in UMA mode; null otherwise.</param>
+    public static byte[] Serialize(HttpContext context, FhirRequest? request, RequestState? state, Refusal? refusal, string decision, DateTimeOffset recorded, string? realm)
     {
         using var buffer = new PooledBuffer(1024);
         using (var writer = new Utf8JsonWriter(buffer))
@@ -46,6 +47,8 @@ internal static class AuditRecords
             WritePatients(writer, state?.Judged);
             WriteIfSet(writer, "subject", state?.Principal.Subject);
             WriteIfSet(writer, "clientId", state?.Principal.ClientId);
+            WriteIfSet(writer, "launchPatient", state?.Principal.Patient);
+            WriteIfSet(writer, "realm", realm);
             WriteIfSet(writer, "token", state?.TokenHash is { } hash ? TokenKey.ForLog(hash) : null); // a hash prefix, as every log names it
             WriteIfSet(writer, "clientAddress", context.Connection.RemoteIpAddress?.ToString());
             writer.WriteEndObject();

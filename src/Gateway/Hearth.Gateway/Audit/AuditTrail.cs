@@ -13,15 +13,17 @@ namespace Hearth.Gateway.Audit;
 /// never wait for the writer: when HEARTH_AUDIT_BUFFER records are waiting, a new one is dropped
 /// and counted (<c>hearth.audit.dropped</c>, and one log line per interval).
 /// </summary>
-internal sealed class AuditTrail(GatewaySettings settings, TimeProvider time)
+internal sealed class AuditTrail(HearthSettings hearth, TimeProvider time)
 {
+    private readonly string? _realm = hearth.AuthorizationServer.UmaMode && hearth.AuthorizationServer.UmaServerRealm.Length > 0 ? hearth.AuthorizationServer.UmaServerRealm : null;
+
     private static readonly KeyValuePair<string, object?> LogSink = new("sink", "log");
     private static readonly KeyValuePair<string, object?> FhirSink = new("sink", "fhir");
 
-    private readonly Channel<byte[]> _records = Bounded(settings.AuditBuffer);
+    private readonly Channel<byte[]> _records = Bounded(hearth.Gateway.AuditBuffer);
 
     /// <summary>With HEARTH_AUDIT_FHIR_BASE: the same records for <see cref="AuditEventSender"/>, buffered apart (a slow audit server never holds up the log).</summary>
-    private readonly Channel<byte[]>? _forFhir = settings.AuditFhirBase is null ? null : Bounded(settings.AuditBuffer);
+    private readonly Channel<byte[]>? _forFhir = hearth.Gateway.AuditFhirBase is null ? null : Bounded(hearth.Gateway.AuditBuffer);
 
     private long _dropped;
 
@@ -31,7 +33,7 @@ internal sealed class AuditTrail(GatewaySettings settings, TimeProvider time)
 
     public void Record(HttpContext context, FhirRequest? request, RequestState? state, Refusal? refusal, string decision)
     {
-        var record = AuditRecords.Serialize(context, request, state, refusal, decision, time.GetUtcNow());
+        var record = AuditRecords.Serialize(context, request, state, refusal, decision, time.GetUtcNow(), _realm);
         if (!_records.Writer.TryWrite(record))
         {
             Dropped(LogSink, 1);

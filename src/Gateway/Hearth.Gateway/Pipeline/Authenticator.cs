@@ -67,7 +67,7 @@ internal sealed partial class Authenticator(GatewaySettings settings, IGrainFact
             return (null, new Refusal.InvalidToken());
         }
 
-        var principal = new Principal(ParsedPermissions.For(info), info.ExpiresAt, tokenHash) { Subject = info.Subject, ClientId = info.ClientId };
+        var principal = new Principal(ParsedPermissions.For(info), info.ExpiresAt, tokenHash) { Subject = info.Subject, ClientId = info.ClientId, Patient = info.Patient };
         caches.Grants.Set(tokenHash, principal, info.CachedUntil, generation);
         return (principal, null);
     }

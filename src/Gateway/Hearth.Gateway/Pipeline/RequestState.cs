@@ -15,6 +15,9 @@ internal sealed record Principal(PermissionSet Permissions, DateTimeOffset? Expi
     /// <summary>The client the token was issued to.</summary>
     public string? ClientId { get; init; }
 
+    /// <summary>The SMART launch context's patient (<c>patient</c> claim), when the token has one.</summary>
+    public string? Patient { get; init; }
+
     public static Principal Anonymous { get; } = new(PermissionSet.Empty, null, null);
 }
 

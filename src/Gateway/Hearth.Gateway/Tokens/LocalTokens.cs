@@ -61,7 +61,7 @@ internal sealed partial class LocalTokens(
             LogScopeProblem(logger, TokenKey.ForLog(tokenHash), problem);
         }
 
-        var principal = new Principal(permissions, outcome.ExpiresAt, tokenHash) { Subject = claims.Subject, ClientId = claims.ClientId };
+        var principal = new Principal(permissions, outcome.ExpiresAt, tokenHash) { Subject = claims.Subject, ClientId = claims.ClientId, Patient = claims.Patient };
         _cache.Set(tokenHash, principal, new MemoryCacheEntryOptions { Size = 1, AbsoluteExpiration = outcome.ExpiresAt });
         return (principal, null);
     }

@@ -55,6 +55,7 @@ const fault = { mode: undefined, count: 0 };
 // The headers of the last FHIR request (what the proxy in front sent), for tests.
 let lastHeaders = {};
 const recentUrls = []; // the last 100 FHIR requests' paths and queries, oldest first
+const recentRequests = []; // the same, with the W3C traceparent each came with (tracing tests)
 const exportJobs = new Map();
 // Deleted resources, as a real server keeps them: a read answers 410 Gone and the instance
 // history still lists every version, newest first, after a deletion entry (Medplum's memory
@@ -231,6 +232,7 @@ async function handle(req, res, rawBody) {
   if (url === '/__admin/stats') return send(res, 200, Object.fromEntries(stats));
   if (url === '/__admin/last-headers') return send(res, 200, lastHeaders);
   if (url === '/__admin/recent-urls') return send(res, 200, recentUrls);
+  if (url === '/__admin/recent-requests') return send(res, 200, recentRequests);
   if (url === '/__admin/fault' && req.method === 'POST') {
     const body = JSON.parse(rawBody.toString('utf8') || '{}');
     fault.mode = body.mode;
@@ -253,6 +255,8 @@ async function handle(req, res, rawBody) {
   lastHeaders = req.headers;
   recentUrls.push(relUrl);
   if (recentUrls.length > 100) recentUrls.shift();
+  recentRequests.push({ method: req.method, url: relUrl, traceparent: req.headers.traceparent ?? null });
+  if (recentRequests.length > 100) recentRequests.shift();
   if (fault.count > 0) {
     fault.count--;
     if (fault.mode === 'slow') {

@@ -42,6 +42,53 @@ public class TracingTests(HearthEnvironment env)
         Assert.True(outbound.Count >= 3, $"{outbound.Count} outbound HTTP spans: introspection, the Patient read and the forwarded request expected");
         Assert.Contains(server.TraceId.ToHexString(), traceparent, StringComparison.Ordinal); // the FHIR server got the trace
 
+        AssertNoSecrets(trace, token);
+    }
+
+    /// <summary>
+    /// Cluster mode (a real Redis and silo process, both tracing): the request the gateway forwards
+    /// and the Patient read the silo makes for it reach the FHIR server in the same trace: it went
+    /// from the gateway into the other process and on.
+    /// </summary>
+    [Fact]
+    public async Task ClusterMode_TheTraceCrossesIntoTheSiloAndOn()
+    {
+        var (redis, redisPort) = await RedisServer.StartAsync();
+        await using var _ = redis;
+        var cluster = new (string Key, string? Value)[]
+        {
+            ("HEARTH_REDIS", $"127.0.0.1:{redisPort}"), ("HEARTH_CLUSTER_ID", "traces-" + Guid.NewGuid().ToString("N")[..8]), ("HEARTH_ADVERTISED_ADDRESS", "127.0.0.1"),
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:1"), // tracing on in both processes; nothing listens there
+        };
+        var siloSettings = env.Settings([.. cluster, ("HEARTH_SILO_PORT", TestPorts.Free().ToString(System.Globalization.CultureInfo.InvariantCulture)),
+            ("HEARTH_SILO_GATEWAY_PORT", TestPorts.Free().ToString(System.Globalization.CultureInfo.InvariantCulture))]);
+        await using var silo = ChildProcess.StartHearth("silo", "src/Silo/Hearth.Silo", siloSettings);
+        await silo.WaitForLineAsync(l => l.Contains("Application started", StringComparison.Ordinal), TimeSpan.FromSeconds(90));
+        await using var gateway = await env.StartGatewayAsync(cluster);
+
+        var token = await env.TokenAsync("[" + Permission("10016", "Observation") + "]");
+        var status = HttpStatusCode.ServiceUnavailable;
+        for (var attempt = 0; attempt < 60 && status != HttpStatusCode.OK; attempt++)
+        {
+            using var read = await gateway.Client.GetWithTokenAsync("Observation/obs-16-1", token); // p16: read by no other test of this class
+            status = read.StatusCode;
+            if (status != HttpStatusCode.OK)
+            {
+                await Task.Delay(500);
+            }
+        }
+
+        Assert.Equal(HttpStatusCode.OK, status);
+        var recent = await env.Fhir.RecentRequestsAsync();
+        var forwarded = recent.Last(r => r.Url == "/Observation/obs-16-1");
+        var patientRead = recent.Last(r => r.Url.StartsWith("/Patient/p16", StringComparison.Ordinal));
+        Assert.NotNull(forwarded.Traceparent);
+        Assert.NotNull(patientRead.Traceparent);
+        Assert.Equal(forwarded.Traceparent!.Split('-')[1], patientRead.Traceparent!.Split('-')[1]); // one trace id
+    }
+
+    private static void AssertNoSecrets(IEnumerable<Activity> trace, string token)
+    {
         foreach (var span in trace)
         {
             foreach (var (key, value) in span.TagObjects)
@@ -50,6 +97,7 @@ public class TracingTests(HearthEnvironment env)
                 Assert.DoesNotContain(token, text, StringComparison.Ordinal);
                 Assert.DoesNotContain(ApiKey, text, StringComparison.Ordinal);
                 Assert.DoesNotContain("_elements=status", text, StringComparison.Ordinal); // query strings stay redacted
+                Assert.DoesNotContain("10003", text, StringComparison.Ordinal); // p03's identifier value (the token's grant names it)
             }
         }
     }

@@ -24,6 +24,11 @@ public sealed class DevFhirServerClient(HttpClient http, string fhirBase)
     /// <summary>The paths and queries (relative to its base) of the last 100 FHIR requests the server received, oldest first.</summary>
     public async Task<IReadOnlyList<string>> RecentUrlsAsync() => (await http.GetFromJsonAsync<List<string>>(Admin("recent-urls")))!;
 
+    /// <summary>The last 100 FHIR requests the server received, oldest first: method, path and query, and the W3C traceparent each came with (null: none).</summary>
+    public async Task<IReadOnlyList<(string Method, string Url, string? Traceparent)>> RecentRequestsAsync()
+        => (await http.GetFromJsonAsync<List<JsonElement>>(Admin("recent-requests")))!
+            .Select(r => (r.GetProperty("method").GetString()!, r.GetProperty("url").GetString()!, r.GetProperty("traceparent").GetString())).ToList();
+
     public async Task<int> TotalCountAsync()
         => (await http.GetFromJsonAsync<JsonElement>(Admin("stats"))).EnumerateObject().Sum(p => p.Value.GetInt32());
 

@@ -37,11 +37,24 @@ internal sealed partial class AuditEventSender(AuditTrail trail, GatewaySettings
 
         var batch = new List<JsonObject>(BatchSize);
         var backOff = TimeSpan.FromSeconds(1);
+        using var timer = new PeriodicTimer(AuditWriter.WriteEvery); // no request wakes the sender
         try
         {
-            while (batch.Count > 0 || await records.WaitToReadAsync(_abandon.Token))
+            while (true)
             {
+                var completed = records.Completion.IsCompleted;
                 Fill(records, batch);
+                if (batch.Count == 0)
+                {
+                    if (completed)
+                    {
+                        break;
+                    }
+
+                    await timer.WaitForNextTickAsync(_abandon.Token);
+                    continue;
+                }
+
                 switch (await SendAsync(batch))
                 {
                     case Sent.Stored:

@@ -3,8 +3,8 @@ using Hearth.Authorization.Configuration;
 namespace Hearth.Gateway.Audit;
 
 /// <summary>
-/// Writes the audit trail's records as JSON lines, in batches, to standard output (or
-/// HEARTH_AUDIT_LOG_FILE), off every request's path. Drops are reported once per
+/// Writes the audit trail's records as JSON lines, every <see cref="WriteEvery"/> what has gathered,
+/// to standard output (or HEARTH_AUDIT_LOG_FILE), off every request's path. Drops are reported once per
 /// <see cref="DropReport"/>. On shutdown what is buffered is written within
 /// <see cref="FlushOnStop"/>; what cannot be (a sink that does not take it) is said in the log.
 /// </summary>
@@ -12,6 +12,9 @@ internal sealed partial class AuditWriter(AuditTrail trail, GatewaySettings sett
 {
     public static readonly TimeSpan DropReport = TimeSpan.FromSeconds(10);
     public static readonly TimeSpan FlushOnStop = TimeSpan.FromSeconds(5);
+
+    /// <summary>How often gathered records are written.</summary>
+    public static readonly TimeSpan WriteEvery = TimeSpan.FromMilliseconds(100);
 
     private static readonly byte[] NewLine = "\n"u8.ToArray();
 
@@ -22,20 +25,38 @@ internal sealed partial class AuditWriter(AuditTrail trail, GatewaySettings sett
             ? new FileStream(file, FileMode.Append, FileAccess.Write, FileShare.ReadWrite, 64 * 1024)
             : (Stream)new BufferedStream(Console.OpenStandardOutput(), 64 * 1024);
         var reported = time.GetUtcNow();
-        while (await trail.Records.WaitToReadAsync(CancellationToken.None))
+
+        // Every WriteEvery, what has gathered: no request wakes this writer (a wake-up per record cost
+        // more than the record), and each batch is one write to the sink.
+        using var timer = new PeriodicTimer(WriteEvery);
+        while (true)
         {
+            var completed = trail.Records.Completion.IsCompleted;
+            var wrote = false;
             while (trail.Records.TryRead(out var record))
             {
                 await output.WriteAsync(record, CancellationToken.None);
                 await output.WriteAsync(NewLine, CancellationToken.None);
+                wrote = true;
             }
 
-            await output.FlushAsync(CancellationToken.None);
+            if (wrote)
+            {
+                await output.FlushAsync(CancellationToken.None);
+            }
+
             if (time.GetUtcNow() - reported >= DropReport)
             {
                 reported = time.GetUtcNow();
                 ReportDrops();
             }
+
+            if (completed)
+            {
+                break;
+            }
+
+            await timer.WaitForNextTickAsync(CancellationToken.None);
         }
 
         ReportDrops();

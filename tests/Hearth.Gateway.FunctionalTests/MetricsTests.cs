@@ -108,30 +108,13 @@ public class MetricsTests(HearthEnvironment env)
     {
         var (redis, redisPort) = await RedisServer.StartAsync();
         await using var _ = redis;
-        var cluster = new (string Key, string? Value)[]
-        {
-            ("HEARTH_REDIS", $"127.0.0.1:{redisPort}"), ("HEARTH_CLUSTER_ID", "metrics-" + Guid.NewGuid().ToString("N")[..8]), ("HEARTH_ADVERTISED_ADDRESS", "127.0.0.1"),
-        };
         var siloMetrics = TestPorts.Free();
-        var siloSettings = env.Settings([.. cluster, ("HEARTH_SILO_PORT", TestPorts.Free().ToString(CultureInfo.InvariantCulture)),
-            ("HEARTH_SILO_GATEWAY_PORT", TestPorts.Free().ToString(CultureInfo.InvariantCulture)), ("HEARTH_METRICS_PORT", siloMetrics.ToString(CultureInfo.InvariantCulture))]);
-        await using var silo = ChildProcess.StartHearth("silo", "src/Silo/Hearth.Silo", siloSettings);
-        await silo.WaitForLineAsync(l => l.Contains("Application started", StringComparison.Ordinal), TimeSpan.FromSeconds(90));
-
+        var (cluster, silo) = await env.StartClusterSiloAsync(redisPort, [], ("HEARTH_METRICS_PORT", siloMetrics.ToString(CultureInfo.InvariantCulture)));
+        await using var ___ = silo;
         var (gateway, gatewayMetrics) = await env.StartGatewayWithMetricsAsync(cluster);
         await using var __ = gateway;
         var token = await env.TokenAsync("[" + Permission("10003", "Observation", labels: Labels("N")) + "]");
-        var status = HttpStatusCode.ServiceUnavailable;
-        for (var attempt = 0; attempt < 60 && status != HttpStatusCode.OK; attempt++)
-        {
-            using var read = await gateway.Client.GetWithTokenAsync("Observation/obs-03-1", token);
-            status = read.StatusCode;
-            if (status != HttpStatusCode.OK)
-            {
-                await Task.Delay(500);
-            }
-        }
-
+        var status = await ReadOnceClusterAnswersAsync(gateway, "Observation/obs-03-1", token);
         Assert.Equal(HttpStatusCode.OK, status);
         var fromGateway = await ScrapeAsync($"http://127.0.0.1:{gatewayMetrics}/metrics");
         Assert.Equal(1, Sum(fromGateway, "hearth_decisions_total", "decision=\"permit\""));

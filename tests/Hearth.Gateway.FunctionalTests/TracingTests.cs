@@ -55,29 +55,11 @@ public class TracingTests(HearthEnvironment env)
     {
         var (redis, redisPort) = await RedisServer.StartAsync();
         await using var _ = redis;
-        var cluster = new (string Key, string? Value)[]
-        {
-            ("HEARTH_REDIS", $"127.0.0.1:{redisPort}"), ("HEARTH_CLUSTER_ID", "traces-" + Guid.NewGuid().ToString("N")[..8]), ("HEARTH_ADVERTISED_ADDRESS", "127.0.0.1"),
-            ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:1"), // tracing on in both processes; nothing listens there
-        };
-        var siloSettings = env.Settings([.. cluster, ("HEARTH_SILO_PORT", TestPorts.Free().ToString(System.Globalization.CultureInfo.InvariantCulture)),
-            ("HEARTH_SILO_GATEWAY_PORT", TestPorts.Free().ToString(System.Globalization.CultureInfo.InvariantCulture))]);
-        await using var silo = ChildProcess.StartHearth("silo", "src/Silo/Hearth.Silo", siloSettings);
-        await silo.WaitForLineAsync(l => l.Contains("Application started", StringComparison.Ordinal), TimeSpan.FromSeconds(90));
+        var (cluster, silo) = await env.StartClusterSiloAsync(redisPort, [("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:1")]); // tracing on in both processes; nothing listens there
+        await using var __ = silo;
         await using var gateway = await env.StartGatewayAsync(cluster);
-
         var token = await env.TokenAsync("[" + Permission("10016", "Observation") + "]");
-        var status = HttpStatusCode.ServiceUnavailable;
-        for (var attempt = 0; attempt < 60 && status != HttpStatusCode.OK; attempt++)
-        {
-            using var read = await gateway.Client.GetWithTokenAsync("Observation/obs-16-1", token); // p16: read by no other test of this class
-            status = read.StatusCode;
-            if (status != HttpStatusCode.OK)
-            {
-                await Task.Delay(500);
-            }
-        }
-
+        var status = await ReadOnceClusterAnswersAsync(gateway, "Observation/obs-16-1", token); // p16: read by no other test of this class
         Assert.Equal(HttpStatusCode.OK, status);
         var recent = await env.Fhir.RecentRequestsAsync();
         var forwarded = recent.Last(r => r.Url == "/Observation/obs-16-1");

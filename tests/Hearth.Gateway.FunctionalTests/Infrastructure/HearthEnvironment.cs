@@ -1,3 +1,4 @@
+using System.Net;
 namespace Hearth.Gateway.FunctionalTests.Infrastructure;
 
 /// <summary>
@@ -74,6 +75,38 @@ public sealed class HearthEnvironment : IAsyncLifetime
     /// <summary>A gateway with services of the test's own added (an exporter that keeps spans in memory, say).</summary>
     internal Task<GatewayInstance> StartGatewayAsync(Action<IServiceCollection> configure, params (string Key, string? Value)[] changes)
         => GatewayInstance.StartAsync(Settings(changes), configure);
+
+    /// <summary>Cluster mode on <paramref name="redisPort"/>: a fresh cluster id, and a silo process started with those settings (and <paramref name="siloOnly"/>), up.</summary>
+    internal async Task<((string Key, string? Value)[] Cluster, ChildProcess Silo)> StartClusterSiloAsync(
+        int redisPort, (string Key, string? Value)[] shared, params (string Key, string? Value)[] siloOnly)
+    {
+        (string Key, string? Value)[] cluster =
+        [
+            ("HEARTH_REDIS", $"127.0.0.1:{redisPort}"), ("HEARTH_CLUSTER_ID", "test-" + Guid.NewGuid().ToString("N")[..8]), ("HEARTH_ADVERTISED_ADDRESS", "127.0.0.1"), .. shared,
+        ];
+        var silo = ChildProcess.StartHearth("silo", "src/Silo/Hearth.Silo", Settings([.. cluster,
+            ("HEARTH_SILO_PORT", TestPorts.Free().ToString(System.Globalization.CultureInfo.InvariantCulture)),
+            ("HEARTH_SILO_GATEWAY_PORT", TestPorts.Free().ToString(System.Globalization.CultureInfo.InvariantCulture)), .. siloOnly]));
+        await silo.WaitForLineAsync(l => l.Contains("Application started", StringComparison.Ordinal), TimeSpan.FromSeconds(90));
+        return (cluster, silo);
+    }
+
+    /// <summary>Reads <paramref name="path"/> until a cluster-mode gateway answers 200 (it connects to its silo first), at most 30 s.</summary>
+    internal static async Task<HttpStatusCode> ReadOnceClusterAnswersAsync(GatewayInstance gateway, string path, string token)
+    {
+        var status = HttpStatusCode.ServiceUnavailable;
+        for (var attempt = 0; attempt < 60 && status != HttpStatusCode.OK; attempt++)
+        {
+            using var read = await gateway.Client.GetWithTokenAsync(path, token);
+            status = read.StatusCode;
+            if (status != HttpStatusCode.OK)
+            {
+                await Task.Delay(500);
+            }
+        }
+
+        return status;
+    }
 
     /// <summary>A gateway with a management port (HEARTH_METRICS_PORT); a port taken between picking and binding it is picked again.</summary>
     internal Task<(GatewayInstance Gateway, int MetricsPort)> StartGatewayWithMetricsAsync(params (string Key, string? Value)[] changes)

@@ -92,12 +92,13 @@ internal sealed partial class HearthTransformProvider(GatewaySettings settings, 
 
         context.SuppressResponseBody = true;
         var http = context.HttpContext;
-        if (http.Features.Get<RequestState>() is { ForwardedAt: > 0 } forwarded)
+        var current = http.Features.Get<RequestState>();
+        if (current is { ForwardedAt: > 0 })
         {
-            HearthTelemetry.UpstreamDuration.Record(System.Diagnostics.Stopwatch.GetElapsedTime(forwarded.ForwardedAt).TotalSeconds);
+            HearthTelemetry.UpstreamDuration.Record(System.Diagnostics.Stopwatch.GetElapsedTime(current.ForwardedAt).TotalSeconds);
         }
 
-        if (http.Features.Get<RequestState>() is not { Forwarding: { } forwarding } state)
+        if (current is not { Forwarding: { } forwarding } state)
         {
             http.Response.Headers.Clear();
             await writer.WriteRefusalAsync(http, null, Refusal.Problem(403, "forbidden", "The request was not authorized."));

@@ -6,14 +6,16 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-if ! command -v redis-server >/dev/null; then
-  if [ "$(id -u)" = 0 ]; then
-    apt-get update && apt-get install -y redis-server
-  else
-    echo "The cluster tests need redis-server: sudo apt-get install -y redis-server" >&2
-    exit 1
+for need in redis-server prometheus; do # the cluster tests need Redis; the dashboard test, Prometheus
+  if ! command -v "$need" >/dev/null; then
+    if [ "$(id -u)" = 0 ]; then
+      apt-get update && apt-get install -y "$need"
+    else
+      echo "The tests need $need: sudo apt-get install -y $need" >&2
+      exit 1
+    fi
   fi
-fi
+done
 
 npm ci --prefix deploy/fhir-server --no-audit --no-fund
 npm ci --prefix deploy/oidc-provider --no-audit --no-fund

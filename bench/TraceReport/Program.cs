@@ -7,9 +7,10 @@ using Microsoft.Diagnostics.Tracing.Parsers.Clr;
 //          samples of waiting threads are left out, unlike dotnet-trace's own topN.
 //   alloc: the sampled allocations (GC AllocationTick, ~every 100 KB) by type, by the first of
 //          Hearth's methods on the stack, and by both.
-if (args is not [("cpu" or "alloc") and var mode, var file])
+var callersOf = args.Length == 3 ? args[2] : null; // cpu: who calls the methods whose name holds this text, and what runs under them
+if (args is not [("cpu" or "alloc") and var mode, var file, ..])
 {
-    Console.Error.WriteLine("usage: TraceReport cpu|alloc <file.nettrace>");
+    Console.Error.WriteLine("usage: TraceReport cpu|alloc <file.nettrace> [method text: its callers (cpu)]");
     return 2;
 }
 
@@ -53,6 +54,13 @@ if (mode == "cpu")
         {
             Add("inclusive", frame, 1);
         }
+
+        var at = callersOf is null ? -1 : frames.FindIndex(f => f.Contains(callersOf, StringComparison.Ordinal));
+        if (at >= 0)
+        {
+            Add("callers of " + callersOf, string.Join(" < ", frames.Skip(at + 1).Take(4).Select(f => f.Length > 70 ? f[..70] : f)), 1);
+            Add("under " + callersOf + " (the method it called > the leaf)", (at > 0 ? frames[at - 1] : "(itself)") + " > " + frames[0], 1);
+        }
     };
 }
 else
@@ -64,6 +72,12 @@ else
         Add("by type", e.TypeName, e.AllocationAmount64);
         Add("by Hearth's first method on the stack", hearth, e.AllocationAmount64);
         Add("by type, under Hearth's method", e.TypeName + " @ " + hearth, e.AllocationAmount64);
+        var frames = Frames(e.CallStack()).Take(60).ToList();
+        var at = callersOf is null ? -1 : frames.FindIndex(f => f.Contains(callersOf, StringComparison.Ordinal));
+        if (at >= 0)
+        {
+            Add("under " + callersOf + " (type < the frames above it)", e.TypeName + " < " + string.Join(" < ", frames.Take(at).TakeLast(3).Select(f => f.Length > 80 ? f[..80] : f)), e.AllocationAmount64);
+        }
     };
 }
 
@@ -72,7 +86,7 @@ Console.WriteLine(mode == "cpu" ? $"{total:N0} samples of running managed code" 
 foreach (var (name, rows) in tables.OrderBy(t => t.Key, StringComparer.Ordinal))
 {
     Console.WriteLine($"== {name} ==");
-    foreach (var (key, amount) in rows.OrderByDescending(r => r.Value).Take(40))
+    foreach (var (key, amount) in rows.OrderByDescending(r => r.Value).Take(int.TryParse(Environment.GetEnvironmentVariable("TOP"), out var top) ? top : 40))
     {
         Console.WriteLine($"{amount * 100 / total,6:F1}% {key}");
     }

@@ -12,6 +12,7 @@ namespace Hearth.Authorization.Responses;
 public sealed class ParsedResponse : IDisposable
 {
     private JsonObject? _root;
+    private IReadOnlyList<ResourceFacts>? _judged;
 
     internal ParsedResponse(JsonObject root, ResourceFacts rootFacts, IReadOnlyList<BundleItem>? entries)
     {
@@ -45,7 +46,8 @@ public sealed class ParsedResponse : IDisposable
     public IReadOnlyList<BundleItem>? Entries { get; }
 
     /// <summary>The facts of every resource that is judged: the root, or each entry's.</summary>
-    public IEnumerable<ResourceFacts> Judged => Entries is null ? [RootFacts] : Entries.Select(e => e.Facts).OfType<ResourceFacts>();
+    /// <remarks>Listed once, when first asked: resolution, judging and the audit trail all read it.</remarks>
+    public IReadOnlyList<ResourceFacts> Judged => _judged ??= Entries is null ? [RootFacts] : Entries.Select(e => e.Facts).OfType<ResourceFacts>().ToArray();
 
     /// <summary>"Patient/{id}" references whose patients are needed.</summary>
     public IReadOnlySet<string> PatientReferences => Judged.SelectMany(f => f.PatientReferences).ToHashSet(StringComparer.Ordinal);

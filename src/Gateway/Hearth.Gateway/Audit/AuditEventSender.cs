@@ -1,6 +1,5 @@
 using System.Net.Http.Json;
 using System.Text.Json.Nodes;
-using System.Threading.Channels;
 using Hearth.Authorization.Configuration;
 
 namespace Hearth.Gateway.Audit;
@@ -42,7 +41,7 @@ internal sealed partial class AuditEventSender(AuditTrail trail, GatewaySettings
         {
             while (true)
             {
-                var completed = records.Completion.IsCompleted;
+                var completed = records.IsCompleted;
                 Fill(records, batch);
                 if (batch.Count == 0)
                 {
@@ -101,7 +100,7 @@ internal sealed partial class AuditEventSender(AuditTrail trail, GatewaySettings
         base.Dispose();
     }
 
-    private void Fill(ChannelReader<byte[]> records, List<JsonObject> batch)
+    private void Fill(AuditQueue records, List<JsonObject> batch)
     {
         while (batch.Count < BatchSize && records.TryRead(out var record))
         {

@@ -1,9 +1,9 @@
+using System.Buffers;
 using System.Diagnostics;
 using System.Text.Json;
 using Hearth.Authorization.Requests;
 using Hearth.Authorization.Responses;
 using Hearth.Gateway.Pipeline;
-using Hearth.Grains.Abstractions;
 
 namespace Hearth.Gateway.Audit;
 
@@ -20,41 +20,88 @@ internal static class AuditRecords
 
     private const int MaxPatients = 100;
 
+    /// <summary>One writer and its buffer per thread, reused: a record costs its own bytes and nothing else.</summary>
+    [ThreadStatic]
+    private static (ArrayBufferWriter<byte> Buffer, Utf8JsonWriter Writer)? _perThread;
+
+    /// <summary>The patients already written into the record being made (per thread, emptied after each record).</summary>
+    [ThreadStatic]
+    private static HashSet<string>? _seen;
+
     /// <param name="realm">The UMA realm (Pauldron's UMA_SERVER_REALM) in UMA mode; null otherwise.</param>
     public static byte[] Serialize(HttpContext context, FhirRequest? request, RequestState? state, Refusal? refusal, string decision, DateTimeOffset recorded, string? realm)
     {
-        using var buffer = new PooledBuffer(1024);
-        using (var writer = new Utf8JsonWriter(buffer))
+        var (buffer, writer) = _perThread ??= NewWriter();
+        buffer.ResetWrittenCount();
+        writer.Reset(buffer);
+        writer.WriteStartObject();
+        writer.WriteString("category", Category);
+        writer.WriteString("recorded", recorded);
+        WriteTraceId(writer, context);
+        writer.WriteString("decision", decision);
+        writer.WriteNumber("status", context.Response.StatusCode);
+        WriteIfSet(writer, "reason", refusal?.Diagnostics);
+        writer.WriteString("interaction", request is null ? "unknown" : DecisionMetrics.InteractionName(request.Interaction));
+        WriteIfSet(writer, "resourceType", request?.ResourceType);
+        WriteIfSet(writer, "id", request?.Id);
+        WriteIfSet(writer, "operation", request?.Operation);
+        WriteParameters(writer, state?.Shape.Parameters);
+        if (state is { Kept: >= 0 })
         {
-            writer.WriteStartObject();
-            writer.WriteString("category", Category);
-            writer.WriteString("recorded", recorded);
-            writer.WriteString("traceId", Activity.Current?.TraceId.ToString() ?? context.TraceIdentifier);
-            writer.WriteString("decision", decision);
-            writer.WriteNumber("status", context.Response.StatusCode);
-            WriteIfSet(writer, "reason", refusal?.Diagnostics);
-            writer.WriteString("interaction", request is null ? "unknown" : DecisionMetrics.InteractionName(request.Interaction));
-            WriteIfSet(writer, "resourceType", request?.ResourceType);
-            WriteIfSet(writer, "id", request?.Id);
-            WriteIfSet(writer, "operation", request?.Operation);
-            WriteParameters(writer, state?.Shape.Parameters);
-            if (state is { Kept: >= 0 })
-            {
-                writer.WriteNumber("entriesReturned", state.Kept);
-                writer.WriteNumber("entriesRemoved", state.Removed);
-            }
-
-            WritePatients(writer, state?.Judged);
-            WriteIfSet(writer, "subject", state?.Principal.Subject);
-            WriteIfSet(writer, "clientId", state?.Principal.ClientId);
-            WriteIfSet(writer, "launchPatient", state?.Principal.Patient);
-            WriteIfSet(writer, "realm", realm);
-            WriteIfSet(writer, "token", state?.TokenHash is { } hash ? TokenKey.ForLog(hash) : null); // a hash prefix, as every log names it
-            WriteIfSet(writer, "clientAddress", context.Connection.RemoteIpAddress?.ToString());
-            writer.WriteEndObject();
+            writer.WriteNumber("entriesReturned", state.Kept);
+            writer.WriteNumber("entriesRemoved", state.Removed);
         }
 
-        return buffer.WrittenMemory.ToArray();
+        WritePatients(writer, state?.Judged);
+        WriteIfSet(writer, "subject", state?.Principal.Subject);
+        WriteIfSet(writer, "clientId", state?.Principal.ClientId);
+        WriteIfSet(writer, "launchPatient", state?.Principal.Patient);
+        WriteIfSet(writer, "realm", realm);
+        if (state?.TokenHash is { } hash)
+        {
+            writer.WriteString("token", hash.AsSpan(0, Math.Min(hash.Length, 12))); // a hash prefix, as every log names it (TokenKey.ForLog)
+        }
+
+        WriteClientAddress(writer, context.Connection.RemoteIpAddress);
+        writer.WriteEndObject();
+        writer.Flush();
+        if (buffer.Capacity > 64 * 1024)
+        {
+            _perThread = null; // a record with a huge search string: its buffer is not kept
+        }
+
+        return buffer.WrittenSpan.ToArray();
+    }
+
+    private static (ArrayBufferWriter<byte>, Utf8JsonWriter) NewWriter()
+    {
+        var buffer = new ArrayBufferWriter<byte>(1024);
+        return (buffer, new Utf8JsonWriter(buffer));
+    }
+
+    /// <summary>The request's trace id (its span's, formatted in place), else ASP.NET Core's request id.</summary>
+    private static void WriteTraceId(Utf8JsonWriter writer, HttpContext context)
+    {
+        if (Activity.Current is { } activity)
+        {
+            Span<byte> raw = stackalloc byte[16];
+            Span<char> id = stackalloc char[32];
+            activity.TraceId.CopyTo(raw);
+            Convert.TryToHexStringLower(raw, id, out _); // as ActivityTraceId.ToHexString() gives it
+            writer.WriteString("traceId", id);
+            return;
+        }
+
+        writer.WriteString("traceId", context.TraceIdentifier);
+    }
+
+    private static void WriteClientAddress(Utf8JsonWriter writer, System.Net.IPAddress? address)
+    {
+        Span<byte> text = stackalloc byte[64]; // an address as UTF-8, formatted in place
+        if (address is not null && address.TryFormat(text, out var length))
+        {
+            writer.WriteString("clientAddress", text[..length]);
+        }
     }
 
     /// <summary>The query or search form, every parameter but a token (which never reaches a log).</summary>
@@ -86,36 +133,44 @@ internal static class AuditRecords
     }
 
     /// <summary>The patients the judged resources belong to, as "Patient/{id}" on the FHIR server (at most <see cref="MaxPatients"/>).</summary>
-    private static void WritePatients(Utf8JsonWriter writer, IEnumerable<Hearth.Authorization.Fhir.ResourceFacts>? judged)
+    private static void WritePatients(Utf8JsonWriter writer, IReadOnlyList<Hearth.Authorization.Fhir.ResourceFacts>? judged)
     {
         if (judged is null)
         {
             return;
         }
 
-        HashSet<string>? seen = null;
-        foreach (var facts in judged)
+        var seen = _seen ??= new HashSet<string>(StringComparer.Ordinal);
+        try
         {
-            if (facts.SelfReference is { } self)
+            for (var i = 0; i < judged.Count && seen.Count < MaxPatients; i++)
             {
-                Add(self);
+                var facts = judged[i];
+                if (facts.SelfReference is { } self)
+                {
+                    Add(writer, seen, self);
+                }
+
+                var references = facts.PatientReferences;
+                for (var r = 0; r < references.Count && seen.Count < MaxPatients; r++)
+                {
+                    Add(writer, seen, references[r]);
+                }
             }
 
-            foreach (var reference in facts.PatientReferences)
+            if (seen.Count > 0)
             {
-                Add(reference);
+                writer.WriteEndArray();
             }
         }
-
-        if (seen is not null)
+        finally
         {
-            writer.WriteEndArray();
+            seen.Clear(); // nothing of one request is kept for the next
         }
 
-        void Add(string reference)
+        static void Add(Utf8JsonWriter writer, HashSet<string> seen, string reference)
         {
-            seen ??= new HashSet<string>(StringComparer.Ordinal);
-            if (seen.Count >= MaxPatients || !seen.Add(reference))
+            if (!seen.Add(reference))
             {
                 return;
             }

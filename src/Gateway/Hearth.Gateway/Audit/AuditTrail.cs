@@ -1,4 +1,3 @@
-using System.Threading.Channels;
 using Hearth.Authorization.Configuration;
 using Hearth.Authorization.Requests;
 using Hearth.Authorization.Responses;
@@ -20,26 +19,26 @@ internal sealed class AuditTrail(HearthSettings hearth, TimeProvider time)
     private static readonly KeyValuePair<string, object?> LogSink = new("sink", "log");
     private static readonly KeyValuePair<string, object?> FhirSink = new("sink", "fhir");
 
-    private readonly Channel<byte[]> _records = Bounded(hearth.Gateway.AuditBuffer);
+    private readonly AuditQueue _records = new(hearth.Gateway.AuditBuffer);
 
     /// <summary>With HEARTH_AUDIT_FHIR_BASE: the same records for <see cref="AuditEventSender"/>, buffered apart (a slow audit server never holds up the log).</summary>
-    private readonly Channel<byte[]>? _forFhir = hearth.Gateway.AuditFhirBase is null ? null : Bounded(hearth.Gateway.AuditBuffer);
+    private readonly AuditQueue? _forFhir = hearth.Gateway.AuditFhirBase is null ? null : new(hearth.Gateway.AuditBuffer);
 
     private long _dropped;
 
-    public ChannelReader<byte[]> Records => _records.Reader;
+    public AuditQueue Records => _records;
 
-    public ChannelReader<byte[]>? ForFhir => _forFhir?.Reader;
+    public AuditQueue? ForFhir => _forFhir;
 
     public void Record(HttpContext context, FhirRequest? request, RequestState? state, Refusal? refusal, string decision)
     {
         var record = AuditRecords.Serialize(context, request, state, refusal, decision, time.GetUtcNow(), _realm);
-        if (!_records.Writer.TryWrite(record))
+        if (!_records.TryWrite(record))
         {
             Dropped(LogSink, 1);
         }
 
-        if (_forFhir is not null && !_forFhir.Writer.TryWrite(record))
+        if (_forFhir is not null && !_forFhir.TryWrite(record))
         {
             Dropped(FhirSink, 1);
         }
@@ -58,10 +57,7 @@ internal sealed class AuditTrail(HearthSettings hearth, TimeProvider time)
     /// <summary>No record is taken after this (shutting down): the writers drain what is left.</summary>
     public void Complete()
     {
-        _records.Writer.TryComplete();
-        _forFhir?.Writer.TryComplete();
+        _records.Complete();
+        _forFhir?.Complete();
     }
-
-    private static Channel<byte[]> Bounded(int capacity)
-        => Channel.CreateBounded<byte[]>(new BoundedChannelOptions(capacity) { SingleReader = true, SingleWriter = false, FullMode = BoundedChannelFullMode.Wait });
 }

@@ -31,7 +31,7 @@ internal sealed partial class AuditWriter(AuditTrail trail, GatewaySettings sett
         using var timer = new PeriodicTimer(WriteEvery);
         while (true)
         {
-            var completed = trail.Records.Completion.IsCompleted;
+            var completed = trail.Records.IsCompleted;
             var wrote = false;
             while (trail.Records.TryRead(out var record))
             {

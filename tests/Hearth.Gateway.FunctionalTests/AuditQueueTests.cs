@@ -1,0 +1,45 @@
+using Hearth.Gateway.Audit;
+
+namespace Hearth.Gateway.FunctionalTests;
+
+/// <summary>The audit trail's lock-free buffer: bounded, every record taken read once, nothing taken after completion.</summary>
+public class AuditQueueTests
+{
+    [Fact]
+    public void ManyWriters_BoundHeld_EveryTakenRecordReadOnce()
+    {
+        var queue = new AuditQueue(1000);
+        var taken = 0;
+        Parallel.For(0, 4000, new ParallelOptions { MaxDegreeOfParallelism = 8 }, i =>
+        {
+            if (queue.TryWrite(BitConverter.GetBytes(i)))
+            {
+                Interlocked.Increment(ref taken);
+            }
+        });
+
+        Assert.Equal(1000, taken);
+        var read = new HashSet<int>();
+        while (queue.TryRead(out var record))
+        {
+            Assert.True(read.Add(BitConverter.ToInt32(record)));
+        }
+
+        Assert.Equal(1000, read.Count);
+        Assert.True(queue.TryWrite([1]), "room again once read");
+    }
+
+    [Fact]
+    public void Complete_RefusesNewRecords_CompletedOnceDrained()
+    {
+        var queue = new AuditQueue(10);
+        Assert.True(queue.TryWrite([1]));
+        queue.Complete();
+        Assert.False(queue.TryWrite([2]));
+        Assert.False(queue.IsCompleted); // one record still to read
+        Assert.True(queue.TryRead(out var record));
+        Assert.Equal([1], record);
+        Assert.True(queue.IsCompleted);
+        Assert.False(queue.TryRead(out _));
+    }
+}

@@ -126,6 +126,8 @@ public static class HearthGatewayApp
 
         services.AddSingleton<IssuerDiscovery>();
         services.AddSingleton<Authenticator>();
+        services.AddSingleton<RequestDecider>();
+        services.AddSingleton<DecisionRecorder>();
         services.AddSingleton<RefusalWriter>();
         services.AddSingleton<ReplyWriter>();
 

@@ -28,7 +28,7 @@ internal sealed class BatchAuthorizer(HearthSettings settings, WriteAuthorizer w
 
     public bool Handles(FhirRequest request) => request.IsBatch;
 
-    public async Task<Verdict> AuthorizeAsync(RequestState state, HttpContext http)
+    public async ValueTask<Verdict> AuthorizeAsync(RequestState state, HttpContext http)
     {
         var (bundle, transaction, refusal) = await ReadBundleAsync(http);
         if (refusal is not null)

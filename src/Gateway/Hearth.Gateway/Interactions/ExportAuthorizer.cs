@@ -33,7 +33,7 @@ internal sealed class ExportAuthorizer(HearthSettings settings, ExportFiles file
 {
     public bool Handles(FhirRequest request) => request.IsExport;
 
-    public async Task<Verdict> AuthorizeAsync(RequestState state, HttpContext http)
+    public async ValueTask<Verdict> AuthorizeAsync(RequestState state, HttpContext http)
     {
         var request = state.Request;
         if (request.Interaction == FhirInteraction.BulkExport)

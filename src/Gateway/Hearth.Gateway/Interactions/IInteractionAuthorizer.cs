@@ -13,5 +13,5 @@ internal interface IInteractionAuthorizer
     bool Handles(FhirRequest request);
 
     /// <summary>Refuses, answers, or forwards. Throws <see cref="UpstreamException"/> when a read it needed failed.</summary>
-    Task<Verdict> AuthorizeAsync(RequestState state, HttpContext http);
+    ValueTask<Verdict> AuthorizeAsync(RequestState state, HttpContext http);
 }

@@ -19,7 +19,7 @@ internal sealed class MetadataAuthorizer(HearthSettings settings, CapabilityAugm
 {
     public bool Handles(FhirRequest request) => request.IsPublicMetadata;
 
-    public async Task<Verdict> AuthorizeAsync(RequestState state, HttpContext http)
+    public async ValueTask<Verdict> AuthorizeAsync(RequestState state, HttpContext http)
     {
         if (state.Request.Interaction == FhirInteraction.SmartConfiguration && settings.Gateway.AugmentCapabilityStatement)
         {

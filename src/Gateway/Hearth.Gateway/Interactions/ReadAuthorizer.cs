@@ -24,17 +24,17 @@ internal sealed partial class ReadAuthorizer(HearthSettings settings, ResponseFi
 
     public bool Handles(FhirRequest request) => !request.IsWrite && !request.IsBatch && !request.IsExport && !request.IsPublicMetadata;
 
-    public Task<Verdict> AuthorizeAsync(RequestState state, HttpContext http)
+    public ValueTask<Verdict> AuthorizeAsync(RequestState state, HttpContext http)
     {
         var request = state.Request;
         if ((state.Shape.Parameters.Count > 0 || (request.FormSearch && http.Request.Query.Count > 0)) && SearchCriteria.Unreadable(request.ResourceType, RequestChecks.Named(state.Shape.Parameters.Concat(request.FormSearch ? http.Request.Query : [])),
             state.Permissions, settings.Rules) is { } criterion)
         {
             LogCriterionRefused(logger, criterion.Types is null ? "*" : string.Join(",", criterion.Types));
-            return Task.FromResult<Verdict>(new Refusal.Criterion(criterion.Parameter, criterion.Types));
+            return ValueTask.FromResult<Verdict>(new Refusal.Criterion(criterion.Parameter, criterion.Types));
         }
 
-        return Task.FromResult(Verdict.Forward(new Forwarding(this, state)));
+        return ValueTask.FromResult(Verdict.Forward(new Forwarding(this, state)));
     }
 
     private async Task<Reply> JudgeAsync(RequestState state, UpstreamAnswer upstream)

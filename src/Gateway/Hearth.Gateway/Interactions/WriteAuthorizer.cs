@@ -27,7 +27,7 @@ internal sealed class WriteAuthorizer(HearthSettings settings, ResponseFilter fi
 
     public bool Handles(FhirRequest request) => request.IsWrite;
 
-    public async Task<Verdict> AuthorizeAsync(RequestState state, HttpContext http)
+    public async ValueTask<Verdict> AuthorizeAsync(RequestState state, HttpContext http)
     {
         var request = state.Request;
         var (body, patch, refusal) = await ReadBodyAsync(http, request);

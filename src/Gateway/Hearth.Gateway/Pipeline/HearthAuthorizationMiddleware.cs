@@ -1,7 +1,6 @@
 using Hearth.Authorization.Configuration;
 using Hearth.Authorization.Requests;
 using Hearth.Authorization.Responses;
-using Hearth.Gateway.Interactions;
 using Hearth.Grains.Abstractions;
 using Hearth.ServiceDefaults;
 using Microsoft.AspNetCore.Http.Features;
@@ -18,13 +17,13 @@ namespace Hearth.Gateway.Pipeline;
 internal sealed partial class HearthAuthorizationMiddleware(
     RequestDelegate next,
     HearthSettings settings,
-    Authenticator authenticator,
-    IEnumerable<IInteractionAuthorizer> authorizers,
+    RequestDecider decider,
     ReplyWriter writer,
+    DecisionRecorder recorder,
     ILogger<HearthAuthorizationMiddleware> logger)
 {
-    private readonly IInteractionAuthorizer[] _authorizers = authorizers.ToArray();
-
+    // One async method for the whole way (classify, check, decide, forward or answer): each layer
+    // of awaiting would cost every request a state machine of its own.
     public async Task InvokeAsync(HttpContext context)
     {
         Caching.GrainCalls.MarkRequest();
@@ -41,7 +40,30 @@ internal sealed partial class HearthAuthorizationMiddleware(
                 if (refusal is null)
                 {
                     state = new RequestState(request!, shape!, Principal.Anonymous, RequestState.PublicBaseOf(context, settings.Gateway));
-                    await AuthorizeAsync(context, state);
+                    Verdict verdict;
+                    try
+                    {
+                        verdict = await decider.DecideAsync(context, state);
+                    }
+                    catch (Exception e) when (!context.RequestAborted.IsCancellationRequested)
+                    {
+                        verdict = Fail(e);
+                    }
+
+                    if (verdict.Forwarding is { } forwarding)
+                    {
+                        state.Forwarding = forwarding;
+                        await next(context);
+                        if (context.GetForwarderErrorFeature() is { } error && !context.Response.HasStarted)
+                        {
+                            await WriteForwardingErrorAsync(context, state, error);
+                        }
+                    }
+                    else
+                    {
+                        await WriteVerdictAsync(context, state, verdict);
+                    }
+
                     failed = false;
                     return;
                 }
@@ -52,13 +74,7 @@ internal sealed partial class HearthAuthorizationMiddleware(
         }
         finally
         {
-            var current = context.Features.Get<RequestState>() ?? state;
-            refusal ??= current?.Refused;
-            var decision = DecisionMetrics.Decide(context, refusal, current, failed);
-            DecisionMetrics.Record(request, decision, current, started);
-            span?.SetTag("hearth.decision", decision).SetTag("hearth.interaction", request is null ? "unknown" : DecisionMetrics.InteractionName(request.Interaction))
-                .SetTag("hearth.entries.removed", current?.Removed ?? 0);
-            context.RequestServices.GetRequiredService<Audit.AuditTrail>().Record(context, request, current, refusal, decision);
+            recorder.Record(context, request, state, refusal, failed, started, span);
         }
     }
 
@@ -80,87 +96,33 @@ internal sealed partial class HearthAuthorizationMiddleware(
         return (null, Refusal.Problem(classification.Status, classification.IssueCode, classification.Diagnostics));
     }
 
-    private async Task AuthorizeAsync(HttpContext context, RequestState state)
+    /// <summary>An answer or refusal decided without forwarding.</summary>
+    private async Task WriteVerdictAsync(HttpContext context, RequestState state, Verdict verdict)
     {
-        Verdict verdict;
-        try
-        {
-            verdict = await DecideAsync(context, state);
-        }
-        catch (Exception e) when (!context.RequestAborted.IsCancellationRequested)
-        {
-            verdict = Fail(e);
-        }
-
-        var current = context.Features.Get<RequestState>() ?? state;
-        if (verdict.Forwarding is { } forwarding)
-        {
-            await ForwardAsync(context, current, forwarding);
-            return;
-        }
-
         if (verdict.Refusal is { } refusal)
         {
-            LogDecisionRefused(logger, current.Request.Interaction.ToString(), current.Request.ResourceType, refusal.Status,
-                current.TokenHash is null ? "-" : TokenKey.ForLog(current.TokenHash));
+            LogDecisionRefused(logger, state.Request.Interaction.ToString(), state.Request.ResourceType, refusal.Status,
+                state.TokenHash is null ? "-" : TokenKey.ForLog(state.TokenHash));
         }
 
         try
         {
-            await writer.WriteAsync(context, current, new Reply(verdict.Answer, verdict.Refusal), afterForwarding: false);
+            await writer.WriteAsync(context, state, new Reply(verdict.Answer, verdict.Refusal), afterForwarding: false);
         }
         catch (Exception e) when (!context.RequestAborted.IsCancellationRequested && !context.Response.HasStarted)
         {
-            await writer.WriteAsync(context, current, Fail(e).Refusal!, afterForwarding: false);
+            await writer.WriteAsync(context, state, Fail(e).Refusal!, afterForwarding: false);
         }
     }
 
-    /// <summary>Authenticates (unless the request needs no token), then asks the authorizer of the interaction.</summary>
-    private async Task<Verdict> DecideAsync(HttpContext context, RequestState anonymous)
+    /// <summary>YARP could not get an answer from the FHIR server: 504 on a timeout, else 502.</summary>
+    private Task WriteForwardingErrorAsync(HttpContext context, RequestState state, IForwarderErrorFeature error)
     {
-        var state = anonymous;
-        var request = anonymous.Request;
-        if (!request.IsPublicMetadata && !UnprotectedTypes.NeedsNoToken(request, settings.Rules.UnprotectedResourceTypes))
-        {
-            var (principal, refusal) = await authenticator.AuthenticateAsync(context);
-            if (refusal is not null)
-            {
-                return refusal;
-            }
-
-            state = new RequestState(request, anonymous.Shape, principal!, anonymous.PublicBase);
-        }
-
-        context.Features.Set(state);
-        return await AuthorizerOf(request).AuthorizeAsync(state, context);
-    }
-
-    /// <summary>The first authorizer that handles the request (the last one handles every request).</summary>
-    private IInteractionAuthorizer AuthorizerOf(FhirRequest request)
-    {
-        foreach (var authorizer in _authorizers)
-        {
-            if (authorizer.Handles(request))
-            {
-                return authorizer;
-            }
-        }
-
-        throw new InvalidOperationException($"No authorizer handles {request.Interaction}.");
-    }
-
-    private async Task ForwardAsync(HttpContext context, RequestState state, IForwarding forwarding)
-    {
-        state.Forwarding = forwarding;
-        await next(context);
-        if (context.GetForwarderErrorFeature() is { } error && !context.Response.HasStarted)
-        {
-            LogUpstreamError(logger, error.Error, error.Exception?.GetType().Name);
-            context.Response.Clear();
-            await writer.WriteAsync(context, state, error.Error == ForwarderError.RequestTimedOut
-                ? Refusal.Problem(504, "timeout", "The FHIR server did not answer in time.")
-                : Refusal.Problem(502, "transient", "The FHIR server could not be reached or gave no usable answer."), afterForwarding: false);
-        }
+        LogUpstreamError(logger, error.Error, error.Exception?.GetType().Name);
+        context.Response.Clear();
+        return writer.WriteAsync(context, state, error.Error == ForwarderError.RequestTimedOut
+            ? Refusal.Problem(504, "timeout", "The FHIR server did not answer in time.")
+            : Refusal.Problem(502, "transient", "The FHIR server could not be reached or gave no usable answer."), afterForwarding: false);
     }
 
     private Verdict Fail(Exception e)

@@ -21,7 +21,8 @@ internal static class RequestChecks
 
     public static async ValueTask<(RequestShape? Shape, Refusal? Refusal)> ReadAsync(HttpContext context, FhirRequest request, GatewaySettings settings)
     {
-        IQueryCollection parameters = context.Request.Query;
+        // Most reads come without a query: its collection (a feature object of its own) is made only when there is one.
+        IQueryCollection parameters = context.Request.QueryString.HasValue ? context.Request.Query : QueryCollection.Empty;
         if (request.FormSearch)
         {
             var (form, refusal) = await ReadSearchFormAsync(context, settings);
@@ -39,9 +40,8 @@ internal static class RequestChecks
 
         // A search's cost grows with its lists (ids, element names, types): bounded before anything runs.
         // (Without parameters, as most reads come, there is nothing to bound, subset or refuse here.)
-        var hasParameters = request.FormSearch || context.Request.Query.Count > 0;
-        var all = request.FormSearch ? context.Request.Query.Concat(parameters) : context.Request.Query;
-        if (hasParameters && SearchLimits.Check(Named(all)) is { } tooCostly)
+        var hasParameters = request.FormSearch || parameters.Count > 0;
+        if (hasParameters && SearchLimits.Check(Named(request.FormSearch ? context.Request.Query.Concat(parameters) : parameters)) is { } tooCostly)
         {
             return (null, Refusal.Problem(400, "too-costly", tooCostly));
         }

@@ -31,16 +31,16 @@ internal sealed class RequestState(FhirRequest request, RequestShape shape, Prin
 
     public RequestShape Shape { get; } = shape;
 
-    /// <summary>Who asks (anonymous for requests that need no token).</summary>
-    public Principal Principal => principal;
+    /// <summary>Who asks (anonymous for requests that need no token, and until the token is authenticated).</summary>
+    public Principal Principal { get; set; } = principal;
 
-    public PermissionSet Permissions => principal.Permissions;
+    public PermissionSet Permissions => Principal.Permissions;
 
     /// <summary>The token's exp; nothing is served at or after it.</summary>
-    public DateTimeOffset? ExpiresAt => principal.ExpiresAt;
+    public DateTimeOffset? ExpiresAt => Principal.ExpiresAt;
 
     /// <summary>SHA-256 of the token (never the token), null for requests that need none.</summary>
-    public string? TokenHash => principal.TokenHash;
+    public string? TokenHash => Principal.TokenHash;
 
     public FhirFormat ResponseFormat => Shape.ResponseFormat;
 
@@ -63,7 +63,7 @@ internal sealed class RequestState(FhirRequest request, RequestShape shape, Prin
     public int Kept { get; set; } = -1;
 
     /// <summary>The facts of the judged answer's resources (their patients are what the audit trail names); only their strings are read once the answer is written.</summary>
-    public IEnumerable<Hearth.Authorization.Fhir.ResourceFacts>? Judged { get; set; }
+    public IReadOnlyList<Hearth.Authorization.Fhir.ResourceFacts>? Judged { get; set; }
 
     /// <summary>HEARTH_PUBLIC_BASE, else the request's scheme, Host and path base.</summary>
     public static string PublicBaseOf(HttpContext context, GatewaySettings settings)

@@ -30,6 +30,31 @@ public class TokenTests(HearthEnvironment env)
         Assert.DoesNotContain("not-a-token", diagnostics, StringComparison.Ordinal);
     }
 
+    /// <summary>
+    /// A connection keeps the token it sent last, hashed (ConnectionToken): a connection that carries
+    /// several clients' tokens (a front proxy's) must get each request judged by its own token.
+    /// </summary>
+    [Fact]
+    public async Task OneConnection_ManyTokens_EachRequestJudgedByItsOwn()
+    {
+        var first = await env.TokenAsync("[" + Permission("10001") + "]");
+        var second = await env.TokenAsync("[" + Permission("10002") + "]");
+        var sameLength = first[..^1] + (first[^1] == 'A' ? 'B' : 'A'); // never issued: differs in the last character only
+        using var handler = new SocketsHttpHandler { MaxConnectionsPerServer = 1, PooledConnectionLifetime = TimeSpan.FromMinutes(5) };
+        using var oneConnection = new HttpClient(handler) { BaseAddress = Client.BaseAddress };
+
+        var statuses = new List<HttpStatusCode>();
+        foreach (var (token, scheme) in new[] { (first, "Bearer"), (second, "Bearer"), (first, "Bearer"), (sameLength, "Bearer"), (first, "bearer"), ("has spaces", "Bearer"), (first, "Bearer") })
+        {
+            using var response = await oneConnection.GetWithTokenAsync("Patient/p01", token, scheme);
+            statuses.Add(response.StatusCode);
+        }
+
+        Assert.Equal(
+            [HttpStatusCode.OK, HttpStatusCode.Forbidden, HttpStatusCode.OK, HttpStatusCode.Unauthorized, HttpStatusCode.OK, HttpStatusCode.BadRequest, HttpStatusCode.OK],
+            statuses);
+    }
+
     [Theory]
     [InlineData("Basic", "dXNlcjpwYXNz")]
     [InlineData("Bearer", "has spaces inside")]

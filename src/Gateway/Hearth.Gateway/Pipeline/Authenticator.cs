@@ -21,7 +21,7 @@ internal sealed partial class Authenticator(GatewaySettings settings, IGrainFact
     public async ValueTask<(Principal? Principal, Refusal? Refusal)> AuthenticateAsync(HttpContext context)
     {
         var authorization = context.Request.Headers.Authorization;
-        if (context.Request.Query.TryGetValue("access_token", out var queryToken))
+        if (context.Request.QueryString.HasValue && context.Request.Query.TryGetValue("access_token", out var queryToken))
         {
             // RFC 6750 §2.3 puts tokens where logs and Referer headers see them: refused unless configured.
             if (!settings.AllowQueryTokens || authorization.Count > 0 || queryToken.Count != 1)
@@ -32,15 +32,24 @@ internal sealed partial class Authenticator(GatewaySettings settings, IGrainFact
             authorization = "Bearer " + queryToken[0];
         }
 
-        switch (BearerToken.Read(authorization, out var token))
+        string token, tokenHash;
+        if (authorization.Count == 1 && ConnectionToken.Last(context, authorization[0]!) is { } last)
         {
-            case BearerTokenStatus.Missing:
-                return (null, new Refusal.NoToken());
-            case BearerTokenStatus.Malformed:
-                return (null, new Refusal.MalformedAuthorization());
+            (token, tokenHash) = (last.Token, last.Hash);
+        }
+        else
+        {
+            switch (BearerToken.Read(authorization, out token))
+            {
+                case BearerTokenStatus.Missing:
+                    return (null, new Refusal.NoToken());
+                case BearerTokenStatus.Malformed:
+                    return (null, new Refusal.MalformedAuthorization());
+            }
+
+            tokenHash = ConnectionToken.HashAndKeep(context, authorization[0]!, token);
         }
 
-        var tokenHash = TokenKey.Hash(token);
         if (localTokens.Handles(token))
         {
             return await localTokens.AuthenticateAsync(token, tokenHash, context.RequestAborted);

@@ -42,4 +42,25 @@ public class AuditQueueTests
         Assert.True(queue.IsCompleted);
         Assert.False(queue.TryRead(out _));
     }
+
+    [Fact]
+    public async Task ReaderPausing_HalfFullQueue_EndsThePause()
+    {
+        var queue = new AuditQueue(4);
+        var pausing = queue.WaitAsync(TimeSpan.FromMinutes(1), TimeProvider.System);
+        Assert.True(queue.TryWrite([1]));
+        await Task.Delay(200);
+        Assert.False(pausing.IsCompleted); // one record of four: the reader may take its time
+        Assert.True(queue.TryWrite([2]));
+        Assert.Same(pausing, await Task.WhenAny(pausing, Task.Delay(TimeSpan.FromSeconds(10))));
+    }
+
+    [Fact]
+    public async Task ReaderPausing_Complete_EndsThePause()
+    {
+        var queue = new AuditQueue(4);
+        var pausing = queue.WaitAsync(TimeSpan.FromMinutes(1), TimeProvider.System);
+        queue.Complete();
+        Assert.Same(pausing, await Task.WhenAny(pausing, Task.Delay(TimeSpan.FromSeconds(10))));
+    }
 }

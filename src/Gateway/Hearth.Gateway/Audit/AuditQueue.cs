@@ -6,14 +6,17 @@ namespace Hearth.Gateway.Audit;
 /// A bounded queue of audit records, many writers (requests) and one reader (a sink's writer),
 /// without a lock: a request never waits on it, even when many record at once. Once
 /// <see cref="Complete"/> is called, records are refused; <see cref="IsCompleted"/> is true when
-/// the last record taken before it has been read.
+/// the last record taken before it has been read. The reader pauses between batches
+/// (<see cref="WaitAsync"/>); a queue half full ends the pause.
 /// </summary>
 internal sealed class AuditQueue(int capacity)
 {
     private readonly ConcurrentQueue<byte[]> _records = new();
     private int _count;
     private int _writing;
+    private readonly int _wakeAt = (capacity + 1) / 2;
     private volatile bool _completed;
+    private TaskCompletionSource? _reader;
 
     /// <summary>False when full or completed: the record is dropped (the caller counts it).</summary>
     public bool TryWrite(byte[] record)
@@ -26,13 +29,19 @@ internal sealed class AuditQueue(int capacity)
                 return false;
             }
 
-            if (Interlocked.Increment(ref _count) > capacity)
+            var count = Interlocked.Increment(ref _count);
+            if (count > capacity)
             {
                 Interlocked.Decrement(ref _count);
                 return false;
             }
 
             _records.Enqueue(record);
+            if (count >= _wakeAt)
+            {
+                Volatile.Read(ref _reader)?.TrySetResult(); // half full: the reader is not left waiting out its pause
+            }
+
             return true;
         }
         finally
@@ -52,7 +61,25 @@ internal sealed class AuditQueue(int capacity)
         return true;
     }
 
-    public void Complete() => _completed = true;
+    /// <summary>The reader's pause: <paramref name="most"/>, or less once the queue is half full (then no record waits for the pause to end).</summary>
+    public async Task WaitAsync(TimeSpan most, TimeProvider time)
+    {
+        var woken = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously); // never run on a request's thread
+        Volatile.Write(ref _reader, woken);
+        if (Volatile.Read(ref _count) < _wakeAt)
+        {
+            using var pause = new CancellationTokenSource(most, time);
+            await woken.Task.WaitAsync(pause.Token).ContinueWith(_ => { }, TaskScheduler.Default);
+        }
+
+        Volatile.Write(ref _reader, null);
+    }
+
+    public void Complete()
+    {
+        _completed = true;
+        Volatile.Read(ref _reader)?.TrySetResult();
+    }
 
     /// <summary>Completed, no write under way, and every record read.</summary>
     public bool IsCompleted => _completed && Volatile.Read(ref _writing) == 0 && _records.IsEmpty;

@@ -3,7 +3,8 @@ using Hearth.Authorization.Configuration;
 namespace Hearth.Gateway.Audit;
 
 /// <summary>
-/// Writes the audit trail's records as JSON lines, every <see cref="WriteEvery"/> what has gathered,
+/// Writes the audit trail's records as JSON lines, every <see cref="WriteEvery"/> what has gathered
+/// (at most <see cref="IdleEvery"/> after a quiet spell),
 /// to standard output (or HEARTH_AUDIT_LOG_FILE), off every request's path. Drops are reported once per
 /// <see cref="DropReport"/>. On shutdown what is buffered is written within
 /// <see cref="FlushOnStop"/>; what cannot be (a sink that does not take it) is said in the log.
@@ -16,6 +17,9 @@ internal sealed partial class AuditWriter(AuditTrail trail, GatewaySettings sett
     /// <summary>How often gathered records are written.</summary>
     public static readonly TimeSpan WriteEvery = TimeSpan.FromMilliseconds(100);
 
+    /// <summary>The longest wait for a record after a quiet spell (the first record after it is written within this).</summary>
+    public static readonly TimeSpan IdleEvery = TimeSpan.FromSeconds(1);
+
     private static readonly byte[] NewLine = "\n"u8.ToArray();
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -27,8 +31,10 @@ internal sealed partial class AuditWriter(AuditTrail trail, GatewaySettings sett
         var reported = time.GetUtcNow();
 
         // Every WriteEvery, what has gathered: no request wakes this writer (a wake-up per record cost
-        // more than the record), and each batch is one write to the sink.
-        using var timer = new PeriodicTimer(WriteEvery);
+        // more than the record), and each batch is one write to the sink. While nothing comes, the
+        // writer looks less often (up to IdleEvery): an idle gateway should not wake ten times a second;
+        // a queue half full ends the pause at once (a burst after a quiet spell is not dropped).
+        var wait = WriteEvery;
         while (true)
         {
             var completed = trail.Records.IsCompleted;
@@ -56,7 +62,8 @@ internal sealed partial class AuditWriter(AuditTrail trail, GatewaySettings sett
                 break;
             }
 
-            await timer.WaitForNextTickAsync(CancellationToken.None);
+            wait = wrote ? WriteEvery : (wait * 2 < IdleEvery ? wait * 2 : IdleEvery);
+            await trail.Records.WaitAsync(wait, time);
         }
 
         ReportDrops();

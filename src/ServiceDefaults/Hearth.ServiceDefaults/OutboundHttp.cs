@@ -128,7 +128,7 @@ public static class OutboundHttp
     /// Reads a whole stream into an array rented from the shared pool (the caller returns it): no
     /// array per answer. Null when longer than <paramref name="maxBytes"/>.
     /// </summary>
-    public static async Task<(byte[] Rented, int Length)?> ReadRentedAtMostAsync(Stream stream, int maxBytes, CancellationToken cancellationToken, long? length = null)
+    public static async ValueTask<(byte[] Rented, int Length)?> ReadRentedAtMostAsync(Stream stream, int maxBytes, CancellationToken cancellationToken, long? length = null)
     {
         // One byte more than announced, to see whether more comes.
         var buffer = ArrayPool<byte>.Shared.Rent(length is { } announced && announced < maxBytes ? (int)announced + 1 : 16 * 1024);

@@ -1,4 +1,5 @@
 using System.Text;
+using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.Unicode;
@@ -14,6 +15,16 @@ namespace Hearth.Authorization.Fhir;
 public static class FhirJson
 {
     public static JsonDocumentOptions DocumentOptions { get; } = new() { AllowDuplicateProperties = false, MaxDepth = 128 };
+
+    /// <summary>
+    /// How Hearth writes JSON: characters as they are, escaped only where JSON requires it (quotes,
+    /// backslashes, control characters), not <c>\u002B</c> for "+" or <c>\u0026</c> for "&amp;" as
+    /// the default HTML-safe encoder does. FHIR JSON is never embedded in HTML by Hearth.
+    /// </summary>
+    public static JsonSerializerOptions Output { get; } = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
+    /// <summary><see cref="Output"/>'s encoder for a <see cref="Utf8JsonWriter"/>.</summary>
+    public static JsonWriterOptions WriterOptions { get; } = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
     /// <summary>Reads JSON strictly; null when it is not JSON (or breaks the rules above).</summary>
     public static JsonNode? TryParse(ReadOnlySpan<byte> utf8)
@@ -58,7 +69,7 @@ public static class FhirJson
     public static long Utf8Length(JsonNode node)
     {
         using var counter = new CountingStream();
-        using (var writer = new Utf8JsonWriter(counter))
+        using (var writer = new Utf8JsonWriter(counter, WriterOptions))
         {
             node.WriteTo(writer);
         }

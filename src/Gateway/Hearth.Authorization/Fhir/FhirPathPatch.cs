@@ -380,7 +380,7 @@ public sealed class FhirPathPatch
             List<ITypedElement> results;
             try
             {
-                var typed = FhirJsonNode.Parse(document.ToJsonString()).ToTypedElement(Provider, null, Lenient);
+                var typed = FhirJsonNode.Parse(document.ToJsonString(FhirJson.Output)).ToTypedElement(Provider, null, Lenient);
                 results = typed.Select(operation.Path, new EvaluationContext()).ToList(); // the path was checked by Parse (and Firely caches its compilation)
             }
             catch (Exception e) when (e is not OutOfMemoryException)

@@ -53,13 +53,13 @@ public static class PermissionRegistration
         var array = new JsonArray();
         foreach (var permission in permissions)
         {
-            if (seen.Add(permission.ToJsonString()))
+            if (seen.Add(permission.ToJsonString(FhirJson.Output)))
             {
                 array.Add(permission.DeepClone());
             }
         }
 
-        return array.ToJsonString();
+        return array.ToJsonString(FhirJson.Output);
     }
 
     private static JsonObject Identifier(PatientIdentifier patient)

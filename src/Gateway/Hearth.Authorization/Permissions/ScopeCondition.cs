@@ -4,6 +4,7 @@ using Hl7.Fhir.Model;
 using Hl7.Fhir.Serialization;
 using Hl7.Fhir.Specification;
 using Hl7.FhirPath;
+using Hearth.Authorization.Fhir;
 
 namespace Hearth.Authorization.Permissions;
 
@@ -96,7 +97,7 @@ public sealed class ScopeCondition
 
         try
         {
-            var typed = FhirJsonNode.Parse(resource.ToJsonString()).ToTypedElement(Provider, null, Lenient);
+            var typed = FhirJsonNode.Parse(resource.ToJsonString(FhirJson.Output)).ToTypedElement(Provider, null, Lenient);
             return typed.Select(definition.Expression!, new EvaluationContext()).SelectMany(Tokens).Any(t => _values.Any(v => Matches(v, t)));
         }
         catch (Exception e) when (e is not OutOfMemoryException)

@@ -3,6 +3,7 @@ using System.Runtime.InteropServices;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Hearth.Authorization.Fhir;
 
 namespace Hearth.Authorization.Responses;
 
@@ -64,7 +65,7 @@ public sealed record BundleEdit(bool[] KeepEntry, bool DropEntry, bool DropTotal
             return Encoding.UTF8.GetString(buffer.WrittenSpan);
         }
 
-        return ApplyTo(response.Root).ToJsonString();
+        return ApplyTo(response.Root).ToJsonString(FhirJson.Output);
     }
 
     /// <summary>Edits the parsed tree in place (and returns it).</summary>

@@ -14,7 +14,7 @@ public static class OperationOutcomes
     public static byte[] Create(string code, string diagnostics, string severity = "error", IReadOnlyList<(string Url, string ValueName, string Value)>? extensions = null)
     {
         using var stream = new MemoryStream();
-        using (var writer = new Utf8JsonWriter(stream))
+        using (var writer = new Utf8JsonWriter(stream, Fhir.FhirJson.WriterOptions))
         {
             writer.WriteStartObject();
             writer.WriteString("resourceType", "OperationOutcome");

@@ -1,6 +1,7 @@
 using System.Net.Http.Json;
 using System.Text.Json.Nodes;
 using Hearth.Authorization.Configuration;
+using Hearth.Authorization.Fhir;
 
 namespace Hearth.Gateway.Audit;
 
@@ -119,7 +120,7 @@ internal sealed partial class AuditEventSender(AuditTrail trail, GatewaySettings
         var bundle = new JsonObject { ["resourceType"] = "Bundle", ["type"] = "batch", ["entry"] = entries };
         try
         {
-            using var content = new StringContent(bundle.ToJsonString(), System.Text.Encoding.UTF8, "application/fhir+json");
+            using var content = new StringContent(bundle.ToJsonString(FhirJson.Output), System.Text.Encoding.UTF8, "application/fhir+json");
             using var response = await httpClients.CreateClient(HttpClientName).PostAsync(settings.AuditFhirBase, content, _abandon.Token);
             if ((int)response.StatusCode is >= 400 and < 500)
             {

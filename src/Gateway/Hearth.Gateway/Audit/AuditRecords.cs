@@ -76,7 +76,7 @@ internal static class AuditRecords
     private static (ArrayBufferWriter<byte>, Utf8JsonWriter) NewWriter()
     {
         var buffer = new ArrayBufferWriter<byte>(1024);
-        return (buffer, new Utf8JsonWriter(buffer));
+        return (buffer, new Utf8JsonWriter(buffer, Hearth.Authorization.Fhir.FhirJson.WriterOptions)); // readable: "+", "&" as they are
     }
 
     /// <summary>The request's trace id (its span's, formatted in place), else ASP.NET Core's request id.</summary>

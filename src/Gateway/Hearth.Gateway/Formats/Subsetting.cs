@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using Hl7.Fhir.Rest;
+using Hearth.Authorization.Fhir;
 
 namespace Hearth.Gateway.Formats;
 
@@ -67,7 +68,7 @@ internal sealed record Subsetting(SummaryType Summary, string[]? Elements)
         var root = JsonNode.Parse(json)!.AsObject();
         if (!entries)
         {
-            return Resource(root).ToJsonString();
+            return Resource(root).ToJsonString(FhirJson.Output);
         }
 
         if (root["entry"] is JsonArray list)
@@ -81,7 +82,7 @@ internal sealed record Subsetting(SummaryType Summary, string[]? Elements)
             }
         }
 
-        return root.ToJsonString();
+        return root.ToJsonString(FhirJson.Output);
     }
 
     private JsonObject Resource(JsonObject resource)

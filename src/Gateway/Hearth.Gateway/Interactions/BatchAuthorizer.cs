@@ -59,10 +59,10 @@ internal sealed class BatchAuthorizer(HearthSettings settings, WriteAuthorizer w
         bundle["entry"] = Forwarded(plan, prepared, refusals, decisions);
         if (plan is { Forwarded.Count: 0, Count: > 0 })
         {
-            return Answer.Fhir(200, BatchResponses.WithoutForwarding(plan).ToJsonString());
+            return Answer.Fhir(200, BatchResponses.WithoutForwarding(plan).ToJsonString(FhirJson.Output));
         }
 
-        RequestBodies.Replace(http, Encoding.UTF8.GetBytes(bundle.ToJsonString()), "application/fhir+json; charset=utf-8");
+        RequestBodies.Replace(http, Encoding.UTF8.GetBytes(bundle.ToJsonString(FhirJson.Output)), "application/fhir+json; charset=utf-8");
         return Verdict.Forward(new Forwarding(this, state, plan));
     }
 
@@ -216,7 +216,7 @@ internal sealed class BatchAuthorizer(HearthSettings settings, WriteAuthorizer w
         var judged = (upstream.IsJson ? await responses.JudgeAsync(upstream.Body, plan, state.Permissions) : null)
             ?? throw new UpstreamException("The FHIR server's answer to the batch cannot be matched to its entries.");
         labeler.Apply(judged);
-        return Answer.Fhir(upstream.Status, judged.ToJsonString());
+        return Answer.Fhir(upstream.Status, judged.ToJsonString(FhirJson.Output));
     }
 
     /// <summary>The body was replaced before forwarding (only the entries that may go, pinned); the answer is judged entry by entry.</summary>

@@ -122,10 +122,10 @@ internal static class BatchEntries
         {
             case FhirInteraction.Create or FhirInteraction.Update:
                 return entry["resource"] is JsonObject resource
-                    ? (Encoding.UTF8.GetBytes(resource.ToJsonString()), PatchKind.None, null)
+                    ? (Encoding.UTF8.GetBytes(resource.ToJsonString(FhirJson.Output)), PatchKind.None, null)
                     : ([], PatchKind.None, Refusal.Problem(400, "required", "A create or update entry needs a resource."));
             case FhirInteraction.Patch when entry["resource"] is JsonObject parameters && FhirElements.IsResource(parameters, out _, out var patchType) && patchType == "Parameters":
-                return (Encoding.UTF8.GetBytes(parameters.ToJsonString()), PatchKind.FhirPath, null);
+                return (Encoding.UTF8.GetBytes(parameters.ToJsonString(FhirJson.Output)), PatchKind.FhirPath, null);
             case FhirInteraction.Patch:
                 if (entry["resource"] is not JsonObject binary || !FhirElements.TryGetString(binary, "resourceType", out var binaryType) || binaryType != "Binary"
                     || !FhirElements.TryGetString(binary, "contentType", out var contentType) || contentType != "application/json-patch+json"

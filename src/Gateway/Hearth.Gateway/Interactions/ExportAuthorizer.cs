@@ -168,7 +168,7 @@ internal sealed class ExportAuthorizer(HearthSettings settings, ExportFiles file
             ["output"] = lists[false],
             ["error"] = lists[true],
         };
-        var text = UrlRewriter.Rewrite(manifest.ToJsonString(), settings.FhirServer.Base, state.PublicBase);
+        var text = UrlRewriter.Rewrite(manifest.ToJsonString(FhirJson.Output), settings.FhirServer.Base, state.PublicBase);
         await grains.GetGrain<IExportGrain>(state.Request.Id!).CompleteAsync(kept, text);
         return Encoding.UTF8.GetBytes(text);
     }

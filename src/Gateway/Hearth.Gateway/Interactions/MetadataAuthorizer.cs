@@ -24,7 +24,7 @@ internal sealed class MetadataAuthorizer(HearthSettings settings, CapabilityAugm
         if (state.Request.Interaction == FhirInteraction.SmartConfiguration && settings.Gateway.AugmentCapabilityStatement)
         {
             var document = capabilities.SmartConfiguration(await issuer.GetAsync(http.RequestAborted));
-            return new Answer(200, "application/json", Encoding.UTF8.GetBytes(document.ToJsonString())) { IsFhirJson = false };
+            return new Answer(200, "application/json", Encoding.UTF8.GetBytes(document.ToJsonString(FhirJson.Output))) { IsFhirJson = false };
         }
 
         return Verdict.Forward(new Forwarding(this, state));
@@ -47,7 +47,7 @@ internal sealed class MetadataAuthorizer(HearthSettings settings, CapabilityAugm
             var statement = FhirJson.TryParse(upstream.Body.Span) as JsonObject ?? throw new UpstreamException("The FHIR server's CapabilityStatement is not JSON.");
             if (capabilities.Apply(statement, await issuer.GetAsync(cancellationToken)))
             {
-                return Answer.Fhir(upstream.Status, statement.ToJsonString());
+                return Answer.Fhir(upstream.Status, statement.ToJsonString(FhirJson.Output));
             }
         }
 

@@ -6,6 +6,7 @@ using Hearth.Gateway.Pipeline;
 using Hearth.Gateway.Resolution;
 using Hearth.Grains.Abstractions;
 using Hearth.ServiceDefaults;
+using Hearth.Authorization.Fhir;
 
 namespace Hearth.Gateway.Interactions;
 
@@ -99,7 +100,7 @@ internal sealed partial class ReadAuthorizer(HearthSettings settings, ResponseFi
         // Labels or subsetting change resources: on the parsed tree.
         result.Edit?.ApplyTo(parsed.Root);
         var labeled = labeler.Apply(parsed.Root);
-        var json = labeled || result.Edit is not null ? parsed.Root.ToJsonString() : Encoding.UTF8.GetString(upstream.Body.Span);
+        var json = labeled || result.Edit is not null ? parsed.Root.ToJsonString(FhirJson.Output) : Encoding.UTF8.GetString(upstream.Body.Span);
         if (state.Shape.Subsetting is { } subsetting)
         {
             json = Subset(subsetting, json, parsed.Entries is not null);

@@ -46,7 +46,7 @@ internal sealed class WriteAuthorizer(HearthSettings settings, ResponseFilter fi
         if (decision.Replacement is { } replacement)
         {
             // A patch goes out as the update Hearth judged (see FhirPathPatch).
-            RequestBodies.Replace(http, Encoding.UTF8.GetBytes(replacement.ToJsonString()), "application/fhir+json; charset=utf-8");
+            RequestBodies.Replace(http, Encoding.UTF8.GetBytes(replacement.ToJsonString(FhirJson.Output)), "application/fhir+json; charset=utf-8");
         }
 
         return Verdict.Forward(new Forwarding(this, state, decision.ExpectedVersion, decision.Replacement is not null));

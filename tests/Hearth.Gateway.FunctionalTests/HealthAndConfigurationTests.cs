@@ -100,4 +100,76 @@ public class HealthAndConfigurationTests(HearthEnvironment env)
             await process.WaitForExitAsync();
         }
     }
+
+    /// <summary>
+    /// Another process listens on the silo port, with address reuse as every .NET listener on Linux
+    /// has (SO_REUSEPORT): the gateway stops at start naming the setting, instead of sharing it.
+    /// </summary>
+    [Fact]
+    public async Task GatewayProcess_SiloPortTaken_ExitsNamingTheSetting()
+    {
+        using var holder = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.InterNetwork, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp);
+        holder.SetSocketOption(System.Net.Sockets.SocketOptionLevel.Socket, System.Net.Sockets.SocketOptionName.ReuseAddress, true);
+        holder.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        holder.Listen();
+        var taken = ((IPEndPoint)holder.LocalEndPoint!).Port;
+        var (exitCode, stderr) = await RunGatewayUntilExitAsync(("HEARTH_SILO_PORT", taken.ToString()), ("HEARTH_SILO_GATEWAY_PORT", GatewayInstance.FreePort().ToString()));
+        Assert.Equal(2, exitCode);
+        Assert.Contains($"HEARTH_SILO_PORT: port {taken} on 127.0.0.1 is already in use", stderr, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", stderr, StringComparison.Ordinal);
+    }
+
+    /// <summary>Two embedded gateways on one machine, neither given silo ports: each picks free ones and serves.</summary>
+    [Fact]
+    public async Task TwoEmbeddedGateways_NoSiloPortsSet_BothServe()
+    {
+        var unset = new (string, string?)[] { ("HEARTH_SILO_PORT", null), ("HEARTH_SILO_GATEWAY_PORT", null) };
+        await using var first = await env.StartGatewayAsync(unset);
+        await using var second = await env.StartGatewayAsync(unset);
+        var ports = new[] { first, second }.Select(g => g.Services.GetRequiredService<HearthSettings>().Cluster)
+            .SelectMany(c => new[] { c.SiloPort, c.SiloGatewayPort }).ToList();
+        Assert.Equal(4, ports.Distinct().Count());
+        Assert.DoesNotContain(11111, ports);
+        Assert.DoesNotContain(30000, ports);
+        var token = await env.TokenAsync("[" + HearthEnvironment.Permission("10001") + "]");
+        foreach (var gateway in new[] { first, second })
+        {
+            using var read = await gateway.Client.GetWithTokenAsync("Patient/p01", token);
+            Assert.Equal(HttpStatusCode.OK, read.StatusCode);
+        }
+    }
+
+    private async Task<(int ExitCode, string Stderr)> RunGatewayUntilExitAsync(params (string Key, string Value)[] changes)
+    {
+        var dll = Path.Combine(AppContext.BaseDirectory, "Hearth.Gateway.dll");
+        var info = new ProcessStartInfo("dotnet", [dll]) { RedirectStandardError = true, RedirectStandardOutput = true, UseShellExecute = false };
+        foreach (var (key, value) in env.Settings())
+        {
+            info.Environment[key] = value;
+        }
+
+        foreach (var (key, value) in changes)
+        {
+            info.Environment[key] = value;
+        }
+
+        info.Environment["PORT"] = GatewayInstance.FreePort().ToString();
+        info.Environment.Remove("ASPNETCORE_URLS");
+        using var process = Process.Start(info)!;
+        var stderr = process.StandardError.ReadToEndAsync();
+        _ = process.StandardOutput.BaseStream.CopyToAsync(Stream.Null);
+        try
+        {
+            await process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(60));
+        }
+        finally
+        {
+            if (!process.HasExited)
+            {
+                process.Kill(entireProcessTree: true);
+            }
+        }
+
+        return (process.ExitCode, await stderr);
+    }
 }

@@ -20,6 +20,12 @@ HearthSettings settings;
 try
 {
     settings = HearthSettings.Load(key => builder.Configuration[key] ?? builder.Configuration[$"Hearth:{key}"]);
+    var taken = ListenPorts.Taken(settings.Cluster.Redis is null ? System.Net.IPAddress.Loopback : System.Net.IPAddress.Any,
+        ("HEARTH_SILO_PORT", settings.Cluster.SiloPort), ("HEARTH_SILO_GATEWAY_PORT", settings.Cluster.SiloGatewayPort));
+    if (taken.Count > 0)
+    {
+        throw new HearthConfigurationException(taken); // Orleans would otherwise share a port another process listens on
+    }
 }
 catch (HearthConfigurationException e)
 {

@@ -8,8 +8,14 @@ public sealed class ClusterSettings
     /// <summary>HEARTH_REDIS: cluster mode when set; null: the embedded mode.</summary>
     public string? Redis { get; init; }
 
-    public int SiloPort { get; init; } = 11111;
-    public int SiloGatewayPort { get; init; } = 30000;
+    /// <summary>HEARTH_SILO_PORT (default 11111; the embedded mode picks a free port when neither silo port is set).</summary>
+    public int SiloPort { get; private set; } = 11111;
+
+    /// <summary>HEARTH_SILO_GATEWAY_PORT (default 30000; as <see cref="SiloPort"/>).</summary>
+    public int SiloGatewayPort { get; private set; } = 30000;
+
+    /// <summary>HEARTH_SILO_PORT or HEARTH_SILO_GATEWAY_PORT was set: the ports are the operator's, never changed.</summary>
+    public bool SiloPortsSet { get; init; }
 
     /// <summary>HEARTH_METRICS_PORT: the management port serving <c>/metrics</c> (Prometheus text) on this node; null: none.</summary>
     public int? MetricsPort { get; init; }
@@ -24,6 +30,17 @@ public sealed class ClusterSettings
 
     /// <summary>How long a silo waits for the FHIR server when it reads a Patient: within the grain call timeout.</summary>
     public TimeSpan PatientFetchTimeout { get; init; } = TimeSpan.FromSeconds(7);
+
+    /// <summary>The embedded mode's silo ports, picked when none was set (before the silo starts).</summary>
+    public void UsePickedSiloPorts(int siloPort, int siloGatewayPort)
+    {
+        if (SiloPortsSet)
+        {
+            throw new InvalidOperationException("HEARTH_SILO_PORT / HEARTH_SILO_GATEWAY_PORT were set: they are used as set.");
+        }
+
+        (SiloPort, SiloGatewayPort) = (siloPort, siloGatewayPort);
+    }
 
     internal static ClusterSettings Read(SettingsReader r, TimeSpan upstreamTimeout, TimeSpan introspectionTimeout)
     {
@@ -43,6 +60,7 @@ public sealed class ClusterSettings
         {
             Redis = redis,
             SiloPort = r.Int("HEARTH_SILO_PORT", 11111, 1, 65535),
+            SiloPortsSet = r.Text("HEARTH_SILO_PORT") is not null || r.Text("HEARTH_SILO_GATEWAY_PORT") is not null,
             SiloGatewayPort = r.Int("HEARTH_SILO_GATEWAY_PORT", 30000, 1, 65535),
             MetricsPort = r.Text("HEARTH_METRICS_PORT") is null ? null : r.Int("HEARTH_METRICS_PORT", 0, 1, 65535),
             AdvertisedAddress = r.Address("HEARTH_ADVERTISED_ADDRESS"),

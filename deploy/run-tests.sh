@@ -6,7 +6,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-for need in redis-server prometheus; do # the cluster tests need Redis; the dashboard test, Prometheus
+# The cluster tests need Redis; the dashboard test, Prometheus; the compose file's check, Debian's
+# docker-compose; the script tests (demo from a fresh clone), git and python3.
+for need in redis-server prometheus docker-compose git python3 curl; do
   if ! command -v "$need" >/dev/null; then
     if [ "$(id -u)" = 0 ]; then
       apt-get update && apt-get install -y "$need"
@@ -17,8 +19,9 @@ for need in redis-server prometheus; do # the cluster tests need Redis; the dash
   fi
 done
 
-npm ci --prefix deploy/fhir-server --no-audit --no-fund
-npm ci --prefix deploy/oidc-provider --no-audit --no-fund
+# The pinned Medplum packages declare Node 22.18+ and run on 20 (README, Requirements): npm's warnings off.
+npm ci --prefix deploy/fhir-server --no-audit --no-fund --loglevel=error
+npm ci --prefix deploy/oidc-provider --no-audit --no-fund --loglevel=error
 dotnet build Hearth.sln -c Release
 log=$(mktemp)
 status=0

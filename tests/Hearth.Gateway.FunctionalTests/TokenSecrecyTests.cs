@@ -11,7 +11,10 @@ public class TokenSecrecyTests(HearthEnvironment env)
     [Fact]
     public async Task Logs_AtDebugLevel_NeverContainARawToken()
     {
-        await using var gateway = await env.StartGatewayAsync(("Logging:LogLevel:Default", "Debug"));
+        // Every category at Debug, libraries too (appsettings.json keeps them at Warning by default): no log line of any of them may hold a token.
+        (string, string?)[] debug = [("Logging:LogLevel:Default", "Debug"), .. new[] { "Polly", "Orleans", "Microsoft.Orleans", "Yarp", "System.Net.Http.HttpClient", "Microsoft.AspNetCore", "Microsoft.Extensions.Http.Resilience" }
+            .Select(c => ($"Logging:LogLevel:{c}", (string?)"Debug"))];
+        await using var gateway = await env.StartGatewayAsync(debug);
         var valid = await env.TokenAsync("[" + Permission("10001", labels: Labels("N")) + "]");
         const string unknown = "UnknownTokenValue-0123456789abcdef";
         foreach (var (path, token) in new[] { ("Patient/p01", valid), ("Observation?subject=Patient/p01", valid), ("Patient/p02", valid), ("Patient/p01", unknown), ("Patient/..%2F", valid) })
@@ -20,7 +23,7 @@ public class TokenSecrecyTests(HearthEnvironment env)
             Assert.NotEqual(HttpStatusCode.InternalServerError, response.StatusCode);
         }
 
-        await using (var unreachable = await env.StartGatewayAsync(("Logging:LogLevel:Default", "Debug"), ("UMA_SERVER_BASE", $"http://127.0.0.1:{GatewayInstance.FreePort()}")))
+        await using (var unreachable = await env.StartGatewayAsync([.. debug, ("UMA_SERVER_BASE", $"http://127.0.0.1:{GatewayInstance.FreePort()}")]))
         {
             using var response = await unreachable.Client.GetWithTokenAsync("Patient/p01", valid);
             Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);

@@ -53,8 +53,15 @@ public class FhirJsonTests
     [Fact]
     public void Utf8Length_IsTheCompactJsonLength()
     {
-        var node = JsonNode.Parse("{ \"a\" : [1, 2, \"é\"] }")!;
-        Assert.Equal(Encoding.UTF8.GetByteCount(node.ToJsonString()), FhirJson.Utf8Length(node));
+        var node = JsonNode.Parse("{ \"a\" : [1, 2, \"é\", \"a+b&c\"] }")!;
+        Assert.Equal(Encoding.UTF8.GetByteCount(node.ToJsonString(FhirJson.Output)), FhirJson.Utf8Length(node)); // as Hearth writes it
+    }
+
+    [Fact]
+    public void Output_CharactersAsTheyAre_EscapesWhereJsonNeedsThem()
+    {
+        var node = JsonNode.Parse("{\"a\":\"a+b&c<é>\\\"q\\\"\\u0001\"}")!;
+        Assert.Equal("{\"a\":\"a+b&c<é>\\\"q\\\"\\u0001\"}", node.ToJsonString(FhirJson.Output));
     }
 }
 

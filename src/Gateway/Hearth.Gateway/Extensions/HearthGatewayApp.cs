@@ -37,11 +37,6 @@ public static class HearthGatewayApp
 
         var config = builder.Configuration;
         var settings = HearthSettings.Load(key => config[key] ?? config[$"Hearth:{key}"]);
-        if (settings.Cluster.Redis is null)
-        {
-            EmbeddedSilo.ChoosePorts(settings.Cluster);
-        }
-
         // --urls / ASPNETCORE_URLS win; else Pauldron's PORT; else 8080.
         var urls = config["urls"];
         urls = string.IsNullOrWhiteSpace(urls) ? $"http://0.0.0.0:{settings.Gateway.Port ?? 8080}" : urls;

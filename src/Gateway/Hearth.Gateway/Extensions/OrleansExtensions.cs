@@ -18,6 +18,7 @@ internal static class OrleansExtensions
         builder.Services.AddSingleton(calls);
         if (settings.Cluster.Redis is not { } redis)
         {
+            EmbeddedSilo.ChoosePorts(settings.Cluster); // throws HearthConfigurationException when a set port is taken
             builder.UseOrleans(silo => silo.AddHearthEmbeddedSilo(settings).AddOutgoingGrainCallFilter(calls.Invoke));
             return;
         }

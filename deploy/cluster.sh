@@ -98,6 +98,12 @@ for port in "$GW1_PORT" "$GW2_PORT"; do
   for _ in $(seq 1 300); do curl -sf "http://127.0.0.1:$port/readyz" >/dev/null && break; sleep 0.2; done
   curl -sf "http://127.0.0.1:$port/readyz" >/dev/null || { echo "gateway on $port is not ready; see $LOGS" >&2; exit 1; }
 done
+# A gateway is ready once one silo answers; the cluster is whole once both silos have joined
+# (their host has started: the silo lifecycle ends with the silo active in the membership).
+for log in silo1 silo2; do
+  for _ in $(seq 1 300); do grep -q "Application started" "$LOGS/$log.log" && break; sleep 0.2; done
+  grep -q "Application started" "$LOGS/$log.log" || { echo "$log did not join the cluster within 60 s; see $LOGS/$log.log" >&2; exit 1; }
+done
 
 cat <<MSG
 

@@ -47,7 +47,7 @@ for name in "${!port[@]}"; do
   fi
 done
 if grep -l "TaskCanceledException" "$work"/logs/silo*.log; then
-  echo "a silo logged TaskCanceledException while stopping (Redis stopped first?)"; exit 1
+  echo "a silo logged TaskCanceledException while stopping (Redis stopped first?)"; grep -B3 -A12 -m2 TaskCanceledException "$work"/logs/silo*.log | head -60; exit 1
 fi
 echo "cluster.sh stopped in ${took} s: gateways, silos, then Redis; nothing left running or listening"
 awk -v t="$took" 'BEGIN { exit !(t < 15) }' || { echo "stopping took ${took} s (15 s at most)"; exit 1; }

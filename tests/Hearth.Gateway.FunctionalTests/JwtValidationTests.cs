@@ -276,4 +276,30 @@ public sealed class JwtValidationTests(HearthEnvironment env)
 
     private static string JwtKid(string token)
         => System.Text.Json.JsonDocument.Parse(Base64UrlEncoder.Decode(token.Split('.')[0])).RootElement.GetProperty("kid").GetString()!;
+
+    /// <summary>
+    /// <c>both</c> mode, one kept-alive connection carrying a JWT of the issuer, an opaque token of
+    /// the same provider (introspected) and a forged JWT in turn: the connection's last token (ConnectionToken) keeps whether it is
+    /// validated here with the header it came in (a repeated header reuses it), so each request is
+    /// routed by its own token.
+    /// </summary>
+    [Fact]
+    public async Task BothMode_OneConnection_EachTokenRoutedByItself()
+    {
+        await using var gateway = await env.StartGatewayAsync(env.SmartSettings("both"));
+        var jwt = await env.Oidc.TokenForAsync(Scope);
+        var opaque = await env.Oidc.TokenForAsync(Scope, opaque: true);
+        var forged = Attack("stranger");
+        using var handler = new SocketsHttpHandler { MaxConnectionsPerServer = 1 };
+        using var oneConnection = new HttpClient(handler) { BaseAddress = gateway.Client.BaseAddress };
+        var statuses = new List<HttpStatusCode>();
+        foreach (var token in new[] { jwt, jwt, opaque, opaque, jwt, forged, forged, opaque, jwt, jwt })
+        {
+            using var response = await oneConnection.GetWithTokenAsync(Path, token);
+            statuses.Add(response.StatusCode);
+        }
+
+        HttpStatusCode[] expected = [.. Enumerable.Repeat(HttpStatusCode.OK, 5), HttpStatusCode.Unauthorized, HttpStatusCode.Unauthorized, .. Enumerable.Repeat(HttpStatusCode.OK, 3)];
+        Assert.Equal(expected, statuses);
+    }
 }

@@ -18,6 +18,8 @@ namespace Hearth.Gateway.Pipeline;
 /// </summary>
 internal sealed partial class Authenticator(GatewaySettings settings, IGrainFactory grains, LocalTokens localTokens, GatewayCaches caches, TimeProvider time, ILogger<Authenticator> logger)
 {
+    private readonly Func<string, bool> _local = localTokens.Handles; // one delegate, not one per request
+
     public async ValueTask<(Principal? Principal, Refusal? Refusal)> AuthenticateAsync(HttpContext context)
     {
         var authorization = context.Request.Headers.Authorization;
@@ -32,25 +34,16 @@ internal sealed partial class Authenticator(GatewaySettings settings, IGrainFact
             authorization = "Bearer " + queryToken[0];
         }
 
-        string token, tokenHash;
-        if (authorization.Count == 1 && ConnectionToken.Last(context, authorization[0]!) is { } last)
+        switch (ConnectionToken.Read(context, authorization, _local, out var read))
         {
-            (token, tokenHash) = (last.Token, last.Hash);
-        }
-        else
-        {
-            switch (BearerToken.Read(authorization, out token))
-            {
-                case BearerTokenStatus.Missing:
-                    return (null, new Refusal.NoToken());
-                case BearerTokenStatus.Malformed:
-                    return (null, new Refusal.MalformedAuthorization());
-            }
-
-            tokenHash = ConnectionToken.HashAndKeep(context, authorization[0]!, token);
+            case BearerTokenStatus.Missing:
+                return (null, new Refusal.NoToken());
+            case BearerTokenStatus.Malformed:
+                return (null, new Refusal.MalformedAuthorization());
         }
 
-        if (localTokens.Handles(token))
+        var (token, tokenHash) = (read!.Token, read.Hash);
+        if (read.Local)
         {
             return await localTokens.AuthenticateAsync(token, tokenHash, context.RequestAborted);
         }

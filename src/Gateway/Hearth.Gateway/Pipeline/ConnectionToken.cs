@@ -2,14 +2,14 @@ using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using Hearth.Grains.Abstractions;
 using Microsoft.AspNetCore.Connections.Features;
+using Microsoft.Extensions.Primitives;
 
 namespace Hearth.Gateway.Pipeline;
 
 /// <summary>
-/// The bearer token a connection sent last, read and hashed: a client sends the same
-/// Authorization header on every request of a kept-alive connection, and reading and hashing it
-/// again (the SHA-256 is the costliest step of a warm request's authentication) would give the
-/// same token and hash. Held in the connection's items only, never shared, logged or used as a
+/// The bearer token a connection sent last, read, hashed and told local or not: a client sends the
+/// same Authorization header on every request of a kept-alive connection, and reading, hashing and
+/// (for a JWT) parsing it again to see its issuer would give the same token, hash and answer. Held in the connection's items only, never shared, logged or used as a
 /// key; compared in constant time (a connection shared by a front proxy carries several
 /// clients' tokens). HTTP/1.x only: its requests on a connection come one after another, while
 /// HTTP/2 streams share the connection's items concurrently. Whatever the token's state,
@@ -19,11 +19,12 @@ internal sealed class ConnectionToken
 {
     private static readonly object Key = new();
 
-    private ConnectionToken(string authorization, string token, string hash)
+    private ConnectionToken(string authorization, string token, string hash, bool local)
     {
         Authorization = authorization;
         Token = token;
         Hash = hash;
+        Local = local;
     }
 
     /// <summary>The Authorization header's value, as sent.</summary>
@@ -34,23 +35,31 @@ internal sealed class ConnectionToken
     /// <summary><see cref="TokenKey.Hash"/> of <see cref="Token"/>.</summary>
     public string Hash { get; }
 
-    /// <summary>The token read from <paramref name="authorization"/> (one header value) when this connection sent that value last.</summary>
-    public static ConnectionToken? Last(HttpContext context, string authorization)
+    /// <summary>Validated in the gateway (a JWT of the configured issuer: reading one to tell is a parse of its JSON) rather than introspected.</summary>
+    public bool Local { get; }
+
+    /// <summary>
+    /// The bearer token of <paramref name="authorization"/>: the one this connection sent last when
+    /// the header is the same, else read (<see cref="BearerToken.Read"/>), hashed, told local or not
+    /// by <paramref name="local"/>, and kept for the connection's next request.
+    /// </summary>
+    public static BearerTokenStatus Read(HttpContext context, StringValues authorization, Func<string, bool> local, out ConnectionToken? read)
     {
         var items = Items(context);
-        return items is not null && items.TryGetValue(Key, out var value) && value is ConnectionToken last && last.Sent(authorization) ? last : null;
-    }
-
-    /// <summary>Hashes <paramref name="token"/> (read from <paramref name="authorization"/>) and keeps both for the connection's next request.</summary>
-    public static string HashAndKeep(HttpContext context, string authorization, string token)
-    {
-        var hash = TokenKey.Hash(token);
-        if (Items(context) is { } items)
+        if (authorization.Count == 1 && items is not null && items.TryGetValue(Key, out var value) && value is ConnectionToken last && last.Sent(authorization[0]!))
         {
-            items[Key] = new ConnectionToken(authorization, token, hash);
+            read = last;
+            return BearerTokenStatus.Present;
         }
 
-        return hash;
+        var status = BearerToken.Read(authorization, out var token);
+        read = status == BearerTokenStatus.Present ? new ConnectionToken(authorization[0]!, token, TokenKey.Hash(token), local(token)) : null;
+        if (read is not null && items is not null)
+        {
+            items[Key] = read;
+        }
+
+        return status;
     }
 
     private static IDictionary<object, object?>? Items(HttpContext context)

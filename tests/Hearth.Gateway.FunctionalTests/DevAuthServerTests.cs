@@ -6,7 +6,7 @@ using Hearth.Gateway.FunctionalTests.Infrastructure;
 
 namespace Hearth.Gateway.FunctionalTests;
 
-/// <summary>The development authorization server speaks the Pauldron wire format of DESIGN.md.</summary>
+/// <summary>The development authorization server speaks the Pauldron wire format of docs/AUTHORIZATION-SERVER.md.</summary>
 [Collection(HearthCollection.Name)]
 public class DevAuthServerTests(HearthEnvironment env)
 {

@@ -33,7 +33,7 @@ internal static class ClusterSilo
         silo.ConfigureEndpoints(address, cluster.SiloPort, cluster.SiloGatewayPort, listenOnAnyHostAddress: !IPAddress.IsLoopback(address));
 
         // A dead silo is declared dead within ~2-3 s instead of the default ~15 s: its grains
-        // re-activate elsewhere and re-fetch once (see STACK-NOTES). Silos write "I am alive"
+        // re-activate elsewhere and re-fetch once. Silos write "I am alive"
         // every 5 s, so that after every silo died, a new one ignores the stale entries after
         // ~10 s (default: 10 min) instead of waiting for them to answer.
         silo.Configure<ClusterMembershipOptions>(o =>

@@ -212,8 +212,13 @@ function misbehave(res, mode) {
     res.writeHead(200, { 'Content-Type': 'application/fhir+json', 'Content-Encoding': 'gzip', 'Content-Length': zipped.length });
     return res.end(zipped);
   }
-  // truncate: promise a body, send half of it, then cut the connection.
   const text = JSON.stringify({ resourceType: 'Patient', id: 'p01', identifier: [{ system: 'urn:official:id', value: '10001' }] });
+  if (mode.startsWith('labelled:')) {
+    // labelled:<codings>: a plain JSON body whose Content-Encoding header says otherwise (a server that lies).
+    res.writeHead(200, { 'Content-Type': 'application/fhir+json', 'Content-Encoding': mode.slice('labelled:'.length), 'Content-Length': Buffer.byteLength(text) });
+    return res.end(text);
+  }
+  // truncate: promise a body, send half of it, then cut the connection.
   res.writeHead(200, { 'Content-Type': 'application/fhir+json', 'Content-Length': Buffer.byteLength(text) });
   res.write(text.slice(0, 20));
   setTimeout(() => res.socket?.destroy(), 20);

@@ -311,6 +311,28 @@ public class ReadAuthorizationTests(HearthEnvironment env)
         await response.AssertOutcomeAsync("transient");
     }
 
+    /// <summary>
+    /// The FHIR server's Content-Encoding is read as sent: any coding but identity (in a list too)
+    /// is refused even when the body is plain JSON (Hearth judges only what it can read as sent);
+    /// identity alone is no coding.
+    /// </summary>
+    [Theory]
+    [InlineData("identity", HttpStatusCode.OK)]
+    [InlineData("IDENTITY", HttpStatusCode.OK)]
+    [InlineData("br", HttpStatusCode.BadGateway)]
+    [InlineData("identity, br", HttpStatusCode.BadGateway)]
+    [InlineData("identity,gzip", HttpStatusCode.BadGateway)]
+    public async Task FhirServerLabelsItsBody_OnlyIdentityServed(string coding, HttpStatusCode expected)
+    {
+        var token = await env.TokenAsync("[" + Permission("*") + "]");
+        await env.FhirFaultAsync("labelled:" + coding);
+        using var response = await Client.GetWithTokenAsync("Patient/p01", token);
+        Assert.Equal(expected, response.StatusCode);
+        Assert.Empty(response.Content.Headers.ContentEncoding);
+        var text = await response.Content.ReadAsStringAsync();
+        Assert.Equal(expected == HttpStatusCode.OK, text.Contains("10001", StringComparison.Ordinal));
+    }
+
     [Theory]
     [InlineData("html")]
     [InlineData("malformed")]

@@ -32,7 +32,7 @@ public sealed class DevFhirServerClient(HttpClient http, string fhirBase)
     public async Task<int> TotalCountAsync()
         => (await http.GetFromJsonAsync<JsonElement>(Admin("stats"))).EnumerateObject().Sum(p => p.Value.GetInt32());
 
-    /// <summary>Makes the next <paramref name="count"/> answers misbehave (html, malformed, gzip, truncate).</summary>
+    /// <summary>Makes the next <paramref name="count"/> answers misbehave (html, malformed, gzip, truncate, labelled:&lt;Content-Encoding&gt;).</summary>
     public async Task FaultAsync(string mode, int count = 1)
     {
         using var response = await http.PostAsync(Admin("fault"), JsonContent.Create(new { mode, count }));

@@ -54,9 +54,9 @@ internal sealed class UpstreamAnswer : IDisposable
     /// <exception cref="UpstreamException">Compressed (none was asked for), larger than <see cref="MaxBytes"/>, or cut off.</exception>
     public static async ValueTask<UpstreamAnswer> ReadAsync(HttpResponseMessage upstream, CancellationToken cancellationToken)
     {
-        // Read as sent (not parsed into a collection of its own): any coding but identity is refused.
+        // Read as sent (not parsed into a collection of its own): any value but "identity" is refused.
         if (upstream.Content.Headers.NonValidated.TryGetValues("Content-Encoding", out var encodings)
-            && encodings.Any(e => !e.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries).All(c => string.Equals(c, "identity", StringComparison.OrdinalIgnoreCase))))
+            && encodings.Any(e => !string.Equals(e.Trim(), "identity", StringComparison.OrdinalIgnoreCase)))
         {
             throw new UpstreamException("The FHIR server sent a compressed body although none was asked for.");
         }

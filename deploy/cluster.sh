@@ -44,21 +44,10 @@ dotnet build -c Release src/Silo/Hearth.Silo -v quiet -nologo
 # rest, Redis last. What does not end within STOP_WAIT seconds of its signal is killed.
 gateways=() silos=() others=() redis=()
 STOP_WAIT=${CLUSTER_STOP_WAIT:-8}
-stop_group() {
-  local pid alive
-  [ $# -gt 0 ] || return 0
-  for pid in "$@"; do kill "$pid" 2>/dev/null || true; done
-  for _ in $(seq 1 $((STOP_WAIT * 5))); do
-    alive=false
-    for pid in "$@"; do kill -0 "$pid" 2>/dev/null && alive=true; done
-    $alive || return 0
-    sleep 0.2
-  done
-  for pid in "$@"; do kill -9 "$pid" 2>/dev/null || true; done
-}
+source deploy/stop-group.sh
 cleanup() {
   trap - EXIT INT TERM
-  stop_group "${gateways[@]}"; stop_group "${silos[@]}"; stop_group "${others[@]}"; stop_group "${redis[@]}"
+  stop_group "$STOP_WAIT" "${gateways[@]}"; stop_group "$STOP_WAIT" "${silos[@]}"; stop_group "$STOP_WAIT" "${others[@]}"; stop_group "$STOP_WAIT" "${redis[@]}"
   wait 2>/dev/null || true
 }
 trap cleanup EXIT INT TERM

@@ -45,16 +45,10 @@ npm_quiet=(--no-audit --no-fund --loglevel=error) # the pinned Medplum packages 
 dotnet build -c Release src/Gateway/Hearth.Gateway -v quiet -nologo > "$LOGS/build.log" 2>&1 || { cat "$LOGS/build.log" >&2; exit 1; }
 
 pids=()
+source deploy/stop-group.sh
 cleanup() {
   trap - EXIT INT TERM
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  for _ in $(seq 1 50); do
-    alive=false
-    for pid in "${pids[@]}"; do kill -0 "$pid" 2>/dev/null && alive=true; done
-    $alive || break
-    sleep 0.2
-  done
-  for pid in "${pids[@]}"; do kill -9 "$pid" 2>/dev/null || true; done # bounded: 10 s, then no waiting
+  stop_group 10 "${pids[@]}" # bounded: 10 s, then killed
   wait 2>/dev/null || true
 }
 trap cleanup EXIT INT TERM

@@ -7,7 +7,7 @@ set -euo pipefail
 repo=$(cd "$(dirname "$0")/../.." && pwd)
 work=$(mktemp -d /tmp/hearth-cluster-check.XXXXXX)
 trap 'rm -rf "$work"' EXIT
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
+source "$(dirname "$0")/lib.sh"
 
 declare -A port
 for name in REDIS FHIR AUTH GATEWAY1 GATEWAY2 SILO1 SILO2 SILO1_GATEWAY SILO2_GATEWAY; do port[$name]=$(free_port); done
@@ -40,12 +40,8 @@ fi
 for p in $started; do
   if kill -0 "$p" 2>/dev/null; then echo "process $p ($(tr '\0' ' ' < /proc/$p/cmdline)) still runs"; kill -9 $started 2>/dev/null || true; exit 1; fi
 done
-for name in "${!port[@]}"; do
-  hex=$(printf '%04X' "${port[$name]}")
-  if awk -v h=":$hex" 'NR > 1 && $4 == "0A" && substr($2, length($2) - 4) == h { found = 1 } END { exit !found }' /proc/net/tcp /proc/net/tcp6; then
-    echo "port ${port[$name]} ($name) still listening"; exit 1
-  fi
-done
+left=$(listening "${port[@]}")
+[ -z "$left" ] || { echo "still listening after the stop: $left"; exit 1; }
 if grep -l "TaskCanceledException" "$work"/logs/silo*.log; then
   echo "a silo logged TaskCanceledException while stopping (Redis stopped first?)"; grep -B3 -A12 -m2 TaskCanceledException "$work"/logs/silo*.log | head -60; exit 1
 fi

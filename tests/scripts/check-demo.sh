@@ -12,16 +12,7 @@ work=$(mktemp -d /tmp/hearth-demo-check.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 git clone --quiet "$repo" "$work/clone"
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
-listening() { # the given ports that something listens on (127.0.0.1 or any address)
-  local ports=("$@") hex
-  for p in "${ports[@]}"; do
-    hex=$(printf '%04X' "$p")
-    if awk -v h=":$hex" 'NR > 1 && $4 == "0A" && substr($2, length($2) - 4) == h { found = 1 } END { exit !found }' /proc/net/tcp /proc/net/tcp6; then
-      echo "$p"
-    fi
-  done
-}
+source "$(dirname "$0")/lib.sh"
 
 check_mode() { # MODE-FLAG
   local flag=$1 out="$work/demo$1.out" fhir auth oidc gw pid

@@ -9,9 +9,9 @@ namespace Hearth.Gateway.Pipeline;
 /// <summary>
 /// The bearer token a connection sent last, read, hashed and told local or not: a client sends the
 /// same Authorization header on every request of a kept-alive connection, and reading, hashing and
-/// (for a JWT) parsing it again to see its issuer would give the same token, hash and answer. Held in the connection's items only, never shared, logged or used as a
-/// key; compared in constant time (a connection shared by a front proxy carries several
-/// clients' tokens). HTTP/1.x only: its requests on a connection come one after another, while
+/// (for a JWT) parsing it again to see its issuer would give the same token, hash and answer. Held
+/// in the connection's items only, never shared, logged or used as a key; compared in constant
+/// time (a connection shared by a front proxy carries several clients' tokens). HTTP/1.x only: its requests on a connection come one after another, while
 /// HTTP/2 streams share the connection's items concurrently. Whatever the token's state,
 /// everything after the hash runs as before.
 /// </summary>

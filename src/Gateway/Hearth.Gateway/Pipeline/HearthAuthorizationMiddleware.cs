@@ -34,42 +34,44 @@ internal sealed partial class HearthAuthorizationMiddleware(
         var failed = true;
         try
         {
+            RequestShape? shape = null;
             if (refusal is null)
             {
-                (var shape, refusal) = await RequestChecks.ReadAsync(context, request!, settings.Gateway);
-                if (refusal is null)
-                {
-                    state = new RequestState(request!, shape!, Principal.Anonymous, RequestState.PublicBaseOf(context, settings.Gateway));
-                    Verdict verdict;
-                    try
-                    {
-                        verdict = await decider.DecideAsync(context, state);
-                    }
-                    catch (Exception e) when (!context.RequestAborted.IsCancellationRequested)
-                    {
-                        verdict = Fail(e);
-                    }
-
-                    if (verdict.Forwarding is { } forwarding)
-                    {
-                        state.Forwarding = forwarding;
-                        await next(context);
-                        if (context.GetForwarderErrorFeature() is { } error && !context.Response.HasStarted)
-                        {
-                            await WriteForwardingErrorAsync(context, state, error);
-                        }
-                    }
-                    else
-                    {
-                        await WriteVerdictAsync(context, state, verdict);
-                    }
-
-                    failed = false;
-                    return;
-                }
+                (shape, refusal) = await RequestChecks.ReadAsync(context, request!, settings.Gateway);
             }
 
-            await writer.WriteRefusalAsync(context, request, refusal);
+            if (refusal is not null)
+            {
+                await writer.WriteRefusalAsync(context, request, refusal);
+                failed = false;
+                return;
+            }
+
+            state = new RequestState(request!, shape!, Principal.Anonymous, RequestState.PublicBaseOf(context, settings.Gateway));
+            Verdict verdict;
+            try
+            {
+                verdict = await decider.DecideAsync(context, state);
+            }
+            catch (Exception e) when (!context.RequestAborted.IsCancellationRequested)
+            {
+                verdict = Fail(e);
+            }
+
+            if (verdict.Forwarding is { } forwarding)
+            {
+                state.Forwarding = forwarding;
+                await next(context);
+                if (context.GetForwarderErrorFeature() is { } error && !context.Response.HasStarted)
+                {
+                    await WriteForwardingErrorAsync(context, state, error);
+                }
+            }
+            else
+            {
+                await WriteVerdictAsync(context, state, verdict);
+            }
+
             failed = false;
         }
         finally

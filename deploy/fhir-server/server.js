@@ -212,6 +212,17 @@ function misbehave(res, mode) {
     res.writeHead(200, { 'Content-Type': 'application/fhir+json', 'Content-Encoding': 'gzip', 'Content-Length': zipped.length });
     return res.end(zipped);
   }
+  if (mode.startsWith('large:')) {
+    // large:<n>: a searchset of n Observations of Patient/p01 (~500 bytes each), after a short pause
+    // (so that a client can be connected and waiting when the gateway starts writing it).
+    const entry = [];
+    for (let i = 0; i < Number(mode.slice('large:'.length)); i++) {
+      entry.push({ fullUrl: `Observation/large-${i}`, resource: { resourceType: 'Observation', id: `large-${i}`, status: 'final',
+        code: { text: 'large answer '.repeat(20) }, subject: { reference: 'Patient/p01' } }, search: { mode: 'match' } });
+    }
+    const bundle = JSON.stringify({ resourceType: 'Bundle', type: 'searchset', entry });
+    return setTimeout(() => { res.writeHead(200, { 'Content-Type': 'application/fhir+json' }); res.end(bundle); }, 200);
+  }
   const text = JSON.stringify({ resourceType: 'Patient', id: 'p01', identifier: [{ system: 'urn:official:id', value: '10001' }] });
   if (mode.startsWith('labelled:')) {
     // labelled:<codings>: a plain JSON body whose Content-Encoding header says otherwise (a server that lies).

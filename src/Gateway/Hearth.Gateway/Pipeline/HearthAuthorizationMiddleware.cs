@@ -72,7 +72,7 @@ internal sealed partial class HearthAuthorizationMiddleware(
                 await WriteVerdictAsync(context, state, verdict);
             }
 
-            failed = false;
+            failed = state.Cut;
         }
         finally
         {

@@ -111,6 +111,7 @@ internal sealed partial class HearthTransformProvider(GatewaySettings settings, 
             using var answer = await UpstreamAnswer.ReadAsync(upstream, http.RequestAborted);
             var reply = await forwarding.JudgeAsync(answer, http.RequestAborted);
             await writer.WriteAsync(http, state, reply, afterForwarding: true);
+            state.Cut = http.RequestAborted.IsCancellationRequested; // a write to a client gone may end without an error
         }
         catch (Exception e) when (!http.RequestAborted.IsCancellationRequested && !http.Response.HasStarted)
         {
@@ -125,7 +126,19 @@ internal sealed partial class HearthTransformProvider(GatewaySettings settings, 
 
             await writer.WriteAsync(http, state, Failures.ToRefusal(e), afterForwarding: true);
         }
+        catch (Exception e)
+        {
+            // The client went away, or the answer had started when something failed: nothing more can
+            // be sent. Thrown on, YARP would clear a started response (itself an unhandled exception);
+            // the connection is aborted instead, so that a cut answer never looks whole to the client.
+            state.Cut = true;
+            LogCut(logger, http.RequestAborted.IsCancellationRequested ? "the client went away" : e.GetType().Name);
+            http.Abort();
+        }
     }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "The answer was cut off after it had started: {Reason}")]
+    private static partial void LogCut(ILogger logger, string reason);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Unusable answer from the FHIR server (status {Status}): {Reason}")]
     private static partial void LogBadUpstream(ILogger logger, int status, string reason);

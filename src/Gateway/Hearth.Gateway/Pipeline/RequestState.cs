@@ -56,6 +56,9 @@ internal sealed class RequestState(FhirRequest request, RequestShape shape, Prin
     /// <summary>When the request left for the FHIR server (<see cref="System.Diagnostics.Stopwatch"/> ticks); 0 before.</summary>
     public long ForwardedAt { get; set; }
 
+    /// <summary>The answer was cut off after it had started (the client went away, or writing failed): recorded as an error.</summary>
+    public bool Cut { get; set; }
+
     /// <summary>Entries removed from the answer (redaction).</summary>
     public int Removed { get; set; }
 

@@ -4,15 +4,21 @@
 # and a JWT validated locally), a 50-entry search, a 50-entry search with redaction and a
 # 5,000-entry search. Per row: req/s, p50, p99 (wrk), proxy CPU µs per request and bytes allocated
 # per request (the proxy's processes: /proc CPU ticks; dotnet-counters' allocation rate), ratios to
-# bare YARP. Writes bench/results/<date>.md and bench/results/latest.md. Everything runs on
-# 127.0.0.1 and is stopped by pid at the end.
+# bare YARP. All targets run at once and are measured in ROUNDS rounds, each measurement right
+# after the other targets' of the same request; the target being measured is the only proxy not
+# paused (SIGSTOP), so no proxy's idle work runs during another's measurement. Figures are the
+# median over the rounds; ratios the median of each round's ratio. Writes bench/results/<date>.md
+# and bench/results/latest.md. Everything runs on 127.0.0.1 and is stopped by pid at the end.
 #
-#   ./bench/run.sh                          # 10 s per measurement, 2 wrk threads, 16 connections
-#   DURATION=30s CONNECTIONS=32 ./bench/run.sh
+#   ./bench/run.sh                          # 3 rounds of 10 s per measurement, 2 wrk threads, 16 connections
+#   ROUNDS=5 DURATION=30s CONNECTIONS=32 ./bench/run.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 DURATION=${DURATION:-10s}
+ROUNDS=${ROUNDS:-3}
+WARMUP=${WARMUP:-5s}
+SETTLE=${SETTLE:-90s}
 THREADS=${THREADS:-2}
 CONNECTIONS=${CONNECTIONS:-16}
 BULK_DURATION=${BULK_DURATION:-10s}
@@ -20,6 +26,7 @@ FHIR_PORT=${BENCH_FHIR_PORT:-18581}
 AUTH_PORT=${BENCH_AUTH_PORT:-18590}
 OIDC_PORT=${BENCH_OIDC_PORT:-18591}
 GW_PORT=${BENCH_GATEWAY_PORT:-18580}
+CGW_PORT=${BENCH_CLUSTER_GATEWAY_PORT:-18583}
 PASS_PORT=${BENCH_PASSTHROUGH_PORT:-18582}
 REDIS_PORT=${BENCH_REDIS_PORT:-18593}
 TOOLS=bench/.tools
@@ -34,7 +41,8 @@ dotnet build -c Release src/Silo/Hearth.Silo -v quiet -nologo
 dotnet build -c Release bench/PassThrough -v quiet -nologo
 
 pids=()
-cleanup() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; wait 2>/dev/null || true; }
+# A paused process is continued first: a stopped process does not act on SIGTERM until then.
+cleanup() { for pid in "${pids[@]}"; do kill -CONT "$pid" 2>/dev/null || true; kill "$pid" 2>/dev/null || true; done; wait 2>/dev/null || true; }
 trap cleanup EXIT INT TERM
 
 DIRECT="http://127.0.0.1:$FHIR_PORT/fhir/R4"
@@ -42,8 +50,6 @@ OIDC="http://127.0.0.1:$OIDC_PORT"
 node deploy/fhir-server/server.js --port "$FHIR_PORT" > /tmp/hearth-bench-fhir.log 2>&1 & pids+=($!)
 DEV_AUTH_API_KEY=bench-key node deploy/dev-auth-server/server.js --port "$AUTH_PORT" > /tmp/hearth-bench-auth.log 2>&1 & pids+=($!)
 node deploy/oidc-provider/server.mjs --port "$OIDC_PORT" > /tmp/hearth-bench-oidc.log 2>&1 & pids+=($!)
-dotnet bench/PassThrough/bin/Release/net10.0/PassThrough.dll "$DIRECT/" "http://127.0.0.1:$PASS_PORT" > /tmp/hearth-bench-pass.log 2>&1 & pids+=($!)
-PASS_PID=$!
 for _ in $(seq 1 150); do
   curl -sf "$DIRECT/metadata" >/dev/null && curl -sf "$OIDC/.well-known/openid-configuration" >/dev/null && break
   sleep 0.2
@@ -84,6 +90,10 @@ wait_ready() { for _ in $(seq 1 300); do curl -sf "$1/readyz" >/dev/null && retu
 
 ticks() { local t=0; for pid in "$@"; do t=$((t + $(awk '{print $14 + $15}' "/proc/$pid/stat"))); done; echo "$t"; }
 
+# ms PERCENTILE: wrk's latency at that percentile (812.00us, 1.23ms, 2.01s) in ms
+ms() { awk -v p="$1" '$1 == p { v = $2; u = v; sub(/[0-9.]+/, "", u); sub(/[a-z]+$/, "", v)
+  printf "%.2f", v * (u == "us" ? 0.001 : u == "s" ? 1000 : u == "m" ? 60000 : 1) }'; }
+
 # measure URL HEADER DURATION CONNECTIONS PID... -> "req/s p50 p99 cpu-µs/req bytes/req non-2xx"
 measure() {
   local url=$1 header=$2 duration=$3 connections=$4; shift 4
@@ -107,7 +117,7 @@ measure() {
     allocated=$(awk -F, -v a="$allocated" '/total_allocated/ {s += $NF} END {printf "%.0f", a + s}' "$file")
     rm -f "$file"
   done
-  echo "$(echo "$out" | awk '/Requests\/sec/ {print $2}') $(echo "$out" | awk '$1=="50%" {print $2}') $(echo "$out" | awk '$1=="99%" {print $2}')" \
+  echo "$(echo "$out" | awk '/Requests\/sec/ {print $2}') $(echo "$out" | ms 50%) $(echo "$out" | ms 99%)" \
     "$(awk -v t=$((after - before)) -v n="$requests" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.0f", t * 1e6 / hz / n }')" \
     "$(awk -v a="$allocated" -v n="$requests" 'BEGIN { printf "%.0f", a / n }')" \
     "$(echo "$out" | awk '/Non-2xx/ {print $NF}' | grep . || echo 0)"
@@ -115,59 +125,91 @@ measure() {
 
 warm() { # URL HEADER
   for _ in $(seq 1 50); do curl -s -m 30 -o /dev/null -H "$2" "$1"; done
-  wrk -t"$THREADS" -c"$CONNECTIONS" -d3s -H "$2" "$1" > /dev/null
+  wrk -t"$THREADS" -c"$CONNECTIONS" -d"$WARMUP" -H "$2" "$1" > /dev/null
 }
 
-declare -A R
-run_target() { # NAME BASE PID...
-  local name=$1 base=$2; shift 2
-  warm "$base$READ" "$AUTH"; warm "$base$SEARCH" "$AUTH"; warm "$base$REDACTED" "$AUTH_N"
-  R[$name,read]=$(measure "$base$READ" "$AUTH" "$DURATION" "$CONNECTIONS" "$@")
-  R[$name,search]=$(measure "$base$SEARCH" "$AUTH" "$DURATION" "$CONNECTIONS" "$@")
-  R[$name,redacted]=$(measure "$base$REDACTED" "$AUTH_N" "$DURATION" "$CONNECTIONS" "$@")
-  curl -s -m 60 -o /dev/null -H "$AUTH" "$base$BULK"
-  R[$name,bulk]=$(measure "$base$BULK" "$AUTH" "$BULK_DURATION" 1 "$@")
-  if [[ $name == embedded || $name == cluster ]]; then
-    warm "$base$READ" "$JWT_AUTH"
-    R[$name,jwt]=$(measure "$base$READ" "$JWT_AUTH" "$DURATION" "$CONNECTIONS" "$@")
-  fi
-}
-
-# The FHIR server directly (its own CPU and allocations are not the proxy's: not counted).
-R[direct,read]=$(measure "$DIRECT$READ" "$AUTH" "$DURATION" "$CONNECTIONS")
-R[direct,search]=$(measure "$DIRECT$SEARCH" "$AUTH" "$DURATION" "$CONNECTIONS")
-R[direct,redacted]=$(measure "$DIRECT$REDACTED" "$AUTH_N" "$DURATION" "$CONNECTIONS")
-R[direct,bulk]=$(measure "$DIRECT$BULK" "$AUTH" "$BULK_DURATION" 1)
-run_target yarp "http://127.0.0.1:$PASS_PORT" "$PASS_PID"
-kill "$PASS_PID"
-
+# Every proxy starts now and is warmed on every request; then each is paused until measured.
+dotnet bench/PassThrough/bin/Release/net10.0/PassThrough.dll "$DIRECT/" "http://127.0.0.1:$PASS_PORT" > /tmp/hearth-bench-pass.log 2>&1 & pids+=($!)
+PASS_PID=$!
 # Hearth embedded: one process with its own silo.
 env "${HEARTH_ENV[@]}" HEARTH_SILO_PORT=18511 HEARTH_SILO_GATEWAY_PORT=18530 dotnet "$GATEWAY_DLL" --urls "http://127.0.0.1:$GW_PORT" > /tmp/hearth-bench-gw.log 2>&1 & pids+=($!)
 GW_PID=$!
-wait_ready "http://127.0.0.1:$GW_PORT"
-run_target embedded "http://127.0.0.1:$GW_PORT" "$GW_PID"
-entries=$(curl -s -H "$AUTH_N" "http://127.0.0.1:$GW_PORT$REDACTED" | grep -o '"fullUrl"' | wc -l)
-peak_bulk=$(awk '/VmHWM/ {print $2}' "/proc/$GW_PID/status")
-kill "$GW_PID"; wait "$GW_PID" 2>/dev/null || true
-
 # Hearth in cluster mode: Redis, one silo, one gateway (grain calls cross processes).
 redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save "" --appendonly no > /tmp/hearth-bench-redis.log 2>&1 & pids+=($!)
 CLUSTER=(HEARTH_REDIS="127.0.0.1:$REDIS_PORT" HEARTH_CLUSTER_ID="bench-$$" HEARTH_ADVERTISED_ADDRESS=127.0.0.1)
 env "${HEARTH_ENV[@]}" "${CLUSTER[@]}" HEARTH_SILO_PORT=18512 HEARTH_SILO_GATEWAY_PORT=18531 dotnet "$SILO_DLL" > /tmp/hearth-bench-silo.log 2>&1 & pids+=($!)
 SILO_PID=$!
-env "${HEARTH_ENV[@]}" "${CLUSTER[@]}" PORT="$GW_PORT" dotnet "$GATEWAY_DLL" > /tmp/hearth-bench-cgw.log 2>&1 & pids+=($!)
+env "${HEARTH_ENV[@]}" "${CLUSTER[@]}" PORT="$CGW_PORT" dotnet "$GATEWAY_DLL" > /tmp/hearth-bench-cgw.log 2>&1 & pids+=($!)
 CGW_PID=$!
+for _ in $(seq 1 150); do curl -sf "http://127.0.0.1:$PASS_PORT/metadata" >/dev/null && break; sleep 0.2; done
 wait_ready "http://127.0.0.1:$GW_PORT"
-run_target cluster "http://127.0.0.1:$GW_PORT" "$CGW_PID" "$SILO_PID"
+wait_ready "http://127.0.0.1:$CGW_PORT"
 
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b == 0) print "-"; else printf "%.2f", a / b }'; }
-field() { echo "${R[$1,$2]:-${R[$1,read]}}" | awk -v f="$3" '{print $f}'; } # a JWT read is compared with YARP's read
-row() { # LABEL TARGET SCENARIO
-  local t=$2 s=$3
-  echo "| $1 | $t | $(field "$t" "$s" 1) | $(ratio "$(field "$t" "$s" 1)" "$(field yarp "$s" 1)") | $(field "$t" "$s" 2) / $(field "$t" "$s" 3) |" \
-    "$(if [[ $t == direct ]]; then echo "- | - | - |"; else echo "$(field "$t" "$s" 4) | $(ratio "$(field "$t" "$s" 4)" "$(field yarp "$s" 4)") | $(field "$t" "$s" 5) |"; fi)" \
-    "$(field "$t" "$s" 6) |"
+declare -A BASE=([direct]="$DIRECT" [yarp]="http://127.0.0.1:$PASS_PORT" [embedded]="http://127.0.0.1:$GW_PORT" [cluster]="http://127.0.0.1:$CGW_PORT")
+declare -A PIDS=([direct]="" [yarp]="$PASS_PID" [embedded]="$GW_PID" [cluster]="$CGW_PID $SILO_PID")
+PROXIES=(yarp embedded cluster)
+pause_all() { for t in "${PROXIES[@]}"; do kill -STOP ${PIDS[$t]}; done; }
+resume() { [[ -z ${PIDS[$1]} ]] || kill -CONT ${PIDS[$1]}; }
+
+declare -A URL=([read]="$READ" [jwt]="$READ" [search]="$SEARCH" [redacted]="$REDACTED" [bulk]="$BULK")
+declare -A HDR=([read]="$AUTH" [jwt]="$JWT_AUTH" [search]="$AUTH" [redacted]="$AUTH_N" [bulk]="$AUTH")
+applies() { [[ $1 != jwt || $2 == embedded || $2 == cluster ]]; } # SCENARIO TARGET: a JWT read only where Hearth judges it
+
+for t in "${PROXIES[@]}"; do
+  for s in read jwt search redacted; do applies "$s" "$t" && warm "${BASE[$t]}${URL[$s]}" "${HDR[$s]}"; done
+  curl -s -m 60 -o /dev/null -H "$AUTH" "${BASE[$t]}$BULK"
+done
+entries=$(curl -s -H "$AUTH_N" "http://127.0.0.1:$GW_PORT$REDACTED" | grep -o '"fullUrl"' | wc -l)
+# Then all run side by side under a light load for SETTLE: a process's periodic work (Orleans'
+# membership and directory, Hearth's revocation sync and cache subscription) reaches new code and
+# tiers it up for a minute or more after start (measured: 10–25 ms of JIT a second for the first
+# ~70 s under load, ~0 after 100 s); measured before that, it is a start-up cost, not a request's.
+settle=()
+for t in "${PROXIES[@]}"; do wrk -t1 -c1 -d"$SETTLE" -H "$AUTH" "${BASE[$t]}$READ" > /dev/null & settle+=($!); done
+wait "${settle[@]}"
+pause_all
+
+declare -A R # R[target,scenario,round] = "req/s p50 p99 cpu bytes non-2xx"
+for round in $(seq 1 "$ROUNDS"); do
+  # The proxies' order turns each round, so that none is always measured first.
+  order=(direct "${PROXIES[@]:$(( (round - 1) % 3 ))}" "${PROXIES[@]:0:$(( (round - 1) % 3 ))}")
+  for s in read jwt search redacted bulk; do
+    for t in "${order[@]}"; do
+      applies "$s" "$t" || continue
+      [[ $t == direct && $s == jwt ]] && continue
+      resume "$t"
+      if [[ $s == bulk ]]; then curl -s -m 60 -o /dev/null -H "$AUTH" "${BASE[$t]}$BULK"; duration=$BULK_DURATION; connections=1
+      else wrk -t"$THREADS" -c"$CONNECTIONS" -d2s -H "${HDR[$s]}" "${BASE[$t]}${URL[$s]}" > /dev/null; duration=$DURATION; connections=$CONNECTIONS; fi
+      # The FHIR server's own CPU and allocations are not the proxy's: not counted for direct.
+      R[$t,$s,$round]=$(measure "${BASE[$t]}${URL[$s]}" "${HDR[$s]}" "$duration" "$connections" ${PIDS[$t]})
+      [[ $t == direct ]] || kill -STOP ${PIDS[$t]}
+      echo "round $round, $s, $t: ${R[$t,$s,$round]}" >&2
+    done
+  done
+done
+for t in "${PROXIES[@]}"; do resume "$t"; done
+peak_bulk=$(awk '/VmHWM/ {print $2}' "/proc/$GW_PID/status")
+
+median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'; }
+# figure TARGET SCENARIO FIELD -> the median over the rounds of that field
+figure() { local r v=(); for r in $(seq 1 "$ROUNDS"); do v+=("$(echo "${R[$1,$2,$r]}" | awk -v f="$3" '{print $f}')"); done; echo "${v[*]}" | median; }
+# ratios TARGET SCENARIO FIELD -> each round's ratio to bare YARP's (a JWT read is compared with its read)
+ratios() {
+  local r y=$2 out=(); [[ $2 == jwt ]] && y=read
+  for r in $(seq 1 "$ROUNDS"); do
+    out+=("$(awk -v a="$(echo "${R[$1,$2,$r]}" | awk -v f="$3" '{print $f}')" -v b="$(echo "${R[yarp,$y,$r]}" | awk -v f="$3" '{print $f}')" 'BEGIN { if (b == 0) print "-"; else printf "%.2f", a / b }')")
+  done
+  echo "${out[*]}"
 }
+# row LABEL TARGET SCENARIO: medians over the rounds; ratios: the median of the rounds' ratios
+row() {
+  local t=$2 s=$3 errors=0 r
+  for r in $(seq 1 "$ROUNDS"); do errors=$((errors + $(echo "${R[$t,$s,$r]}" | awk '{print $6}'))); done
+  echo "| $1 | $t | $(figure "$t" "$s" 1) | $(ratios "$t" "$s" 1 | median) | $(figure "$t" "$s" 2) / $(figure "$t" "$s" 3) ms |" \
+    "$(if [[ $t == direct ]]; then echo "- | - | - |"; else echo "$(figure "$t" "$s" 4) | $(ratios "$t" "$s" 4 | median) | $(figure "$t" "$s" 5) |"; fi) $errors |"
+}
+declare -A LABELS=([read]="single read \`$READ\`" [jwt]="single read, JWT validated locally" [search]="50-entry search"
+  [redacted]="50-entry search, ~half removed ($entries kept)" [bulk]="5,000-entry search (~2.7 MB)")
 
 mkdir -p bench/results
 date=$(date -u +%Y-%m-%d)
@@ -175,17 +217,25 @@ date=$(date -u +%Y-%m-%d)
   echo "# Hearth benchmark — $(date -u +%Y-%m-%dT%H:%MZ)"
   echo
   echo "Machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB, $(uname -r); wrk -t$THREADS -c$CONNECTIONS -d$DURATION (5,000-entry search: -c1 -d$BULK_DURATION) on 127.0.0.1;"
+  echo "$ROUNDS rounds, each target measured in turn for each request, the other proxies paused; warm-up $WARMUP per request and target, $SETTLE of light load on all, then 2 s before each measurement."
   echo "FHIR server: Medplum's engine (Node, one process). Proxy CPU: the proxy's processes (cluster: gateway + silo). Allocated: dotnet-counters' allocation rate summed over the run."
+  echo "Figures: the median over the rounds; ratios: the median of the rounds' ratios to bare YARP (a JWT read is compared with bare YARP's read); non-2xx: summed."
   echo
   echo "| request | target | req/s | req/s ÷ bare YARP | p50 / p99 | proxy CPU µs/req | CPU ÷ bare YARP | bytes allocated/req | non-2xx |"
   echo "|---|---|---|---|---|---|---|---|---|"
   for s in read jwt search redacted bulk; do
-    case $s in
-      read) label="single read \`$READ\`" ;; jwt) label="single read, JWT validated locally" ;; search) label="50-entry search" ;;
-      redacted) label="50-entry search, ~half removed ($entries kept)" ;; bulk) label="5,000-entry search (~2.7 MB)" ;;
-    esac
     for t in direct yarp embedded cluster; do
-      [[ -n ${R[$t,$s]:-} ]] && row "$label" "$t" "$s"
+      [[ -n ${R[$t,$s,1]:-} ]] && row "${LABELS[$s]}" "$t" "$s"
+    done
+  done
+  echo
+  echo "Each round's ratio to bare YARP (req/s; proxy CPU):"
+  echo
+  echo "| request | target | req/s ÷ bare YARP, rounds 1–$ROUNDS | CPU ÷ bare YARP, rounds 1–$ROUNDS |"
+  echo "|---|---|---|---|"
+  for s in read jwt search redacted bulk; do
+    for t in embedded cluster; do
+      [[ -n ${R[$t,$s,1]:-} ]] && echo "| ${LABELS[$s]} | $t | $(ratios "$t" "$s" 1) | $(ratios "$t" "$s" 4) |"
     done
   done
   echo

@@ -148,7 +148,8 @@ wait_ready "http://127.0.0.1:$CGW_PORT"
 declare -A BASE=([direct]="$DIRECT" [yarp]="http://127.0.0.1:$PASS_PORT" [embedded]="http://127.0.0.1:$GW_PORT" [cluster]="http://127.0.0.1:$CGW_PORT")
 declare -A PIDS=([direct]="" [yarp]="$PASS_PID" [embedded]="$GW_PID" [cluster]="$CGW_PID $SILO_PID")
 PROXIES=(yarp embedded cluster)
-pause_all() { for t in "${PROXIES[@]}"; do kill -STOP ${PIDS[$t]}; done; }
+pause() { [[ -z ${PIDS[$1]} ]] || kill -STOP ${PIDS[$1]}; }
+pause_all() { for t in "${PROXIES[@]}"; do pause "$t"; done; }
 resume() { [[ -z ${PIDS[$1]} ]] || kill -CONT ${PIDS[$1]}; }
 
 declare -A URL=([read]="$READ" [jwt]="$READ" [search]="$SEARCH" [redacted]="$REDACTED" [bulk]="$BULK")
@@ -176,13 +177,12 @@ for round in $(seq 1 "$ROUNDS"); do
   for s in read jwt search redacted bulk; do
     for t in "${order[@]}"; do
       applies "$s" "$t" || continue
-      [[ $t == direct && $s == jwt ]] && continue
       resume "$t"
       if [[ $s == bulk ]]; then curl -s -m 60 -o /dev/null -H "$AUTH" "${BASE[$t]}$BULK"; duration=$BULK_DURATION; connections=1
       else wrk -t"$THREADS" -c"$CONNECTIONS" -d2s -H "${HDR[$s]}" "${BASE[$t]}${URL[$s]}" > /dev/null; duration=$DURATION; connections=$CONNECTIONS; fi
       # The FHIR server's own CPU and allocations are not the proxy's: not counted for direct.
       R[$t,$s,$round]=$(measure "${BASE[$t]}${URL[$s]}" "${HDR[$s]}" "$duration" "$connections" ${PIDS[$t]})
-      [[ $t == direct ]] || kill -STOP ${PIDS[$t]}
+      pause "$t"
       echo "round $round, $s, $t: ${R[$t,$s,$round]}" >&2
     done
   done

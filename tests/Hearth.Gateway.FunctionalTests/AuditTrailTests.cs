@@ -147,7 +147,8 @@ public class AuditTrailTests(HearthEnvironment env)
         }
     }
 
-    private static async Task<List<JsonObject>> RecordsAsync(string file, int count)
+    /// <summary>Exactly <paramref name="count"/> records of an audit file, once they are written.</summary>
+    internal static async Task<List<JsonObject>> RecordsAsync(string file, int count)
     {
         for (var attempt = 0; attempt < 100; attempt++)
         {

@@ -1,7 +1,6 @@
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
-using System.Text.Json.Nodes;
 using Hearth.Gateway.FunctionalTests.Infrastructure;
 using static Hearth.Gateway.FunctionalTests.Infrastructure.HearthEnvironment;
 
@@ -44,7 +43,7 @@ public class ClientGoneTests(HearthEnvironment env)
                 socket.LingerState = new LingerOption(true, 0); // closed with a reset, the rest unread
             }
 
-            var records = await AuditLines(file, 2);
+            var records = await AuditTrailTests.RecordsAsync(file, 2);
             // Error when the gateway saw the write fail or the client gone; Kestrel can also finish a
             // write to a reset connection without an error, and then the gateway has handed over all of it.
             Assert.Contains(records[1]["decision"]!.GetValue<string>(), new[] { "error", "permit" });
@@ -58,21 +57,5 @@ public class ClientGoneTests(HearthEnvironment env)
         {
             File.Delete(file);
         }
-    }
-
-    private static async Task<List<JsonObject>> AuditLines(string file, int count)
-    {
-        for (var attempt = 0; attempt < 100; attempt++)
-        {
-            var lines = File.Exists(file) ? (await File.ReadAllLinesAsync(file)).Where(l => l.Length > 0).ToList() : [];
-            if (lines.Count >= count)
-            {
-                return lines.Select(l => JsonNode.Parse(l)!.AsObject()).ToList();
-            }
-
-            await Task.Delay(100);
-        }
-
-        throw new TimeoutException($"{count} audit records were not written to {file}.");
     }
 }

@@ -132,12 +132,20 @@ internal sealed partial class HearthTransformProvider(GatewaySettings settings, 
             // be sent. Thrown on, YARP would clear a started response (itself an unhandled exception);
             // the connection is aborted instead, so that a cut answer never looks whole to the client.
             state.Cut = true;
-            LogCut(logger, http.RequestAborted.IsCancellationRequested ? "the client went away" : e.GetType().Name);
+            if (http.RequestAborted.IsCancellationRequested || e is IOException or OperationCanceledException)
+            {
+                LogCut(logger, e.GetType().Name);
+            }
+            else
+            {
+                LogFailed(logger, e); // not the connection: a fault of the gateway's, with its stack trace in the log only
+            }
+
             http.Abort();
         }
     }
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "The answer was cut off after it had started: {Reason}")]
+    [LoggerMessage(Level = LogLevel.Information, Message = "The answer was cut off after it had started, the connection gone: {Reason}")]
     private static partial void LogCut(ILogger logger, string reason);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Unusable answer from the FHIR server (status {Status}): {Reason}")]

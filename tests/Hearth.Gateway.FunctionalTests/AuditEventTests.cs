@@ -52,6 +52,38 @@ public class AuditEventTests(HearthEnvironment env)
         Assert.DoesNotContain(token, string.Concat(added.Select(a => a.ToJsonString())), StringComparison.Ordinal);
     }
 
+    /// <summary>
+    /// The audit server's first answer is cut off mid-body (and the html fault: an answer that is not
+    /// FHIR): the batch is sent again after the back-off, whole, and every record is stored once.
+    /// </summary>
+    [Theory]
+    [InlineData("truncate")]
+    [InlineData("html")]
+    public async Task AuditServerFailsOnce_TheBatchIsSentAgain_EveryRecordStoredOnce(string fault)
+    {
+        var before = (await AuditEventsAsync()).Select(a => a["id"]!.GetValue<string>()).ToHashSet();
+        await using var gateway = await env.StartGatewayAsync(("HEARTH_AUDIT_FHIR_BASE", env.FhirBase), ("Logging:LogLevel:Hearth.Gateway.Audit", "Warning"));
+        await env.FhirFaultAsync(fault);
+        using var first = await gateway.Client.GetAsync("Observation/obs-03-1");     // no token: refused in the gateway, no call to the FHIR server
+        using var second = await gateway.Client.GetWithTokenAsync("Patient/p01", "not-a-token-of-anyone");
+        Assert.Equal(HttpStatusCode.Unauthorized, first.StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, second.StatusCode);
+
+        List<JsonObject> added = [];
+        for (var attempt = 0; attempt < 100 && added.Count < 2; attempt++)
+        {
+            await Task.Delay(200);
+            added = (await AuditEventsAsync()).Where(a => !before.Contains(a["id"]!.GetValue<string>())).ToList();
+        }
+
+        await Task.Delay(1500); // a duplicate would come with the next attempt
+        added = (await AuditEventsAsync()).Where(a => !before.Contains(a["id"]!.GetValue<string>())).ToList();
+        Assert.Contains(gateway.Logs.Lines, l => l.Contains("could not take audit records", StringComparison.Ordinal));
+        Assert.Equal(2, added.Count);
+        Assert.All(added, a => Assert.Equal("4", a["outcome"]!.GetValue<string>()));
+        Assert.Equal(["Observation/obs-03-1", "Patient/p01"], added.Select(a => a["entity"]?[0]?["what"]?["reference"]?.GetValue<string>()).Order(StringComparer.Ordinal));
+    }
+
     /// <summary>An audit server that accepts connections and never answers.</summary>
     [Fact]
     public async Task AuditServerHangs_RequestsServedAsFast_DropsCounted()

@@ -1,4 +1,7 @@
+using System.Buffers;
+using System.Net.Http.Headers;
 using System.Net.Http.Json;
+using System.Text.Json;
 using System.Text.Json.Nodes;
 using Hearth.Authorization.Configuration;
 using Hearth.Authorization.Fhir;
@@ -109,18 +112,41 @@ internal sealed partial class AuditEventSender(AuditTrail trail, GatewaySettings
         }
     }
 
-    private async Task<Sent> SendAsync(List<JsonObject> batch)
+    /// <summary>The batch Bundle that stores each AuditEvent, written from the nodes as they are (a retry writes them again; nothing is copied).</summary>
+    private static byte[] BatchBundle(List<JsonObject> batch)
     {
-        var entries = new JsonArray();
-        foreach (var audit in batch)
+        var buffer = new ArrayBufferWriter<byte>();
+        using (var writer = new Utf8JsonWriter(buffer, FhirJson.WriterOptions))
         {
-            entries.Add(new JsonObject { ["resource"] = audit.DeepClone(), ["request"] = new JsonObject { ["method"] = "POST", ["url"] = "AuditEvent" } });
+            writer.WriteStartObject();
+            writer.WriteString("resourceType", "Bundle");
+            writer.WriteString("type", "batch");
+            writer.WriteStartArray("entry");
+            foreach (var audit in batch)
+            {
+                writer.WriteStartObject();
+                writer.WritePropertyName("resource");
+                audit.WriteTo(writer);
+                writer.WriteStartObject("request");
+                writer.WriteString("method", "POST");
+                writer.WriteString("url", "AuditEvent");
+                writer.WriteEndObject();
+                writer.WriteEndObject();
+            }
+
+            writer.WriteEndArray();
+            writer.WriteEndObject();
         }
 
-        var bundle = new JsonObject { ["resourceType"] = "Bundle", ["type"] = "batch", ["entry"] = entries };
+        return buffer.WrittenSpan.ToArray();
+    }
+
+    private async Task<Sent> SendAsync(List<JsonObject> batch)
+    {
         try
         {
-            using var content = new StringContent(bundle.ToJsonString(FhirJson.Output), System.Text.Encoding.UTF8, "application/fhir+json");
+            using var content = new ByteArrayContent(BatchBundle(batch));
+            content.Headers.ContentType = new MediaTypeHeaderValue("application/fhir+json") { CharSet = "utf-8" };
             using var response = await httpClients.CreateClient(HttpClientName).PostAsync(settings.AuditFhirBase, content, _abandon.Token);
             if ((int)response.StatusCode is >= 400 and < 500)
             {

@@ -54,7 +54,8 @@ internal sealed class ExportFiles(HearthSettings settings, ResponseFilter filter
         {
             await foreach (var line in LinesAsync(url, cancellationToken))
             {
-                var parsed = filter.Parse(line, judgeEntries: false) ?? throw new UpstreamException("A line of the export file is not a FHIR JSON resource.");
+                // Only the facts are kept; the parsed document goes back to the pool at once.
+                using var parsed = filter.Parse(line, judgeEntries: false) ?? throw new UpstreamException("A line of the export file is not a FHIR JSON resource.");
                 chunk.Add((line, parsed.RootFacts));
                 if (chunk.Count == LinesPerChunk)
                 {

@@ -21,18 +21,18 @@ internal static class NdjsonLines
                 var buffer = result.Buffer;
                 while (buffer.PositionOf((byte)'\n') is { } end)
                 {
-                    Add(lines, buffer.Slice(0, end));
+                    Add(lines, buffer.Slice(0, end), maxLineBytes);
                     buffer = buffer.Slice(buffer.GetPosition(1, end));
                 }
 
-                if (buffer.Length > maxLineBytes)
+                if (buffer.Length > maxLineBytes + 1)
                 {
-                    throw new UpstreamException("A line of the export file is too long to authorize.");
+                    throw TooLong(); // the line not ended yet (room left for its "\r"): no need to read on
                 }
 
                 if (result.IsCompleted)
                 {
-                    Add(lines, buffer);
+                    Add(lines, buffer, maxLineBytes);
                     reader.AdvanceTo(buffer.End);
                 }
                 else
@@ -58,13 +58,20 @@ internal static class NdjsonLines
         }
     }
 
-    private static void Add(List<byte[]> lines, ReadOnlySequence<byte> line)
+    private static UpstreamException TooLong() => new("A line of the export file is too long to authorize.");
+
+    /// <summary>A line read whole in one read is held to the bound as well as one still arriving.</summary>
+    private static void Add(List<byte[]> lines, ReadOnlySequence<byte> line, int maxLineBytes)
     {
-        var bytes = line.ToArray();
-        var length = bytes.Length > 0 && bytes[^1] == (byte)'\r' ? bytes.Length - 1 : bytes.Length;
+        var length = line.Length > 0 && line.Slice(line.Length - 1).FirstSpan[0] == (byte)'\r' ? line.Length - 1 : line.Length;
+        if (length > maxLineBytes)
+        {
+            throw TooLong();
+        }
+
         if (length > 0)
         {
-            lines.Add(length == bytes.Length ? bytes : bytes[..length]);
+            lines.Add(line.Slice(0, length).ToArray());
         }
     }
 }

@@ -292,6 +292,28 @@ public class ClusterTests(ClusterFixture cluster) : IClassFixture<ClusterFixture
         await EnsureSilosAsync(2);
     }
 
+    /// <summary>
+    /// Another process listens on a silo port (on every address, with address reuse): the silo stops
+    /// at start with exit code 2 naming the setting, instead of sharing the port; the cluster is untouched.
+    /// </summary>
+    [Fact]
+    public async Task Silo_PortTakenByAnotherProcess_ExitsNamingTheSetting()
+    {
+        using var holder = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.InterNetwork, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp);
+        holder.SetSocketOption(System.Net.Sockets.SocketOptionLevel.Socket, System.Net.Sockets.SocketOptionName.ReuseAddress, true);
+        holder.Bind(new IPEndPoint(IPAddress.Any, 0));
+        holder.Listen();
+        var taken = ((IPEndPoint)holder.LocalEndPoint!).Port;
+        await using var silo = ChildProcess.StartHearth("silo-port-taken", "src/Silo/Hearth.Silo",
+            cluster.Environment(("HEARTH_SILO_PORT", TestPorts.Free().ToString()), ("HEARTH_SILO_GATEWAY_PORT", taken.ToString())));
+
+        Assert.Equal(2, await silo.ExitCodeAsync(TimeSpan.FromSeconds(60)));
+        Assert.Contains(silo.Lines, l => l.Contains($"HEARTH_SILO_GATEWAY_PORT: port {taken} on 0.0.0.0 is already in use by another process", StringComparison.Ordinal));
+        var token = await cluster.TokenAsync("[" + Permission("10001", "Patient") + "]");
+        using var still = await cluster.Gateways[1].GetAsync("Patient/p01", token);
+        Assert.Equal(HttpStatusCode.OK, still.StatusCode);
+    }
+
     [Fact]
     public async Task AllSilosDown_Gateways503AndNotReady_RecoverWhenASiloReturns()
     {

@@ -299,11 +299,8 @@ public class ClusterTests(ClusterFixture cluster) : IClassFixture<ClusterFixture
     [Fact]
     public async Task Silo_PortTakenByAnotherProcess_ExitsNamingTheSetting()
     {
-        using var holder = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.InterNetwork, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp);
-        holder.SetSocketOption(System.Net.Sockets.SocketOptionLevel.Socket, System.Net.Sockets.SocketOptionName.ReuseAddress, true);
-        holder.Bind(new IPEndPoint(IPAddress.Any, 0));
-        holder.Listen();
-        var taken = ((IPEndPoint)holder.LocalEndPoint!).Port;
+        using var held = TestPorts.Hold(IPAddress.Any);
+        var taken = held.Port;
         await using var silo = ChildProcess.StartHearth("silo-port-taken", "src/Silo/Hearth.Silo",
             cluster.Environment(("HEARTH_SILO_PORT", TestPorts.Free().ToString()), ("HEARTH_SILO_GATEWAY_PORT", taken.ToString())));
 

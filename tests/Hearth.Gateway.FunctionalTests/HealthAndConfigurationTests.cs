@@ -108,11 +108,8 @@ public class HealthAndConfigurationTests(HearthEnvironment env)
     [Fact]
     public async Task GatewayProcess_SiloPortTaken_ExitsNamingTheSetting()
     {
-        using var holder = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.InterNetwork, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp);
-        holder.SetSocketOption(System.Net.Sockets.SocketOptionLevel.Socket, System.Net.Sockets.SocketOptionName.ReuseAddress, true);
-        holder.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-        holder.Listen();
-        var taken = ((IPEndPoint)holder.LocalEndPoint!).Port;
+        using var held = TestPorts.Hold(IPAddress.Loopback);
+        var taken = held.Port;
         var (exitCode, stderr) = await RunGatewayUntilExitAsync(("HEARTH_SILO_PORT", taken.ToString()), ("HEARTH_SILO_GATEWAY_PORT", GatewayInstance.FreePort().ToString()));
         Assert.Equal(2, exitCode);
         Assert.Contains($"HEARTH_SILO_PORT: port {taken} on 127.0.0.1 is already in use", stderr, StringComparison.Ordinal);

@@ -157,37 +157,62 @@ public sealed class SmartScopeTests(HearthEnvironment env) : IAsyncLifetime
     [InlineData("system/Condition.rs", HttpStatusCode.Forbidden)]
     public async Task Export_NeedsSystemReadAndSearch(string scope, HttpStatusCode expected)
     {
+        var (status, text) = await ExportObservationsAsync(scope);
+        Assert.Equal(expected, status);
+        if (expected == HttpStatusCode.Accepted)
+        {
+            Assert.Contains("\"obs-03-2\"", text, StringComparison.Ordinal); // labelled R: a SMART scope grants every label
+            Assert.DoesNotContain("\"obs-foreign\"", text, StringComparison.Ordinal); // its patient cannot be resolved: never exported
+        }
+    }
+
+    /// <summary>A granular scope's condition is evaluated on every exported line (on the line's parsed resource) as on a read.</summary>
+    [Fact]
+    public async Task Export_GranularScope_OnlyTheLinesItsConditionMatches()
+    {
+        var (status, text) = await ExportObservationsAsync("system/Observation.rs?category=laboratory");
+        Assert.Equal(HttpStatusCode.Accepted, status);
+        Assert.Contains("\"obs-03-2\"", text, StringComparison.Ordinal); // laboratory
+        Assert.Contains("\"obs-10-2\"", text, StringComparison.Ordinal);
+        Assert.DoesNotContain("\"obs-03-1\"", text, StringComparison.Ordinal); // vital signs
+        Assert.DoesNotContain("\"obs-03-3\"", text, StringComparison.Ordinal); // no category
+    }
+
+    /// <summary>Kicks off an Observation export with a token of <paramref name="scope"/>; when accepted, polls it and downloads its Observation file.</summary>
+    private async Task<(HttpStatusCode Status, string File)> ExportObservationsAsync(string scope)
+    {
         var token = await env.Oidc.TokenForAsync(scope);
         using var request = new HttpRequestMessage(HttpMethod.Get, "$export?_type=Observation");
         request.Headers.Authorization = new("Bearer", token);
         request.Headers.Add("Prefer", "respond-async");
         using var response = await Client.SendAsync(request);
-        Assert.Equal(expected, response.StatusCode);
-        if (expected != HttpStatusCode.Accepted)
+        if (response.StatusCode != HttpStatusCode.Accepted)
         {
-            return;
+            return (response.StatusCode, "");
         }
 
         var status = response.Content.Headers.ContentLocation!.ToString();
         System.Text.Json.Nodes.JsonObject? manifest = null;
+        var polled = "";
         for (var i = 0; i < 10 && manifest is null; i++)
         {
             using var poll = new HttpRequestMessage(HttpMethod.Get, status);
             poll.Headers.Authorization = new("Bearer", token);
             using var answer = await Client.SendAsync(poll);
+            polled = $"{(int)answer.StatusCode} {await answer.Content.ReadAsStringAsync()}";
             if (answer.StatusCode == HttpStatusCode.OK)
             {
-                manifest = System.Text.Json.Nodes.JsonNode.Parse(await answer.Content.ReadAsStringAsync())!.AsObject();
+                manifest = System.Text.Json.Nodes.JsonNode.Parse(polled[4..])!.AsObject();
             }
         }
 
-        var file = manifest!["output"]!.AsArray().Single(o => o!["type"]!.GetValue<string>() == "Observation")!;
+        Assert.True(manifest is not null, $"the export's last poll answered {polled}");
+        var file = manifest["output"]!.AsArray().Single(o => o!["type"]!.GetValue<string>() == "Observation")!;
         using var download = new HttpRequestMessage(HttpMethod.Get, file["url"]!.GetValue<string>());
         download.Headers.Authorization = new("Bearer", token);
         using var lines = await Client.SendAsync(download);
-        var text = await lines.Content.ReadAsStringAsync();
-        Assert.Contains("\"obs-03-2\"", text, StringComparison.Ordinal); // labelled R: a SMART scope grants every label
-        Assert.DoesNotContain("\"obs-foreign\"", text, StringComparison.Ordinal); // its patient cannot be resolved: never exported
+        Assert.Equal(HttpStatusCode.OK, lines.StatusCode);
+        return (response.StatusCode, await lines.Content.ReadAsStringAsync());
     }
 
     [Fact]

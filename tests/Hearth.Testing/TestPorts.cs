@@ -12,4 +12,25 @@ public static class TestPorts
         listener.Start();
         return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
+
+    /// <summary>
+    /// A port held by a listener of this (another) process on <paramref name="address"/>, with address
+    /// reuse as every .NET listener on Linux has: a Hearth process told to use it must refuse it.
+    /// </summary>
+    public static HeldPort Hold(IPAddress address)
+    {
+        var holder = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        holder.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
+        holder.Bind(new IPEndPoint(address, 0));
+        holder.Listen();
+        return new HeldPort(holder);
+    }
+}
+
+/// <summary>A port another process listens on, until disposed.</summary>
+public sealed class HeldPort(Socket holder) : IDisposable
+{
+    public int Port { get; } = ((IPEndPoint)holder.LocalEndPoint!).Port;
+
+    public void Dispose() => holder.Dispose();
 }

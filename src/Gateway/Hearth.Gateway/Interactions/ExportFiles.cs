@@ -54,8 +54,8 @@ internal sealed class ExportFiles(HearthSettings settings, ResponseFilter filter
         {
             await foreach (var line in LinesAsync(url, cancellationToken))
             {
-                // Only the facts are kept; the parsed document goes back to the pool at once.
-                using var parsed = filter.Parse(line, judgeEntries: false) ?? throw new UpstreamException("A line of the export file is not a FHIR JSON resource.");
+                // Not disposed here: the facts keep the parsed resource, which a SMART scope's condition reads when the chunk is judged.
+                var parsed = filter.Parse(line, judgeEntries: false) ?? throw new UpstreamException("A line of the export file is not a FHIR JSON resource.");
                 chunk.Add((line, parsed.RootFacts));
                 if (chunk.Count == LinesPerChunk)
                 {

@@ -10,7 +10,13 @@ namespace Hearth.Gateway.Pipeline;
 internal static class Failures
 {
     /// <summary>A grain call failed itself (no silo reachable, a silo died, the call timed out, the client is not connected or shutting down).</summary>
-    public static bool IsClusterTransient(Exception e) => e is TimeoutException or OrleansException or ObjectDisposedException;
+    /// <remarks>
+    /// A disposed object counts only when it is Orleans' (its client shutting down, <see cref="Exception.Source"/>
+    /// Orleans.Core / Orleans.Runtime): one of Hearth's own (a parsed document used after disposal) is a bug,
+    /// answered 500 and logged with its stack, not passed off as the cluster being away.
+    /// </remarks>
+    public static bool IsClusterTransient(Exception e)
+        => e is TimeoutException or OrleansException || (e is ObjectDisposedException && e.Source?.StartsWith("Orleans", StringComparison.Ordinal) == true);
 
     public static Refusal ToRefusal(Exception e) => e switch
     {

@@ -45,7 +45,19 @@ public sealed class NodeServer : IAsyncDisposable
         }
 
         var process = Process.Start(info) ?? throw new InvalidOperationException("node did not start");
-        var line = await process.StandardOutput.ReadLineAsync().WaitAsync(TimeSpan.FromSeconds(60));
+        string? line;
+        try
+        {
+            line = await process.StandardOutput.ReadLineAsync().WaitAsync(TimeSpan.FromSeconds(120));
+        }
+        catch (TimeoutException)
+        {
+            process.Kill(entireProcessTree: true);
+            var error = await process.StandardError.ReadToEndAsync();
+            process.Dispose();
+            throw new TimeoutException($"{script} did not say where it listens within 120 s. Its error output: {error}");
+        }
+
         if (line is null)
         {
             var error = await process.StandardError.ReadToEndAsync();

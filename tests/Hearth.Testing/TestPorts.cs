@@ -5,12 +5,27 @@ namespace Hearth.Testing;
 
 public static class TestPorts
 {
-    /// <summary>A loopback port free at the time of asking.</summary>
+    private static readonly HashSet<int> Given = [];
+
+    /// <summary>
+    /// A loopback port free at the time of asking, and never one this process was given before: the
+    /// system may hand the same free port to two askings in a row (a silo once got it for both of its ports).
+    /// </summary>
     public static int Free()
     {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
+        lock (Given)
+        {
+            while (true)
+            {
+                using var listener = new TcpListener(IPAddress.Loopback, 0);
+                listener.Start();
+                var port = ((IPEndPoint)listener.LocalEndpoint).Port;
+                if (Given.Add(port))
+                {
+                    return port;
+                }
+            }
+        }
     }
 
     /// <summary>

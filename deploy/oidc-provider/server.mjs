@@ -29,9 +29,17 @@ const requestedPort = Number(arg('port', process.env.PORT ?? 8095));
 const resource = process.env.HEARTH_RESOURCE ?? 'http://hearth.local/fhir';
 const opaqueResource = 'urn:hearth:opaque';
 
+// The key leaves the generator as PKCS#8 and is read again before its JWK is taken: exporting a JWK
+// from the generator's own key object can deadlock Node 20 (a garbage collection during the export
+// destroys the finished generator, which waits on the lock the export holds). CI saw the provider
+// hang so before it listened; a loop of keys under memory pressure hangs within seconds that way.
 function newKey() {
-  const { privateKey } = crypto.generateKeyPairSync('rsa', { modulusLength: 2048 });
-  return { ...privateKey.export({ format: 'jwk' }), kid: crypto.randomUUID(), use: 'sig', alg: 'RS256' };
+  const { privateKey } = crypto.generateKeyPairSync('rsa', {
+    modulusLength: 2048,
+    privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
+    publicKeyEncoding: { type: 'spki', format: 'pem' },
+  });
+  return { ...crypto.createPrivateKey(privateKey).export({ format: 'jwk' }), kid: crypto.randomUUID(), use: 'sig', alg: 'RS256' };
 }
 
 const keys = process.env.DEV_OIDC_JWKS ? JSON.parse(process.env.DEV_OIDC_JWKS).keys : [newKey()];

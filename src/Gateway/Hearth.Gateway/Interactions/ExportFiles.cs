@@ -29,7 +29,7 @@ internal sealed class ExportFiles(HearthSettings settings, ResponseFilter filter
         long permitted = 0;
         var from = Encoding.UTF8.GetBytes(settings.FhirServer.Base);
         var to = Encoding.UTF8.GetBytes(state.PublicBase);
-        var chunk = new List<(byte[] Line, ResourceFacts Facts)>(LinesPerChunk);
+        var chunk = new List<(byte[] Line, ParsedResponse Parsed)>(LinesPerChunk);
         async Task FlushAsync()
         {
             var kept = await JudgeChunkAsync(chunk, state, cancellationToken);
@@ -47,35 +47,55 @@ internal sealed class ExportFiles(HearthSettings settings, ResponseFilter filter
                 await write(buffer.WrittenMemory);
             }
 
-            chunk.Clear();
+            Release(chunk);
         }
 
-        foreach (var url in urls)
+        try
         {
-            await foreach (var line in LinesAsync(url, cancellationToken))
+            foreach (var url in urls)
             {
-                // Not disposed here: the facts keep the parsed resource, which a SMART scope's condition reads when the chunk is judged.
-                var parsed = filter.Parse(line, judgeEntries: false) ?? throw new UpstreamException("A line of the export file is not a FHIR JSON resource.");
-                chunk.Add((line, parsed.RootFacts));
-                if (chunk.Count == LinesPerChunk)
+                await foreach (var line in LinesAsync(url, cancellationToken))
                 {
-                    await FlushAsync();
+                    var parsed = filter.Parse(line, judgeEntries: false) ?? throw new UpstreamException("A line of the export file is not a FHIR JSON resource.");
+                    chunk.Add((line, parsed));
+                    if (chunk.Count == LinesPerChunk)
+                    {
+                        await FlushAsync();
+                    }
                 }
             }
-        }
 
-        if (chunk.Count > 0)
+            if (chunk.Count > 0)
+            {
+                await FlushAsync();
+            }
+
+            return permitted;
+        }
+        finally
         {
-            await FlushAsync();
+            Release(chunk);
         }
-
-        return permitted;
     }
 
-    private async Task<List<byte[]>> JudgeChunkAsync(List<(byte[] Line, ResourceFacts Facts)> chunk, RequestState state, CancellationToken cancellationToken)
+    /// <summary>
+    /// The chunk's parsed lines go back to the pool once it is judged (not before: a SMART scope's
+    /// condition reads a line's resource from its parsed document while the chunk is judged).
+    /// </summary>
+    private static void Release(List<(byte[] Line, ParsedResponse Parsed)> chunk)
     {
-        var resolved = await resolver.ResolveAsync(chunk.Select(c => c.Facts), cancellationToken);
-        return chunk.Where(c => adjudicator.Judge(c.Facts, resolved, state.Permissions, FhirAction.BulkExport).IsPermitted).Select(c => c.Line).ToList();
+        foreach (var (_, parsed) in chunk)
+        {
+            parsed.Dispose();
+        }
+
+        chunk.Clear();
+    }
+
+    private async Task<List<byte[]>> JudgeChunkAsync(List<(byte[] Line, ParsedResponse Parsed)> chunk, RequestState state, CancellationToken cancellationToken)
+    {
+        var resolved = await resolver.ResolveAsync(chunk.Select(c => c.Parsed.RootFacts), cancellationToken);
+        return chunk.Where(c => adjudicator.Judge(c.Parsed.RootFacts, resolved, state.Permissions, FhirAction.BulkExport).IsPermitted).Select(c => c.Line).ToList();
     }
 
     /// <summary>One file's non-empty lines, made valid Unicode; HEARTH_UPSTREAM_TIMEOUT_SECONDS for the answer to start, and again whenever it stalls.</summary>

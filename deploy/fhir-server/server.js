@@ -213,10 +213,10 @@ function misbehave(res, mode) {
     return res.end(zipped);
   }
   if (mode.startsWith('large:')) {
-    // large:<n>: a searchset of n Observations of Patient/p01 (~500 bytes each), after a short pause
-    // (so that a client can be connected and waiting when the gateway starts writing it).
+    // large:<n>: a searchset of n Observations of Patient/p01 (~500 bytes each; n at most 200,000),
+    // after a short pause (so that a client can be connected and waiting when the gateway starts writing it).
     const entry = [];
-    for (let i = 0; i < Number(mode.slice('large:'.length)); i++) {
+    for (let i = 0; i < Math.min(Number(mode.slice('large:'.length)), 200000); i++) {
       entry.push({ fullUrl: `Observation/large-${i}`, resource: { resourceType: 'Observation', id: `large-${i}`, status: 'final',
         code: { text: 'large answer '.repeat(20) }, subject: { reference: 'Patient/p01' } }, search: { mode: 'match' } });
     }

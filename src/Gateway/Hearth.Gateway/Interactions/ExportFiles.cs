@@ -15,13 +15,17 @@ namespace Hearth.Gateway.Interactions;
 
 /// <summary>
 /// The FHIR server's export files, read as they stream, line by line, and judged in chunks of
-/// <see cref="LinesPerChunk"/> (their patients resolved at once): how many lines the token may
+/// <see cref="LinesPerChunk"/> lines or <see cref="BytesPerChunk"/> bytes, whichever comes first
+/// (their patients resolved at once): how many lines the token may
 /// have, and those lines (pointed at the gateway) for a download. A line that is not a FHIR
 /// resource fails the whole file.
 /// </summary>
 internal sealed class ExportFiles(HearthSettings settings, ResponseFilter filter, Adjudicator adjudicator, ReferenceResolver resolver, IHttpClientFactory httpClients)
 {
     private const int LinesPerChunk = 500;
+
+    /// <summary>What one chunk may hold (each line may be up to the 64 MiB of a single answer, so a count alone does not bound it).</summary>
+    private const int BytesPerChunk = 16 * 1024 * 1024;
 
     /// <summary>Judges the files at <paramref name="urls"/> as one; gives the permitted lines to <paramref name="write"/> (when given) and returns how many there are.</summary>
     public async Task<long> JudgeAsync(IReadOnlyList<string> urls, RequestState state, Func<ReadOnlyMemory<byte>, Task>? write, CancellationToken cancellationToken)
@@ -30,6 +34,7 @@ internal sealed class ExportFiles(HearthSettings settings, ResponseFilter filter
         var from = Encoding.UTF8.GetBytes(settings.FhirServer.Base);
         var to = Encoding.UTF8.GetBytes(state.PublicBase);
         var chunk = new List<(byte[] Line, ParsedResponse Parsed)>(LinesPerChunk);
+        long chunkBytes = 0;
         async Task FlushAsync()
         {
             var kept = await JudgeChunkAsync(chunk, state, cancellationToken);
@@ -48,6 +53,7 @@ internal sealed class ExportFiles(HearthSettings settings, ResponseFilter filter
             }
 
             Release(chunk);
+            chunkBytes = 0;
         }
 
         try
@@ -58,7 +64,8 @@ internal sealed class ExportFiles(HearthSettings settings, ResponseFilter filter
                 {
                     var parsed = filter.Parse(line, judgeEntries: false) ?? throw new UpstreamException("A line of the export file is not a FHIR JSON resource.");
                     chunk.Add((line, parsed));
-                    if (chunk.Count == LinesPerChunk)
+                    chunkBytes += line.Length;
+                    if (chunk.Count == LinesPerChunk || chunkBytes >= BytesPerChunk)
                     {
                         await FlushAsync();
                     }

@@ -82,7 +82,7 @@ REDACTED='/Observation?_count=50&_sort=_id'
 BULK='/DiagnosticReport?_count=5000'
 
 HEARTH_ENV=(FHIR_SERVER_BASE="$DIRECT" UMA_MODE=false UMA_SERVER_BASE="http://127.0.0.1:$AUTH_PORT" UMA_SERVER_PROTECTION_API_KEY=bench-key
-  DESIGNATED_PATIENT_ID_SYSTEMS=urn:official:id HEARTH_TOKEN_VALIDATION=both HEARTH_JWT_ISSUER="$OIDC" HEARTH_JWT_AUDIENCE=http://hearth.local/fhir
+  DESIGNATED_PATIENT_ID_SYSTEMS=urn:official:id HEARTH_TOKEN_VALIDATION=both HEARTH_JWT_ISSUER="$OIDC" HEARTH_JWT_AUDIENCE=http://hearth.local/fhir HEARTH_JWT_ALLOW_HTTP=true
   Logging__LogLevel__Default=Warning)
 GATEWAY_DLL=src/Gateway/Hearth.Gateway/bin/Release/net10.0/Hearth.Gateway.dll
 SILO_DLL=src/Silo/Hearth.Silo/bin/Release/net10.0/Hearth.Silo.dll

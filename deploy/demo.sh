@@ -101,7 +101,7 @@ else
   CLIENT_SECRET=$(echo "$CLIENT" | sed -E 's/.*"client_secret":"([^"]+)".*/\1/')
   JWT=$(curl -s -u "$CLIENT_ID:$CLIENT_SECRET" "$OIDC/token" -d grant_type=client_credentials --data-urlencode 'scope=patient/Observation.rs patient/Patient.r' \
     | sed -E 's/.*"access_token":"([^"]+)".*/\1/')
-  gateway_env+=(UMA_MODE=false HEARTH_TOKEN_VALIDATION=both HEARTH_JWT_ISSUER="$OIDC" HEARTH_JWT_AUDIENCE=http://hearth.local/fhir)
+  gateway_env+=(UMA_MODE=false HEARTH_TOKEN_VALIDATION=both HEARTH_JWT_ISSUER="$OIDC" HEARTH_JWT_AUDIENCE=http://hearth.local/fhir HEARTH_JWT_ALLOW_HTTP=true)
   cat <<MSG
 
 Hearth demo, OAuth mode: gateway $GW  ->  FHIR server http://127.0.0.1:$FHIR_PORT/fhir/R4 (Medplum engine, 20 sample patients)

@@ -7,8 +7,14 @@
 // * Access tokens for the resource `HEARTH_RESOURCE` (default http://hearth.local/fhir, the JWT's
 //   aud) are signed JWTs (RFC 9068); for the resource `urn:hearth:opaque` they are opaque and
 //   introspected (RFC 7662, POST /token/introspection, client `hearth` / `hearth-secret`).
+// * Sender-constrained tokens: a token request with a DPoP proof (RFC 9449, the provider's dPoP
+//   feature) gets a DPoP-bound token (cnf.jkt, in the JWT and in introspection); a client
+//   registered with tls_client_certificate_bound_access_tokens gets tokens bound to the certificate
+//   (cnf.x5t#S256, RFC 8705) that the DEVELOPMENT header x-dev-client-cert carries (URL-encoded
+//   PEM): this provider speaks plain http on loopback, so the header stands in for its own TLS.
 // * Keys: DEV_OIDC_JWKS (a private JWKS, JSON) or one generated RSA key. POST /dev/rotate
-//   publishes a new signing key (the old one stays published, as a real rotation does).
+//   publishes a new signing key (the old one stays published, as a real rotation does);
+//   POST /dev/withdraw {"kid": ...} stops publishing a key (a compromised key withdrawn).
 // * POST /dev/scopes {"scopes": [...]} declares more supported scopes (granular ones, say).
 // * GET /dev/stats counts discovery, JWKS and introspection requests; POST /dev/fault
 //   {"down": true} makes every endpoint answer 503 (an issuer that is down).
@@ -83,6 +89,15 @@ function configuration() {
     },
     features: {
       devInteractions: { enabled: false },
+      dPoP: { enabled: true },
+      mTLS: {
+        enabled: true,
+        certificateBoundAccessTokens: true,
+        getCertificate(ctx) {
+          const pem = ctx.get('x-dev-client-cert');
+          return pem ? decodeURIComponent(pem) : undefined;
+        },
+      },
       clientCredentials: { enabled: true },
       introspection: { enabled: true },
       registration: { enabled: true, idFactory: () => `client-${crypto.randomUUID()}` },
@@ -145,6 +160,15 @@ server.on('request', (req, res) => {
       for (const scope of body.scopes ?? []) declaredScopes.add(String(scope));
       build(provider.issuer);
       res.writeHead(204);
+      res.end();
+    });
+  }
+  if (url.pathname === '/dev/withdraw' && req.method === 'POST') {
+    return readJson(req).then((body) => {
+      const at = keys.findIndex((k) => k.kid === body.kid);
+      if (at >= 0 && keys.length > 1) keys.splice(at, 1);
+      build(provider.issuer);
+      res.writeHead(at >= 0 ? 204 : 404);
       res.end();
     });
   }

@@ -117,6 +117,8 @@ public sealed class ClusterFixture : IAsyncLifetime
             ["HEARTH_TOKEN_VALIDATION"] = "both",
             ["HEARTH_JWT_ISSUER"] = _oidc!.BaseUrl,
             ["HEARTH_JWT_AUDIENCE"] = OidcProviderClient.Audience,
+            ["HEARTH_JWT_ALLOW_HTTP"] = "true", // the development provider listens on loopback http
+            ["HEARTH_DPOP_NONCE"] = "true", // DPoP proofs carry the cluster's nonces (only DPoP-bound tokens are affected)
             ["ASPNETCORE_URLS"] = null,
             ["Logging__LogLevel__Default"] = "Information",
         };

@@ -7,7 +7,7 @@ using static Hearth.Cluster.Tests.ClusterFixture;
 namespace Hearth.Cluster.Tests;
 
 [Collection(ClusterCollection.Name)]
-public class ClusterTests(ClusterFixture cluster) : IClassFixture<ClusterFixture>
+public partial class ClusterTests(ClusterFixture cluster) : IClassFixture<ClusterFixture>
 {
     [Fact]
     public async Task KTokens_RequestsSpreadOverBothGateways_ExactlyKIntrospections()

@@ -351,7 +351,9 @@ public partial class UmaTests(HearthEnvironment env)
         var before = (await env.Auth.RegistrationsAsync()).Count;
         using var response = await env.Gateway.Client.GetAsync("Observation/obs-01-1");
         Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
-        Assert.StartsWith("Bearer", response.Headers.WwwAuthenticate.Single().ToString(), StringComparison.Ordinal);
+        // RFC 6750's challenge, and RFC 9449 §7.1's beside it (DPoP is accepted too); no UMA ticket.
+        Assert.Equal(["Bearer", "DPoP"], response.Headers.WwwAuthenticate.Select(h => h.Scheme));
+        Assert.DoesNotContain("ticket", response.Headers.WwwAuthenticate.ToString(), StringComparison.Ordinal);
         Assert.Equal(before, (await env.Auth.RegistrationsAsync()).Count);
     }
 

@@ -24,7 +24,7 @@ public sealed class OidcProviderClient(HttpClient http, string issuer)
     }
 
     /// <summary>Registers a client_credentials client (RFC 7591) that may ask for <paramref name="scopes"/>; its tokens carry <paramref name="patient"/> as the SMART patient claim.</summary>
-    public async Task<(string Id, string Secret)> RegisterAsync(string scopes, string? patient = null)
+    public async Task<(string Id, string Secret)> RegisterAsync(string scopes, string? patient = null, bool certificateBound = false)
     {
         var metadata = new JsonObject
         {
@@ -39,6 +39,11 @@ public sealed class OidcProviderClient(HttpClient http, string issuer)
             metadata["patient"] = patient;
         }
 
+        if (certificateBound)
+        {
+            metadata["tls_client_certificate_bound_access_tokens"] = true;
+        }
+
         using var response = await http.PostAsync(issuer + "/reg", JsonContent.Create(metadata));
         var body = await response.Content.ReadAsStringAsync();
         if (!response.IsSuccessStatusCode)
@@ -50,8 +55,12 @@ public sealed class OidcProviderClient(HttpClient http, string issuer)
         return (client.GetProperty("client_id").GetString()!, client.GetProperty("client_secret").GetString()!);
     }
 
-    /// <summary>A client_credentials access token: a signed JWT for Hearth's audience, or (opaque) one to be introspected.</summary>
-    public async Task<string> TokenAsync((string Id, string Secret) client, string scope, bool opaque = false)
+    /// <summary>
+    /// A client_credentials access token: a signed JWT for Hearth's audience, or (opaque) one to be
+    /// introspected; bound to <paramref name="dpop"/> (a DPoP proof for the token request, RFC 9449 §5)
+    /// and/or to <paramref name="certificatePem"/> (RFC 8705; passed in the provider's development header).
+    /// </summary>
+    public async Task<string> TokenAsync((string Id, string Secret) client, string scope, bool opaque = false, DpopKey? dpop = null, string? certificatePem = null)
     {
         using var request = new HttpRequestMessage(HttpMethod.Post, issuer + "/token")
         {
@@ -63,6 +72,16 @@ public sealed class OidcProviderClient(HttpClient http, string issuer)
             }),
         };
         request.Headers.Authorization = new AuthenticationHeaderValue("Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes(client.Id + ":" + client.Secret)));
+        if (dpop is not null)
+        {
+            request.Headers.Add("DPoP", dpop.Proof("POST", issuer + "/token"));
+        }
+
+        if (certificatePem is not null)
+        {
+            request.Headers.Add("x-dev-client-cert", Uri.EscapeDataString(certificatePem));
+        }
+
         using var response = await http.SendAsync(request);
         var body = await response.Content.ReadAsStringAsync();
         if (!response.IsSuccessStatusCode)
@@ -74,10 +93,17 @@ public sealed class OidcProviderClient(HttpClient http, string issuer)
     }
 
     /// <summary>Registers a client for <paramref name="scopes"/> (declaring them first) and gets a token for all of them.</summary>
-    public async Task<string> TokenForAsync(string scopes, string? patient = null, bool opaque = false)
+    public async Task<string> TokenForAsync(string scopes, string? patient = null, bool opaque = false, DpopKey? dpop = null, string? certificatePem = null)
     {
         await DeclareScopesAsync(scopes.Split(' '));
-        return await TokenAsync(await RegisterAsync(scopes, patient), scopes, opaque);
+        return await TokenAsync(await RegisterAsync(scopes, patient, certificateBound: certificatePem is not null), scopes, opaque, dpop, certificatePem);
+    }
+
+    /// <summary>Stops publishing the key <paramref name="kid"/> (a withdrawn key); the provider must keep another.</summary>
+    public async Task WithdrawAsync(string kid)
+    {
+        using var response = await http.PostAsync(issuer + "/dev/withdraw", JsonContent.Create(new { kid }));
+        response.EnsureSuccessStatusCode();
     }
 
     /// <summary>Requests counted by the provider: discovery, jwks, introspection, token.</summary>

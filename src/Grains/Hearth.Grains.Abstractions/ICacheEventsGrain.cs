@@ -39,6 +39,9 @@ public enum CacheChangeKind
 
     /// <summary>A security context resource (absolute reference, the SecurityContextGrain's key) changed.</summary>
     SecurityContextChanged = 2,
+
+    /// <summary>The JWT issuer's signing keys must be fetched again (an admin refresh): every gateway forgets them and the JWTs it validated with them. <see cref="CacheChange.Key"/> is unused.</summary>
+    SigningKeysReset = 3,
 }
 
 /// <summary>What a gateway must forget. <paramref name="Key"/> is a token hash or an absolute reference, never a token.</summary>

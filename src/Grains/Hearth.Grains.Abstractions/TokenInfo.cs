@@ -38,6 +38,18 @@ public sealed record TokenInfo(
     [Id(7)]
     public DateTimeOffset? CachedUntil { get; init; }
 
+    /// <summary>The <c>cnf.jkt</c> of the introspection answer: the DPoP key (RFC 7638 thumbprint) the token is bound to.</summary>
+    [Id(8)]
+    public string? BoundKey { get; init; }
+
+    /// <summary>The <c>cnf.x5t#S256</c> of the introspection answer: the client certificate the token is bound to (RFC 8705).</summary>
+    [Id(9)]
+    public string? BoundCertificate { get; init; }
+
+    /// <summary>A <c>cnf</c> Hearth cannot check (not an object, or no method it knows): the token is refused.</summary>
+    [Id(10)]
+    public bool BindingUnusable { get; init; }
+
     public static TokenInfo Inactive { get; } = new(TokenStatus.Inactive, null, "[]");
 
     public static TokenInfo Unavailable { get; } = new(TokenStatus.Unavailable, null, "[]");

@@ -56,10 +56,14 @@ internal sealed partial class TokenGrain(IntrospectionClient client, HearthSetti
                     Patient = claims.Patient,
                     Subject = claims.Subject,
                     ClientId = claims.ClientId,
+                    BoundKey = claims.Binding.Jkt,
+                    BoundCertificate = claims.Binding.CertificateThumbprint,
+                    BindingUnusable = claims.Binding.Unusable,
                 };
-                foreach (var problem in PermissionSet.From(null, claims.Scopes, claims.Patient).Problems)
+                var parsed = PermissionSet.From(null, claims.Scopes, claims.Patient);
+                foreach (var problem in parsed.Malformed is { } malformed ? [malformed] : parsed.Problems)
                 {
-                    LogScopeProblem(logger, TokenKey.ForLog(key), problem);
+                    LogScopeProblem(logger, TokenKey.ForLog(key), problem); // once per introspection; each gateway refuses the token (401)
                 }
 
                 var cap = now + settings.AuthorizationServer.TokenCacheMax;

@@ -147,6 +147,18 @@ public class HearthSettingsTokenTests
     [InlineData("HEARTH_JWT_ALGORITHMS", "none", "HEARTH_JWT_ALGORITHMS")]
     [InlineData("HEARTH_JWKS_URL", "ftp://keys", "HEARTH_JWKS_URL")]
     [InlineData("HEARTH_JWKS_REFRESH_SECONDS", "0", "HEARTH_JWKS_REFRESH_SECONDS")]
+    [InlineData("HEARTH_JWT_ISSUER", "http://login.example.org", "HEARTH_JWT_ISSUER")] // keys over plain http: only with HEARTH_JWT_ALLOW_HTTP
+    [InlineData("HEARTH_JWKS_URL", "http://login.example.org/keys", "HEARTH_JWKS_URL")]
+    [InlineData("HEARTH_JWKS_MAX_AGE_SECONDS", "10", "HEARTH_JWKS_MAX_AGE_SECONDS")]
+    [InlineData("HEARTH_JWT_ACCEPTED_TYPES", "at+jwt,bad type", "HEARTH_JWT_ACCEPTED_TYPES")]
+    [InlineData("HEARTH_JWT_AUDIENCE", "https://fhir.example.org/r4#x", "HEARTH_JWT_AUDIENCE")]
+    [InlineData("HEARTH_DPOP_ALGORITHMS", "ES256,HS256", "HEARTH_DPOP_ALGORITHMS")]
+    [InlineData("HEARTH_DPOP_ALGORITHMS", "none", "HEARTH_DPOP_ALGORITHMS")]
+    [InlineData("HEARTH_DPOP_MAX_AGE_SECONDS", "0", "HEARTH_DPOP_MAX_AGE_SECONDS")]
+    [InlineData("HEARTH_DPOP_NONCE", "sometimes", "HEARTH_DPOP_NONCE")]
+    [InlineData("HEARTH_TLS_CLIENT_CERTIFICATES", "allow", "HEARTH_TLS_CLIENT_CERTIFICATES")] // without a certificate of its own
+    [InlineData("HEARTH_CLIENT_CERT_HEADER", "X-Client-Cert", "HEARTH_CLIENT_CERT_HEADER")] // without the proxies it is believed from
+    [InlineData("HEARTH_CLIENT_CERT_PROXIES", "not-an-ip", "HEARTH_CLIENT_CERT_PROXIES")]
     [InlineData("HEARTH_FORWARD_SUBJECT_HEADER", "Authorization", "HEARTH_FORWARD_SUBJECT_HEADER")]
     [InlineData("HEARTH_FORWARD_CLIENT_HEADER", "X Client", "HEARTH_FORWARD_CLIENT_HEADER")]
     [InlineData("HEARTH_INTROSPECTION_CLIENT_ID", "hearth", "HEARTH_INTROSPECTION_CLIENT_ID")] // without its secret
@@ -181,6 +193,26 @@ public class HearthSettingsTokenTests
         {
             Assert.Equal(TokenValidation.Jwt, Load(values).AuthorizationServer.TokenValidation);
         }
+    }
+
+    [Fact]
+    public void TokenProfile_Defaults_StrictAndHttpsOnly_HttpWhenAllowed()
+    {
+        var s = Load(("HEARTH_TOKEN_VALIDATION", "jwt"), ("UMA_MODE", "false"), ("HEARTH_JWT_ISSUER", "https://login.example.org"), ("HEARTH_JWT_AUDIENCE", "fhir"));
+        var jwt = s.AuthorizationServer.Jwt!;
+        Assert.Equal(["at+jwt"], jwt.AcceptedTypes);
+        Assert.False(jwt.AllowHttp);
+        Assert.Equal(TimeSpan.FromMinutes(15), jwt.KeysMaxAge);
+        var constraints = s.AuthorizationServer.SenderConstraints;
+        Assert.False(constraints.DpopRequired);
+        Assert.False(constraints.DpopNonce);
+        Assert.Equal(TimeSpan.FromSeconds(120), constraints.DpopMaxAge);
+        Assert.Equal(ClientCertificates.None, constraints.ClientCertificates);
+
+        var http = Load(("HEARTH_TOKEN_VALIDATION", "jwt"), ("UMA_MODE", "false"), ("HEARTH_JWT_ISSUER", "http://127.0.0.1:8095"), ("HEARTH_JWT_AUDIENCE", "fhir"),
+            ("HEARTH_JWT_ALLOW_HTTP", "true"), ("HEARTH_JWT_ACCEPTED_TYPES", "application/at+jwt, JWT"));
+        Assert.True(http.AuthorizationServer.Jwt!.AllowHttp);
+        Assert.Equal(["at+jwt", "jwt"], http.AuthorizationServer.Jwt.AcceptedTypes);
     }
 
     [Fact]

@@ -220,6 +220,51 @@ public class SmartScopeTests
     public void PlanExport_SystemScopes(string scope, string type, bool planned)
         => Assert.Equal(planned, PermissionSet.From(null, [scope], null).PlanExport([type], []).Permitted);
 
+    /// <summary>
+    /// The token: 255 granular scopes of 76 conditions each (a FHIR token search parameter
+    /// of Observation each), none of which matches, and one that does last. The resource is parsed
+    /// for FHIRPath once, and each distinct search parameter evaluated once, for all 19,380 conditions.
+    /// </summary>
+    [Fact]
+    public void ManyGranularScopes_ResourceParsedOnce_EachParameterEvaluatedOnce()
+    {
+        string[] parameters = ["category", "code", "status", "identifier", "combo-code", "component-code", "method", "data-absent-reason"];
+        var conditions = string.Join('&', Enumerable.Range(0, 76).Select(i => $"{parameters[i % parameters.Length]}=nomatch-{i}"));
+        var scopes = Enumerable.Range(0, 255).Select(i => $"user/Observation.rs?{conditions}&code=c{i}").Append("user/Observation.rs?category=laboratory&code=8867-4").ToArray();
+        var set = PermissionSet.From(null, scopes, null);
+        Assert.Null(set.Malformed);
+        Assert.Empty(set.Problems);
+        (ScopeCondition.TypedElementsBuilt, ScopeCondition.ExpressionsEvaluated) = (0, 0);
+        Assert.Equal(Decision.Permit, Judge(set, Obs("Patient/p2"), FhirAction.Read));
+        Assert.Equal(1, ScopeCondition.TypedElementsBuilt);
+        Assert.True(ScopeCondition.ExpressionsEvaluated <= parameters.Length, $"{ScopeCondition.ExpressionsEvaluated} evaluations for {parameters.Length} parameters");
+
+        // Judged again (a new inspection of the same answer): evaluated anew, never from another judgement's tokens.
+        Assert.Equal(Decision.NotGranted, Judge(set, Obs("Patient/p2", category: "vital-signs"), FhirAction.Read));
+        Assert.Equal(2, ScopeCondition.TypedElementsBuilt);
+    }
+
+    [Fact]
+    public void UnconditionedScopes_DecideFirst_NothingEvaluated()
+    {
+        var set = PermissionSet.From(null, ["user/Observation.rs?category=laboratory", "user/Observation.rs"], null);
+        (ScopeCondition.TypedElementsBuilt, ScopeCondition.ExpressionsEvaluated) = (0, 0);
+        Assert.Equal(Decision.Permit, Judge(set, Obs("Patient/p2", category: "vital-signs"), FhirAction.Read));
+        Assert.Equal(0, ScopeCondition.TypedElementsBuilt);
+    }
+
+    [Fact]
+    public void TooManyConditions_TheTokenIsMalformed_GrantsNothing()
+    {
+        var conditions = string.Join('&', Enumerable.Range(0, 100).Select(i => $"code=c{i}"));
+        var scopes = Enumerable.Range(0, (PermissionSet.MaxConditions / 100) + 1).Select(i => $"user/Observation.rs?{conditions}&status=s{i}");
+        var set = PermissionSet.From(null, scopes, null);
+        Assert.NotNull(set.Malformed);
+        Assert.Contains("conditions", set.Malformed, StringComparison.Ordinal);
+        Assert.Equal(Decision.NotGranted, Judge(set, Obs("Patient/p2"), FhirAction.Read));
+        Assert.Null(PermissionSet.From(null, scopes.Take(PermissionSet.MaxConditions / 101), null).Malformed); // within the cap: a token like any other
+    }
+
     private static Decision Judge(PermissionSet set, string resource, FhirAction action)
     {
         var parsed = new ResponseFilter(Rules).Parse(Encoding.UTF8.GetBytes(resource), judgeEntries: false)!;

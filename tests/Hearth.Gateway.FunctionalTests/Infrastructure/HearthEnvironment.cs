@@ -142,6 +142,7 @@ public sealed class HearthEnvironment : IAsyncLifetime
         ("HEARTH_TOKEN_VALIDATION", validation),
         ("HEARTH_JWT_ISSUER", _oidc!.BaseUrl),
         ("HEARTH_JWT_AUDIENCE", OidcProviderClient.Audience),
+        ("HEARTH_JWT_ALLOW_HTTP", "true"), // the development provider listens on loopback http
         ("UMA_SERVER_BASE", _oidc.BaseUrl),
         ("UMA_SERVER_INTROSPECTION_ENDPOINT", "/token/introspection"),
         ("UMA_SERVER_PROTECTION_API_KEY", null),

@@ -26,7 +26,8 @@ internal static class TestKeys
     public static string PublicJwk { get; } = JsonNode.Parse(Jwks(Provider, Kid, includePrivate: false))!["keys"]![0]!.ToJsonString();
 
     /// <summary>Signs <paramref name="claims"/> as a JWT: with the provider's key unless another is given.</summary>
-    public static string Craft(IDictionary<string, object> claims, SigningCredentials? credentials = null, bool setDefaultTimes = false, bool unsigned = false)
+    public static string Craft(IDictionary<string, object> claims, SigningCredentials? credentials = null, bool setDefaultTimes = false, bool unsigned = false,
+        IDictionary<string, object>? header = null)
     {
         var handler = new JsonWebTokenHandler { SetDefaultTimesOnTokenCreation = setDefaultTimes };
         var descriptor = new SecurityTokenDescriptor
@@ -34,7 +35,7 @@ internal static class TestKeys
             Claims = claims,
             SigningCredentials = unsigned ? null : credentials ?? new SigningCredentials(new RsaSecurityKey(Provider) { KeyId = Kid }, SecurityAlgorithms.RsaSha256),
         };
-        descriptor.AdditionalHeaderClaims = new Dictionary<string, object> { ["typ"] = "at+jwt" };
+        descriptor.AdditionalHeaderClaims = header ?? new Dictionary<string, object> { ["typ"] = "at+jwt" };
         return handler.CreateToken(descriptor);
     }
 
@@ -64,7 +65,7 @@ internal static class TestKeys
 
     public static SigningCredentials Stranger() => new(new RsaSecurityKey(RSA.Create(2048)) { KeyId = Kid }, SecurityAlgorithms.RsaSha256);
 
-    private static string Jwks(RSA rsa, string kid, bool includePrivate)
+    public static string Jwks(RSA rsa, string kid, bool includePrivate)
     {
         var p = rsa.ExportParameters(includePrivate);
         var key = new JsonObject

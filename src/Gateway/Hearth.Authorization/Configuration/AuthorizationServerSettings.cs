@@ -20,6 +20,9 @@ public sealed class AuthorizationServerSettings
     /// <summary>Local JWT validation; null with HEARTH_TOKEN_VALIDATION=introspection.</summary>
     public JwtSettings? Jwt { get; init; }
 
+    /// <summary>DPoP proofs and certificate-bound tokens.</summary>
+    public SenderConstraintSettings SenderConstraints { get; init; } = new();
+
     /// <summary>
     /// HEARTH_INTROSPECTION_CLIENT_ID / _SECRET: introspection authenticated as an OAuth client
     /// (HTTP Basic, RFC 7662 with an OpenID provider) instead of with the protection API key.
@@ -58,6 +61,7 @@ public sealed class AuthorizationServerSettings
         {
             TokenValidation = validation,
             Jwt = jwt,
+            SenderConstraints = SenderConstraintSettings.Read(r),
             IntrospectionClientId = clientId,
             IntrospectionClientSecret = clientSecret,
             UmaMode = umaMode,

@@ -35,6 +35,21 @@ public sealed class JwtSettings
     /// <summary>HEARTH_JWKS_REFRESH_SECONDS: at most one fetch of the keys per this, for tokens with an unknown <c>kid</c>.</summary>
     public TimeSpan JwksRefresh { get; init; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>HEARTH_JWKS_MAX_AGE_SECONDS: how long fetched keys are used before they are fetched again (a withdrawn key is trusted at most this long, unless an admin refresh comes first).</summary>
+    public TimeSpan KeysMaxAge { get; init; } = TimeSpan.FromMinutes(15);
+
+    /// <summary>
+    /// The JOSE <c>typ</c> values of access tokens, RFC 9068 §4: <c>at+jwt</c> (and its long form
+    /// <c>application/at+jwt</c>); HEARTH_JWT_ACCEPTED_TYPES lists others (Entra ID and Keycloak write <c>JWT</c>).
+    /// Compared without case and without an <c>application/</c> prefix (RFC 7515 §4.1.9).
+    /// </summary>
+    public IReadOnlyList<string> AcceptedTypes { get; init; } = DefaultTypes;
+
+    /// <summary>HEARTH_JWT_ALLOW_HTTP: discovery and keys may be fetched over plain http (development only).</summary>
+    public bool AllowHttp { get; init; }
+
+    public static readonly string[] DefaultTypes = ["at+jwt"];
+
     /// <summary>Where discovery is: <c>{issuer}/.well-known/openid-configuration</c>.</summary>
     public string DiscoveryUrl => Issuer.TrimEnd('/') + "/.well-known/openid-configuration";
 
@@ -58,10 +73,15 @@ public sealed class JwtSettings
             return (mode.Value, null);
         }
 
+        var allowHttp = r.Bool("HEARTH_JWT_ALLOW_HTTP", false);
         var issuer = r.Text("HEARTH_JWT_ISSUER");
         if (issuer is null || !Uri.TryCreate(issuer, UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https"))
         {
             r.Errors.Add("HEARTH_JWT_ISSUER is required with HEARTH_TOKEN_VALIDATION=jwt or both: the exact iss of the tokens, an http(s) URL (for example https://login.example.org/realms/fhir).");
+        }
+        else if (uri.Scheme != "https" && !allowHttp)
+        {
+            r.Errors.Add("HEARTH_JWT_ISSUER must be an https URL: its discovery document and keys decide which tokens are trusted. Plain http only with HEARTH_JWT_ALLOW_HTTP=true (development).");
         }
 
         var audiences = r.List("HEARTH_JWT_AUDIENCE");
@@ -77,6 +97,12 @@ public sealed class JwtSettings
         }
 
         var jwks = r.Url("HEARTH_JWKS_URL", required: false, "https://login.example.org/keys");
+        if (jwks.StartsWith("http:", StringComparison.OrdinalIgnoreCase) && !allowHttp)
+        {
+            r.Errors.Add("HEARTH_JWKS_URL must be an https URL (plain http only with HEARTH_JWT_ALLOW_HTTP=true, for development).");
+        }
+
+        var types = AcceptedTypesOf(r, audiences);
         return (mode.Value, new JwtSettings
         {
             Issuer = issuer ?? "",
@@ -85,6 +111,33 @@ public sealed class JwtSettings
             Algorithms = algorithms,
             ClockSkew = r.Seconds("HEARTH_JWT_CLOCK_SKEW_SECONDS", TimeSpan.FromSeconds(30), max: 600),
             JwksRefresh = r.Seconds("HEARTH_JWKS_REFRESH_SECONDS", TimeSpan.FromSeconds(30), min: 1, max: 24 * 3600),
+            KeysMaxAge = r.Seconds("HEARTH_JWKS_MAX_AGE_SECONDS", TimeSpan.FromMinutes(15), min: 60, max: 24 * 3600),
+            AcceptedTypes = types,
+            AllowHttp = allowHttp,
         });
+    }
+
+    /// <summary>HEARTH_JWT_ACCEPTED_TYPES, normalised; and the audiences checked for what a resource indicator may not have.</summary>
+    private static List<string> AcceptedTypesOf(SettingsReader r, List<string> audiences)
+    {
+        var types = r.List("HEARTH_JWT_ACCEPTED_TYPES", DefaultTypes).Select(NormalType).Distinct(StringComparer.Ordinal).ToList();
+        if (types.Count == 0 || types.Any(t => t.Length == 0 || t.Any(c => c <= ' ' || c > '~')))
+        {
+            r.Errors.Add("HEARTH_JWT_ACCEPTED_TYPES lists JOSE typ values, comma-separated (for example at+jwt,JWT).");
+        }
+
+        foreach (var audience in audiences.Where(a => a.Contains('#', StringComparison.Ordinal)))
+        {
+            r.Errors.Add($"HEARTH_JWT_AUDIENCE: '{audience}' has a fragment; an audience is a resource indicator (RFC 8707: an absolute URI without fragment) or the authorization server's name for Hearth.");
+        }
+
+        return types;
+    }
+
+    /// <summary>A <c>typ</c> as compared: lower case, without the <c>application/</c> prefix RFC 7515 §4.1.9 lets it omit.</summary>
+    public static string NormalType(string typ)
+    {
+        var lower = typ.Trim().ToLowerInvariant();
+        return lower.StartsWith("application/", StringComparison.Ordinal) ? lower["application/".Length..] : lower;
     }
 }

@@ -15,12 +15,15 @@ public sealed class PermissionSet
     private readonly SmartScope[] _smart;
     private readonly string? _patient;
 
+    /// <summary>The most conditions of granular SMART scopes one token may carry: beyond, the token is malformed (refused, 401).</summary>
+    public const int MaxConditions = 20_000;
+
     private PermissionSet(IEnumerable<GrantedPermission> permissions, IEnumerable<SmartScope>? smart = null, string? patient = null, IReadOnlyList<string>? problems = null)
     {
         var all = permissions.ToArray();
         _grants = all.Where(p => !p.Deny).ToArray();
         _denies = all.Where(p => p.Deny).ToArray();
-        _smart = smart?.ToArray() ?? [];
+        _smart = smart?.OrderBy(s => s.Conditions.Count > 0).ToArray() ?? []; // scopes without conditions first: they decide without evaluating anything
         _patient = patient;
         Problems = problems ?? [];
     }
@@ -33,6 +36,9 @@ public sealed class PermissionSet
     /// <summary>SMART clinical scopes that grant nothing because Hearth cannot honour them, each with why (worth a log line, once per token).</summary>
     public IReadOnlyList<string> Problems { get; }
 
+    /// <summary>Why the token cannot be used at all (more than <see cref="MaxConditions"/> scope conditions); null when it can.</summary>
+    public string? Malformed { get; private init; }
+
     /// <summary>
     /// A token's permissions: its Pauldron permissions (a JSON array), its SMART scopes, and the
     /// patient in context (the <c>patient</c> claim, a logical id) that <c>patient/</c> scopes bind to.
@@ -42,11 +48,17 @@ public sealed class PermissionSet
         var pauldron = Parse(pauldronJson);
         var smart = new List<SmartScope>();
         var problems = new List<string>();
+        var conditions = 0;
         foreach (var text in scopes)
         {
             if (SmartScope.Parse(text, out var problem) is { } scope)
             {
                 smart.Add(scope);
+                conditions += scope.Conditions.Count;
+                if (conditions > MaxConditions)
+                {
+                    return new PermissionSet([]) { Malformed = $"it carries more than {MaxConditions} conditions of granular scopes" };
+                }
             }
             else if (problem is not null)
             {

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Text.Json.Nodes;
 using Hl7.Fhir.ElementModel;
 using Hl7.Fhir.Model;
@@ -26,6 +27,10 @@ public sealed class ScopeCondition
     private static readonly TypedElementSettings Lenient = new() { ErrorMode = TypedElementSettings.TypeErrorMode.Ignore };
 
     private readonly IReadOnlyList<(string? System, string? Code)> _values;
+
+    /// <summary>Typed elements built and expressions evaluated on this thread (what tests count to see the work is shared).</summary>
+    [ThreadStatic]
+    internal static int TypedElementsBuilt, ExpressionsEvaluated;
 
     private ScopeCondition(string name, IReadOnlyList<(string? System, string? Code)> values)
     {
@@ -86,23 +91,93 @@ public sealed class ScopeCondition
         return new ScopeCondition(name, values);
     }
 
-    /// <summary>Whether <paramref name="resource"/> matches; false when it cannot be evaluated (fail closed).</summary>
-    public bool Matches(JsonObject resource, string resourceType)
+    /// <summary>
+    /// Whether <paramref name="resource"/> matches; false when it cannot be evaluated (fail closed).
+    /// The resource's typed element is built once, and each search parameter's tokens evaluated
+    /// once, for every condition of every scope that asks (<see cref="ResourceTokens"/>).
+    /// </summary>
+    public bool Matches(JsonObject resource, string resourceType) => Matches(resource, resource, resourceType);
+
+    /// <summary>As <see cref="Matches(JsonObject, string)"/>, what was evaluated kept with <paramref name="judgement"/> (the facts of one inspection: a node changed later is inspected anew).</summary>
+    internal bool Matches(object judgement, JsonObject resource, string resourceType)
     {
         var definition = Definitions[(resourceType, Name)].FirstOrDefault();
-        if (definition is null)
+        if (definition is null || ResourceTokens.Of(judgement, resource).Tokens(Name, definition.Expression!) is not { } tokens)
         {
             return false;
         }
 
-        try
+        foreach (var token in tokens)
         {
-            var typed = FhirJsonNode.Parse(resource.ToJsonString(FhirJson.Output)).ToTypedElement(Provider, null, Lenient);
-            return typed.Select(definition.Expression!, new EvaluationContext()).SelectMany(Tokens).Any(t => _values.Any(v => Matches(v, t)));
+            foreach (var wanted in _values)
+            {
+                if (Matches(wanted, token))
+                {
+                    return true;
+                }
+            }
         }
-        catch (Exception e) when (e is not OutOfMemoryException)
+
+        return false;
+    }
+
+    /// <summary>
+    /// What conditions read of one resource: its Firely typed element (built on first need) and the
+    /// tokens each search parameter's expression yields on it (evaluated on first need), kept with
+    /// the judgement (the resource's facts from one inspection) for as long as it lives. A resource judged against 255 scopes of 76
+    /// conditions is parsed once, not 19,380 times.
+    /// </summary>
+    private sealed class ResourceTokens(JsonObject resource)
+    {
+        private static readonly ConditionalWeakTable<object, ResourceTokens> Evaluated = new();
+
+        private readonly Lock _gate = new();
+        private readonly Dictionary<string, (string? System, string? Code)[]?> _byParameter = new(StringComparer.Ordinal);
+        private ITypedElement? _typed;
+        private bool _unreadable;
+
+        public static ResourceTokens Of(object judgement, JsonObject resource)
+            => Evaluated.TryGetValue(judgement, out var known) ? known : Evaluated.GetValue(judgement, _ => new ResourceTokens(resource));
+
+        /// <summary>The tokens of the parameter <paramref name="name"/> (by its FHIRPath <paramref name="expression"/>); null when the resource cannot be evaluated.</summary>
+        public (string? System, string? Code)[]? Tokens(string name, string expression)
         {
-            return false;
+            lock (_gate)
+            {
+                if (_byParameter.TryGetValue(name, out var known))
+                {
+                    return known;
+                }
+
+                var tokens = Evaluate(expression);
+                _byParameter[name] = tokens;
+                return tokens;
+            }
+        }
+
+        private (string? System, string? Code)[]? Evaluate(string expression)
+        {
+            try
+            {
+                if (_unreadable)
+                {
+                    return null;
+                }
+
+                if (_typed is null)
+                {
+                    TypedElementsBuilt++;
+                    _typed = FhirJsonNode.Parse(resource.ToJsonString(FhirJson.Output)).ToTypedElement(Provider, null, Lenient);
+                }
+
+                ExpressionsEvaluated++;
+                return _typed.Select(expression, new EvaluationContext()).SelectMany(ScopeCondition.Tokens).ToArray();
+            }
+            catch (Exception e) when (e is not OutOfMemoryException)
+            {
+                _unreadable = _typed is null;
+                return null;
+            }
         }
     }
 

@@ -149,7 +149,26 @@ public sealed partial class SmartScope
             return false;
         }
 
-        return Conditions.Count == 0 || (required.Resource is { } resource && Conditions.All(c => c.Matches(resource, required.ResourceType)));
+        if (Conditions.Count == 0)
+        {
+            return true;
+        }
+
+        if (required.Resource is not { } resource)
+        {
+            return false;
+        }
+
+        var judgement = (object?)required.Facts ?? resource;
+        foreach (var condition in Conditions)
+        {
+            if (!condition.Matches(judgement, resource, required.ResourceType))
+            {
+                return false;
+            }
+        }
+
+        return true;
     }
 
     public override string ToString() => Text;

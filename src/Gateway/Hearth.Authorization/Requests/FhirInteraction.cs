@@ -4,6 +4,9 @@ public enum FhirInteraction
 {
     Capabilities,
     SmartConfiguration,
+
+    /// <summary>RFC 9728 protected-resource metadata (<c>/.well-known/oauth-protected-resource</c>), answered by Hearth.</summary>
+    ProtectedResourceMetadata,
     Read,
     VRead,
     SearchType,

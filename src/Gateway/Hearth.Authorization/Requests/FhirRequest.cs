@@ -37,8 +37,8 @@ public sealed record FhirRequest(FhirInteraction Interaction, string? ResourceTy
     /// <summary>A search whose parameters come in a form-encoded body (POST [type]/_search).</summary>
     public bool FormSearch { get; init; }
 
-    /// <summary>/metadata and /.well-known/smart-configuration: forwarded without a token, not filtered.</summary>
-    public bool IsPublicMetadata => Interaction is FhirInteraction.Capabilities or FhirInteraction.SmartConfiguration;
+    /// <summary>/metadata, /.well-known/smart-configuration and /.well-known/oauth-protected-resource: no token needed, not filtered.</summary>
+    public bool IsPublicMetadata => Interaction is FhirInteraction.Capabilities or FhirInteraction.SmartConfiguration or FhirInteraction.ProtectedResourceMetadata;
 
     /// <summary>A read or vread returns one resource, judged whole (even when it is a Bundle).</summary>
     public bool ReturnsSingleResource => Interaction is FhirInteraction.Read or FhirInteraction.VRead;

@@ -88,6 +88,8 @@ public static partial class RequestClassifier
                 return Classification.Accept(new FhirRequest(FhirInteraction.Capabilities, "CapabilityStatement", null));
             case [".well-known", "smart-configuration"]:
                 return Classification.Accept(new FhirRequest(FhirInteraction.SmartConfiguration, null, null));
+            case [".well-known", "oauth-protected-resource"]:
+                return Classification.Accept(new FhirRequest(FhirInteraction.ProtectedResourceMetadata, null, null));
             case ["$export"] or ["Patient", "$export"] or ["Group", _, "$export"] when upper != "GET":
                 return Classification.Refuse(400, "not-supported", "A bulk export is started with GET.");
             case ["$export"] or ["Patient", "$export"]:

@@ -106,6 +106,7 @@ public sealed class CapabilityAugmenter(HearthSettings settings)
                     ? new JsonArray("urn:ietf:params:oauth:grant-type:uma-ticket")
                     : new JsonArray("client_credentials"),
                 ["capabilities"] = new JsonArray(EnforcedCapabilities.Select(c => (JsonNode)c).ToArray()),
+                ["dpop_signing_alg_values_supported"] = Strings(settings.AuthorizationServer.SenderConstraints.DpopAlgorithms),
             };
         }
 
@@ -122,6 +123,31 @@ public sealed class CapabilityAugmenter(HearthSettings settings)
         document["scopes_supported"] = Strings(UnderstoodScopes);
         document["capabilities"] = Strings([.. EnforcedCapabilities, .. issuer.Capabilities]);
         document["code_challenge_methods_supported"] = Strings(["S256"]);
+        document["dpop_signing_alg_values_supported"] = Strings(settings.AuthorizationServer.SenderConstraints.DpopAlgorithms);
+        return document;
+    }
+
+    /// <summary>
+    /// RFC 9728 protected-resource metadata for <paramref name="resource"/> (the gateway's public
+    /// base): the authorization server (the JWT issuer, else the UMA server), how tokens are sent,
+    /// the DPoP algorithms (RFC 9449 §5.1) and whether DPoP is required, whether certificate-bound
+    /// tokens can be checked (RFC 8705: the gateway's own TLS asks for client certificates, or a
+    /// trusted proxy passes them).
+    /// </summary>
+    public JsonObject ProtectedResourceMetadata(string resource)
+    {
+        var server = settings.AuthorizationServer;
+        var constraints = server.SenderConstraints;
+        var document = new JsonObject
+        {
+            ["resource"] = resource,
+            ["authorization_servers"] = Strings([server.Jwt?.Issuer is { Length: > 0 } issuer ? issuer : server.UmaServerBase]),
+            ["bearer_methods_supported"] = Strings(server.UmaMode || !settings.Gateway.AllowQueryTokens ? ["header"] : ["header", "query"]),
+            ["scopes_supported"] = Strings(UnderstoodScopes),
+            ["dpop_signing_alg_values_supported"] = Strings(constraints.DpopAlgorithms),
+            ["dpop_bound_access_tokens_required"] = constraints.DpopRequired,
+            ["tls_client_certificate_bound_access_tokens"] = constraints.ClientCertificates != ClientCertificates.None || constraints.ClientCertificateHeader is not null,
+        };
         return document;
     }
 

@@ -22,7 +22,7 @@ public abstract record Refusal(int Status, string IssueCode, string Diagnostics)
     /// </summary>
     public string Decision => this switch
     {
-        NoToken or MalformedAuthorization or InvalidToken => "unauthenticated",
+        NoToken or MalformedAuthorization or InvalidToken or SenderConstrained or InvalidDpopProof or DpopNonceRequired => "unauthenticated",
         Insufficient or Criterion => "deny",
         _ when Status >= 500 => "error",
         _ when Status == 403 => "deny",
@@ -57,6 +57,23 @@ public abstract record Refusal(int Status, string IssueCode, string Diagnostics)
     /// </summary>
     public sealed record InvalidToken(string? Reason = null)
         : Refusal(401, "login", Reason is null ? "The access token is invalid, expired or revoked." : $"The access token is not valid: {Reason}.");
+
+    /// <summary>
+    /// A sender-constrained token presented without what it is bound to (a DPoP-bound token as a
+    /// bearer token, a certificate-bound one without that certificate), an unbound token under the
+    /// DPoP scheme, or a bearer token where only DPoP is accepted: 401 invalid_token in every mode
+    /// (a permission ticket cannot mend it).
+    /// </summary>
+    public sealed record SenderConstrained(string Reason)
+        : Refusal(401, "login", $"The access token is not valid: {Reason}.");
+
+    /// <summary>The DPoP proof (RFC 9449 §4.3) failed a check: 401 <c>invalid_dpop_proof</c>; <paramref name="Reason"/> names the check, never the proof.</summary>
+    public sealed record InvalidDpopProof(string Reason)
+        : Refusal(401, "login", $"The DPoP proof is not valid: {Reason}.");
+
+    /// <summary>The proof lacks the server's current nonce (RFC 9449 §9): 401 <c>use_dpop_nonce</c> with a <c>DPoP-Nonce</c> header.</summary>
+    public sealed record DpopNonceRequired(string Nonce)
+        : Refusal(401, "login", "This server requires a DPoP nonce: send a new DPoP proof with the nonce of the DPoP-Nonce header.");
 
     /// <summary>The authorization server cannot be asked and nothing is cached: 503 (UMA: 403 with the Unreachable warning).</summary>
     public sealed record AuthorizationServerUnavailable()

@@ -12,6 +12,9 @@ namespace Hearth.Authorization.Tokens;
 /// </summary>
 public sealed record TokenClaims(string PermissionsJson, IReadOnlyList<string> Scopes, string? Patient, string? Subject, string? ClientId)
 {
+    /// <summary>What the token is bound to (<c>cnf</c>): a DPoP key, a client certificate, or nothing.</summary>
+    public TokenBinding Binding { get; init; } = TokenBinding.None;
+
     /// <summary>At most this many scopes are read from one token; a claim's string at most this long.</summary>
     public const int MaxScopes = 256;
 
@@ -56,7 +59,10 @@ public sealed record TokenClaims(string PermissionsJson, IReadOnlyList<string> S
 
             var patient = Text(root, "patient") is { } id && PatientReference.IsValidId(id) ? id : null;
             var client = Text(root, "client_id") ?? Text(root, "azp") ?? Text(root, "cid") ?? Text(root, "appid");
-            return new TokenClaims(JsonSerializer.Serialize(permissions), scopes.Distinct(StringComparer.Ordinal).Take(MaxScopes).ToList(), patient, Text(root, "sub"), client);
+            return new TokenClaims(JsonSerializer.Serialize(permissions), scopes.Distinct(StringComparer.Ordinal).Take(MaxScopes).ToList(), patient, Text(root, "sub"), client)
+            {
+                Binding = TokenBinding.Read(root),
+            };
         }
         finally
         {

@@ -48,6 +48,7 @@ internal static partial class AdminEndpoints
         }).DisableAntiforgery();
 
         admin.MapPost("/tokens/evict", EvictAsync);
+        admin.MapPost("/keys/refresh", RefreshKeysAsync);
 
         admin.MapPost("/patients/invalidate", async (HttpRequest request, ReferenceResolver patients, ILoggerFactory loggers) =>
         {
@@ -109,6 +110,37 @@ internal static partial class AdminEndpoints
         return Results.NoContent();
     }
 
+    /// <summary>
+    /// Fetches the JWT issuer's keys again at once, on every gateway: each forgets the keys it knows
+    /// and the JWTs it validated with them before this answers, so a key the issuer withdrew is
+    /// trusted nowhere from then on. This gateway then fetches the keys: 204 when the issuer gave
+    /// them, 502 when it did not (JWTs are then refused, 503, until it does: nothing falls back to the
+    /// withdrawn key); 503 when the cluster could not tell every gateway (ask again); 404 without JWT validation.
+    /// </summary>
+    private static async Task<IResult> RefreshKeysAsync(HttpContext context, IGrainFactory grains, CacheSubscription subscription, ILoggerFactory loggers)
+    {
+        if (context.RequestServices.GetService<SigningKeys>() is not { } keys)
+        {
+            return Outcome(404, "not-found", "JWT validation is off (HEARTH_TOKEN_VALIDATION=introspection): there are no issuer keys to refresh.");
+        }
+
+        var change = new CacheChange(CacheChangeKind.SigningKeysReset, "keys");
+        subscription.Apply(change);
+        try
+        {
+            await grains.GetGrain<ICacheEventsGrain>(0).PublishAsync(change);
+        }
+        catch (Exception e) when (Failures.IsClusterTransient(e))
+        {
+            return Outcome(503, "transient", "The keys are forgotten on this gateway, but the cluster could not tell the others: refresh again.");
+        }
+
+        LogKeysRefreshed(loggers.CreateLogger("Hearth.Admin"));
+        return await keys.FetchAsync(context.RequestAborted)
+            ? Results.NoContent()
+            : Outcome(502, "transient", "Every gateway forgot the issuer's keys, but the issuer did not give them again: JWTs are refused until it does.");
+    }
+
     /// <summary>How long a revocation lasts when the token's exp is not known (only its hash was given, and no gateway holds it).</summary>
     public static readonly TimeSpan UnknownExpiryRetention = TimeSpan.FromDays(7);
 
@@ -149,6 +181,9 @@ internal static partial class AdminEndpoints
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Admin: evicted token {TokenHash}")]
     private static partial void LogEvicted(ILogger logger, string tokenHash);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Admin: the JWT issuer's keys are fetched again on every gateway")]
+    private static partial void LogKeysRefreshed(ILogger logger);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Admin: invalidated {Patient}")]
     private static partial void LogInvalidated(ILogger logger, string patient);

@@ -121,7 +121,7 @@ internal static class AuditEvents
         "read" or "vread" or "update" or "patch" or "delete" or "create" or "search-type" or "search-system"
             or "history-instance" or "history-type" or "history-system" or "batch" or "operation" => interaction,
         "search-compartment" => "search-type",
-        "capabilities" or "smart-configuration" => "capabilities",
+        "capabilities" or "smart-configuration" or "protected-resource-metadata" => "capabilities",
         _ => "operation",
     };
 
@@ -132,7 +132,7 @@ internal static class AuditEvents
         "update" or "patch" => "U",
         "delete" => "D",
         "read" or "vread" or "search-type" or "search-system" or "search-compartment" or "history-instance" or "history-type" or "history-system"
-            or "capabilities" or "smart-configuration" => "R",
+            or "capabilities" or "smart-configuration" or "protected-resource-metadata" => "R",
         _ => "E",
     };
 

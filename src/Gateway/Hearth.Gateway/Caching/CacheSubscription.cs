@@ -9,12 +9,15 @@ namespace Hearth.Gateway.Caching;
 /// and applies them: a token evicted (forgotten, and refused until its exp when it was validated
 /// locally), a Patient or security context written. When a renewal fails, or the grain did not
 /// know this gateway (a new activation after a silo failure, or it dropped this gateway for not
-/// answering), announcements may have been missed: every local cache is emptied.
+/// answering), announcements may have been missed: every local cache is emptied (and, once it
+/// had been subscribed, the issuer's keys are forgotten too: a key refresh may have been missed).
 /// </summary>
 internal sealed partial class CacheSubscription(
     GatewayCaches caches, LocalTokens localTokens, Revocations revocations, IGrainFactory grains, TimeProvider time, ILogger<CacheSubscription> logger)
     : BackgroundService, ICacheObserver
 {
+    private bool _subscribed;
+
     public static readonly TimeSpan Period = TimeSpan.FromSeconds(5);
 
     private ICacheObserver? _reference;
@@ -37,7 +40,13 @@ internal sealed partial class CacheSubscription(
                 revocations.Add(new Revocation(change.Key, until));
             }
         }
+        else if (change.Kind == CacheChangeKind.SigningKeysReset)
+        {
+            ForgetKeys();
+        }
     }
+
+    private void ForgetKeys() => localTokens.ForgetKeys();
 
     /// <summary>Subscribes or renews once; false (and every cache emptied) when announcements may have been missed.</summary>
     public async Task<bool> RenewAsync()
@@ -50,8 +59,13 @@ internal sealed partial class CacheSubscription(
             if (!known)
             {
                 caches.Clear();
+                if (_subscribed)
+                {
+                    ForgetKeys();
+                }
             }
 
+            _subscribed = true;
             // The grain keeps the subscription for 30 s; serving stops well before it could lapse.
             caches.LiveUntil(started + (2 * Period));
             return known;

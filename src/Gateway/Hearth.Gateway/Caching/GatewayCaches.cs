@@ -62,7 +62,7 @@ internal sealed class GatewayCaches : IDisposable
             case CacheChangeKind.PatientChanged:
                 Patients.Remove(Relative(change.Key));
                 break;
-            default:
+            case CacheChangeKind.SecurityContextChanged:
                 Contexts.Remove(Relative(change.Key));
                 break;
         }

@@ -37,11 +37,7 @@ public static class HearthGatewayApp
 
         var config = builder.Configuration;
         var settings = HearthSettings.Load(key => config[key] ?? config[$"Hearth:{key}"]);
-        // --urls / ASPNETCORE_URLS win; else Pauldron's PORT; else 8080.
-        var urls = config["urls"];
-        urls = string.IsNullOrWhiteSpace(urls) ? $"http://0.0.0.0:{settings.Gateway.Port ?? 8080}" : urls;
-        var metricsPort = settings.Cluster.MetricsPort;
-        builder.WebHost.UseUrls(metricsPort is null ? urls : $"{urls};http://0.0.0.0:{metricsPort}"); // the management port: /metrics only
+        Listen(builder, settings, config["urls"]);
 
         builder.AddHearthOrleans(settings);
         builder.AddGatewayTelemetry(settings);
@@ -53,20 +49,16 @@ public static class HearthGatewayApp
         configureServices?.Invoke(builder.Services);
         if (settings.Gateway.TrustedProxies.Count > 0)
         {
-            builder.Services.Configure<ForwardedHeadersOptions>(o =>
-            {
-                o.ForwardedHeaders = ForwardedHeaders.XForwardedFor | ForwardedHeaders.XForwardedProto | ForwardedHeaders.XForwardedHost;
-                o.KnownProxies.Clear();
-                o.KnownIPNetworks.Clear();
-                foreach (var proxy in settings.Gateway.TrustedProxies)
-                {
-                    o.KnownProxies.Add(proxy);
-                }
-            });
+            builder.Services.Configure<ForwardedHeadersOptions>(o => TrustProxies(o, settings.Gateway.TrustedProxies));
         }
 
         var app = builder.Build();
         Formats.FhirFormats.WarmUp();
+        if (settings.AuthorizationServer.SenderConstraints.ClientCertificateHeader is not null)
+        {
+            app.Use(ClientCertificateThumbprint.Middleware(settings.AuthorizationServer.SenderConstraints)); // before the forwarded headers change the peer's address
+        }
+
         app.UseMetricsPort(settings);
         app.UseExceptionHandler(error => error.Run(context =>
             RefusalWriter.WriteOutcomeAsync(context, 500, "exception", "Hearth could not process this request.")));
@@ -87,6 +79,36 @@ public static class HearthGatewayApp
         app.MapAdminEndpoints(settings);
         app.MapReverseProxy(proxy => proxy.UseMiddleware<HearthAuthorizationMiddleware>());
         return app;
+    }
+
+    /// <summary>
+    /// Where the gateway listens: --urls / ASPNETCORE_URLS win; else Pauldron's PORT; else 8080;
+    /// https with HEARTH_TLS_CERTIFICATE (client certificates as HEARTH_TLS_CLIENT_CERTIFICATES says);
+    /// and the management port, plain http, for /metrics only.
+    /// </summary>
+    private static void Listen(WebApplicationBuilder builder, HearthSettings settings, string? urls)
+    {
+        var tls = settings.AuthorizationServer.SenderConstraints;
+        urls = string.IsNullOrWhiteSpace(urls) ? $"{(tls.TlsCertificate is null ? "http" : "https")}://0.0.0.0:{settings.Gateway.Port ?? 8080}" : urls;
+        if (tls.TlsCertificate is not null)
+        {
+            var certificate = GatewayTls.Load(tls);
+            builder.WebHost.ConfigureKestrel(kestrel => kestrel.ConfigureHttpsDefaults(https => GatewayTls.Configure(https, certificate, tls.ClientCertificates)));
+        }
+
+        var metricsPort = settings.Cluster.MetricsPort;
+        builder.WebHost.UseUrls(metricsPort is null ? urls : $"{urls};http://0.0.0.0:{metricsPort}");
+    }
+
+    private static void TrustProxies(ForwardedHeadersOptions o, IReadOnlyList<System.Net.IPAddress> proxies)
+    {
+        o.ForwardedHeaders = ForwardedHeaders.XForwardedFor | ForwardedHeaders.XForwardedProto | ForwardedHeaders.XForwardedHost;
+        o.KnownProxies.Clear();
+        o.KnownIPNetworks.Clear();
+        foreach (var proxy in proxies)
+        {
+            o.KnownProxies.Add(proxy);
+        }
     }
 
     /// <summary>The authorization pipeline's parts: the rules (pure core), then the gateway's steps, one authorizer per kind of interaction.</summary>
@@ -124,6 +146,8 @@ public static class HearthGatewayApp
                 .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler { AllowAutoRedirect = false, PooledConnectionLifetime = TimeSpan.FromMinutes(5) });
         }
 
+        services.AddSingleton<DpopProofs>();
+        services.AddSingleton<SenderConstraints>();
         services.AddSingleton<IssuerDiscovery>();
         services.AddSingleton<Authenticator>();
         services.AddSingleton<RequestDecider>();

@@ -10,7 +10,8 @@ using Hearth.Gateway.Tokens;
 namespace Hearth.Gateway.Interactions;
 
 /// <summary>
-/// <c>/metadata</c> and <c>/.well-known/smart-configuration</c>: no token needed. With
+/// <c>/metadata</c>, <c>/.well-known/smart-configuration</c> and <c>/.well-known/oauth-protected-resource</c>
+/// (RFC 9728, always answered by Hearth: it describes the gateway, not the FHIR server): no token needed. With
 /// AUGMENT_CAPABILITY_STATEMENT the CapabilityStatement gains the security service, and Hearth
 /// answers the SMART configuration itself (it describes the authorization server Hearth enforces,
 /// not the FHIR server); otherwise both are forwarded and passed as the FHIR server answers.
@@ -21,6 +22,12 @@ internal sealed class MetadataAuthorizer(HearthSettings settings, CapabilityAugm
 
     public async ValueTask<Verdict> AuthorizeAsync(RequestState state, HttpContext http)
     {
+        if (state.Request.Interaction == FhirInteraction.ProtectedResourceMetadata)
+        {
+            var metadata = capabilities.ProtectedResourceMetadata(state.PublicBase);
+            return new Answer(200, "application/json", Encoding.UTF8.GetBytes(metadata.ToJsonString(FhirJson.Output))) { IsFhirJson = false };
+        }
+
         if (state.Request.Interaction == FhirInteraction.SmartConfiguration && settings.Gateway.AugmentCapabilityStatement)
         {
             var document = capabilities.SmartConfiguration(await issuer.GetAsync(http.RequestAborted));

@@ -1,5 +1,6 @@
 using Hearth.Authorization.Configuration;
 using Hearth.Authorization.Responses;
+using Hearth.Authorization.Tokens;
 using Hearth.Gateway.Caching;
 using Hearth.Gateway.Resolution;
 using Hearth.Gateway.Tokens;
@@ -20,7 +21,8 @@ internal sealed partial class Authenticator(GatewaySettings settings, IGrainFact
 {
     private readonly Func<string, bool> _local = localTokens.Handles; // one delegate, not one per request
 
-    public async ValueTask<(Principal? Principal, Refusal? Refusal)> AuthenticateAsync(HttpContext context)
+    /// <summary>The token's principal (and the token as read, for the checks of what it is bound to), or why not.</summary>
+    public async ValueTask<(Principal? Principal, Refusal? Refusal, ConnectionToken? Read)> AuthenticateAsync(HttpContext context)
     {
         var authorization = context.Request.Headers.Authorization;
         if (context.Request.QueryString.HasValue && context.Request.Query.TryGetValue("access_token", out var queryToken))
@@ -28,7 +30,7 @@ internal sealed partial class Authenticator(GatewaySettings settings, IGrainFact
             // RFC 6750 §2.3 puts tokens where logs and Referer headers see them: refused unless configured.
             if (!settings.AllowQueryTokens || authorization.Count > 0 || queryToken.Count != 1)
             {
-                return (null, new Refusal.MalformedAuthorization());
+                return (null, new Refusal.MalformedAuthorization(), null);
             }
 
             authorization = "Bearer " + queryToken[0];
@@ -37,21 +39,22 @@ internal sealed partial class Authenticator(GatewaySettings settings, IGrainFact
         switch (ConnectionToken.Read(context, authorization, _local, out var read))
         {
             case BearerTokenStatus.Missing:
-                return (null, new Refusal.NoToken());
+                return (null, new Refusal.NoToken(), null);
             case BearerTokenStatus.Malformed:
-                return (null, new Refusal.MalformedAuthorization());
+                return (null, new Refusal.MalformedAuthorization(), null);
         }
 
         var (token, tokenHash) = (read!.Token, read.Hash);
         if (read.Local)
         {
-            return await localTokens.AuthenticateAsync(token, tokenHash, context.RequestAborted);
+            var (validated, invalid) = await localTokens.AuthenticateAsync(token, tokenHash, context.RequestAborted);
+            return (validated, invalid, read);
         }
 
         if (caches.Grants.TryGet(tokenHash, out var cached) && !(cached.ExpiresAt <= time.GetUtcNow()))
         {
             HearthTelemetry.TokenCache.Add(1, new KeyValuePair<string, object?>("result", "hit"));
-            return (cached, null);
+            return cached.Permissions.Malformed is { } malformed ? (null, new Refusal.InvalidToken(malformed), read) : (cached, null, read);
         }
 
         HearthTelemetry.TokenCache.Add(1, new KeyValuePair<string, object?>("result", "miss"));
@@ -60,19 +63,27 @@ internal sealed partial class Authenticator(GatewaySettings settings, IGrainFact
         var info = await grains.GetGrain<ITokenGrain>(tokenHash).IntrospectAsync(new SecretToken(token));
         if (info.Status == TokenStatus.Unavailable)
         {
-            return (null, new Refusal.AuthorizationServerUnavailable());
+            return (null, new Refusal.AuthorizationServerUnavailable(), read);
         }
 
         if (info.Status != TokenStatus.Active || info.ExpiresAt <= time.GetUtcNow())
         {
             LogInactive(logger, TokenKey.ForLog(tokenHash));
-            return (null, new Refusal.InvalidToken());
+            return (null, new Refusal.InvalidToken(), read);
         }
 
-        var principal = new Principal(ParsedPermissions.For(info), info.ExpiresAt, tokenHash) { Subject = info.Subject, ClientId = info.ClientId, Patient = info.Patient };
+        var principal = new Principal(ParsedPermissions.For(info), info.ExpiresAt, tokenHash)
+        {
+            Subject = info.Subject,
+            ClientId = info.ClientId,
+            Patient = info.Patient,
+            Binding = new TokenBinding(info.BoundKey, info.BoundCertificate, info.BindingUnusable),
+        };
         caches.Grants.Set(tokenHash, principal, info.CachedUntil, generation);
-        return (principal, null);
+        return principal.Permissions.Malformed is { } tooMany ? (null, new Refusal.InvalidToken(tooMany), read) : (principal, null, read);
     }
+
+
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Token {TokenHash} is not active")]
     private static partial void LogInactive(ILogger logger, string tokenHash);

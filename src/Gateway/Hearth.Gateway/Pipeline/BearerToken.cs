@@ -10,7 +10,11 @@ internal enum BearerTokenStatus
     Malformed,
 }
 
-/// <summary>Reads an RFC 6750 bearer token from the Authorization header (scheme case-insensitive).</summary>
+/// <summary>
+/// Reads an access token from the Authorization header (scheme case-insensitive): an RFC 6750
+/// bearer token, or, where the caller takes them, a DPoP-bound one (<c>DPoP</c> scheme, RFC 9449
+/// §7.1; the same token syntax).
+/// </summary>
 internal static class BearerToken
 {
     public const int MaxLength = 8192;
@@ -19,9 +23,13 @@ internal static class BearerToken
     private static readonly SearchValues<char> TokenChars =
         SearchValues.Create("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~+/");
 
-    public static BearerTokenStatus Read(StringValues headers, out string token)
+    public static BearerTokenStatus Read(StringValues headers, out string token) => Read(headers, acceptDpop: false, out token, out _);
+
+    /// <summary>As <see cref="Read(StringValues, out string)"/>; with <paramref name="acceptDpop"/> the <c>DPoP</c> scheme too (<paramref name="dpop"/> says which).</summary>
+    public static BearerTokenStatus Read(StringValues headers, bool acceptDpop, out string token, out bool dpop)
     {
         token = "";
+        dpop = false;
         if (headers.Count == 0)
         {
             return BearerTokenStatus.Missing;
@@ -38,13 +46,18 @@ internal static class BearerToken
             return BearerTokenStatus.Missing;
         }
 
-        const string scheme = "Bearer ";
-        if (value.Length <= scheme.Length || !value.StartsWith(scheme, StringComparison.OrdinalIgnoreCase) || value.Length > MaxLength)
+        const string bearer = "Bearer ";
+        const string dpopScheme = "DPoP ";
+        var schemeLength = value.StartsWith(bearer, StringComparison.OrdinalIgnoreCase) ? bearer.Length
+            : acceptDpop && value.StartsWith(dpopScheme, StringComparison.OrdinalIgnoreCase) ? dpopScheme.Length
+            : -1;
+        if (schemeLength < 0 || value.Length <= schemeLength || value.Length > MaxLength)
         {
             return BearerTokenStatus.Malformed;
         }
 
-        var candidate = value[scheme.Length..].Trim(' ');
+        dpop = schemeLength == dpopScheme.Length;
+        var candidate = value[schemeLength..].Trim(' ');
         var body = candidate.TrimEnd('=');
         if (body.Length == 0 || body.AsSpan().ContainsAnyExcept(TokenChars))
         {

@@ -19,12 +19,13 @@ internal sealed class ConnectionToken
 {
     private static readonly object Key = new();
 
-    private ConnectionToken(string authorization, string token, string hash, bool local)
+    private ConnectionToken(string authorization, string token, string hash, bool local, bool dpop)
     {
         Authorization = authorization;
         Token = token;
         Hash = hash;
         Local = local;
+        Dpop = dpop;
     }
 
     /// <summary>The Authorization header's value, as sent.</summary>
@@ -37,6 +38,9 @@ internal sealed class ConnectionToken
 
     /// <summary>Validated in the gateway (a JWT of the configured issuer: reading one to tell is a parse of its JSON) rather than introspected.</summary>
     public bool Local { get; }
+
+    /// <summary>Sent under the <c>DPoP</c> scheme (RFC 9449 §7.1) rather than <c>Bearer</c>.</summary>
+    public bool Dpop { get; }
 
     /// <summary>
     /// The bearer token of <paramref name="authorization"/>: the one this connection sent last when
@@ -52,8 +56,8 @@ internal sealed class ConnectionToken
             return BearerTokenStatus.Present;
         }
 
-        var status = BearerToken.Read(authorization, out var token);
-        read = status == BearerTokenStatus.Present ? new ConnectionToken(authorization[0]!, token, TokenKey.Hash(token), local(token)) : null;
+        var status = BearerToken.Read(authorization, acceptDpop: true, out var token, out var dpop);
+        read = status == BearerTokenStatus.Present ? new ConnectionToken(authorization[0]!, token, TokenKey.Hash(token), local(token), dpop) : null;
         if (read is not null && items is not null)
         {
             items[Key] = read;

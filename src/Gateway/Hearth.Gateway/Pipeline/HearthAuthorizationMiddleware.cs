@@ -142,7 +142,7 @@ internal sealed partial class HearthAuthorizationMiddleware(
     }
 
     /// <summary>The path as the client sent it (still encoded), without HEARTH_BASE_PATH.</summary>
-    private static string RawPath(HttpContext context)
+    internal static string RawPath(HttpContext context)
     {
         var raw = context.Features.Get<IHttpRequestFeature>()?.RawTarget ?? context.Request.Path.ToUriComponent();
         var query = raw.IndexOf('?');

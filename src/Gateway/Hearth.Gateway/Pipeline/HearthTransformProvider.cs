@@ -16,7 +16,7 @@ internal sealed partial class HearthTransformProvider(GatewaySettings settings, 
 {
     public const string RouteId = "fhir";
 
-    private static readonly string[] RemovedHeaders = ["Authorization", "Cookie", "Accept-Encoding", "If-None-Match", "If-Modified-Since", "If-Match", "Prefer"];
+    private static readonly string[] RemovedHeaders = ["Authorization", "DPoP", "Cookie", "Accept-Encoding", "If-None-Match", "If-Modified-Since", "If-Match", "Prefer"];
 
     /// <summary>Never sent upstream: a token, the format (Hearth always asks for JSON and converts), subsetting (Hearth judges whole resources, then subsets).</summary>
     private static readonly string[] RemovedParameters = ["access_token", "_format", "_elements", "_summary"];

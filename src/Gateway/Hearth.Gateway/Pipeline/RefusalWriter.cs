@@ -6,6 +6,7 @@ using Hearth.Authorization.Responses;
 using Hearth.Gateway.Formats;
 using Hearth.Gateway.Resolution;
 using Microsoft.Extensions.Primitives;
+using Microsoft.Net.Http.Headers;
 
 namespace Hearth.Gateway.Pipeline;
 
@@ -16,7 +17,7 @@ namespace Hearth.Gateway.Pipeline;
 /// request needed and answers with the ticket (<c>WWW-Authenticate: UMA realm, as_uri, ticket</c>),
 /// or with <c>Warning: 199 - "UMA Authorization Server Unreachable"</c>.
 /// </summary>
-internal sealed class RefusalWriter(HearthSettings settings, UmaTickets tickets)
+internal sealed class RefusalWriter(HearthSettings settings, UmaTickets tickets, Tokens.DpopProofs proofs)
 {
     /// <summary>Extensions of the OperationOutcome of a UMA challenge: what Pauldron puts in its body.</summary>
     public const string TicketExtension = "urn:hearth:uma:ticket";
@@ -46,6 +47,8 @@ internal sealed class RefusalWriter(HearthSettings settings, UmaTickets tickets)
             Refusal.InvalidToken when uma => ChallengeAsync(context, 403, "login",
                 "The access token is invalid, expired or revoked: ask the authorization server with the ticket.", tickets.FromRequestAsync(context, request!, parameters)),
             Refusal.AuthorizationServerUnavailable when _server.UmaMode => UnreachableAsync(context, "The authorization server is unreachable; the token could not be checked."),
+            Refusal.InvalidDpopProof or Refusal.DpopNonceRequired or Refusal.SenderConstrained => SenderConstrainedAsync(context, refusal),
+            Refusal.InvalidToken when UsedDpop(context) => SenderConstrainedAsync(context, refusal),
             _ => PlainAsync(context, refusal),
         };
     }
@@ -74,6 +77,11 @@ internal sealed class RefusalWriter(HearthSettings settings, UmaTickets tickets)
                 break;
             case Refusal.NoToken:
                 SetChallenge(context, null, null);
+                if (!_server.UmaMode)
+                {
+                    context.Response.Headers.Append(HeaderNames.WWWAuthenticate, $"DPoP algs=\"{proofs.Algorithms}\"");
+                }
+
                 break;
             case Refusal.MalformedAuthorization:
                 SetChallenge(context, "invalid_request", "The Authorization header is not a single well-formed bearer token.");
@@ -88,6 +96,47 @@ internal sealed class RefusalWriter(HearthSettings settings, UmaTickets tickets)
 
         return WriteOutcomeAsync(context, refusal.Status, refusal.IssueCode, refusal.Diagnostics);
     }
+
+    /// <summary>
+    /// The refusals of sender-constrained tokens, RFC 9449 §7.1 and §9: 401 in every mode (a ticket
+    /// mends none of them). Under the DPoP scheme (and for any proof problem) the challenge is
+    /// <c>DPoP error=..., algs=...</c> (<c>invalid_dpop_proof</c>, <c>use_dpop_nonce</c> with a
+    /// <c>DPoP-Nonce</c> header, <c>invalid_token</c>); a bound token sent as a bearer token gets the
+    /// Bearer challenge with <c>invalid_token</c> and a DPoP one beside it.
+    /// </summary>
+    private Task SenderConstrainedAsync(HttpContext context, Refusal refusal)
+    {
+        var headers = context.Response.Headers;
+        var algs = $"algs=\"{proofs.Algorithms}\"";
+        switch (refusal)
+        {
+            case Refusal.InvalidDpopProof:
+                headers.WWWAuthenticate = $"DPoP error=\"invalid_dpop_proof\", error_description=\"{Sanitize(refusal.Diagnostics)}\", {algs}";
+                break;
+            case Refusal.DpopNonceRequired nonce:
+                headers.WWWAuthenticate = $"DPoP error=\"use_dpop_nonce\", error_description=\"Resource server requires nonce in DPoP proof\", {algs}";
+                headers[Tokens.DpopProofs.NonceHeaderName] = nonce.Nonce;
+                break;
+            default:
+                if (UsedDpop(context))
+                {
+                    headers.WWWAuthenticate = $"DPoP error=\"invalid_token\", error_description=\"{Sanitize(refusal.Diagnostics)}\", {algs}";
+                }
+                else
+                {
+                    headers.WWWAuthenticate = new StringValues([
+                        $"Bearer realm=\"{_realm}\", error=\"invalid_token\", error_description=\"{Sanitize(refusal.Diagnostics)}\"",
+                        $"DPoP {algs}"]);
+                }
+
+                break;
+        }
+
+        return WriteOutcomeAsync(context, 401, refusal.IssueCode, refusal.Diagnostics);
+    }
+
+    private static bool UsedDpop(HttpContext context)
+        => context.Request.Headers.Authorization is { Count: 1 } authorization && authorization[0] is { } value && value.StartsWith("DPoP ", StringComparison.OrdinalIgnoreCase);
 
     /// <summary>
     /// Registers <paramref name="permissions"/> and answers with the ticket:

@@ -6,10 +6,11 @@ namespace Hearth.Gateway.Pipeline;
 
 /// <summary>
 /// Decides a checked request: authenticates it (unless it needs no token,
-/// <see cref="UnprotectedTypes"/>) and asks the first <see cref="IInteractionAuthorizer"/> that
+/// <see cref="UnprotectedTypes"/>), checks the token comes with what it is bound to
+/// (<see cref="SenderConstraints"/>), and asks the first <see cref="IInteractionAuthorizer"/> that
 /// handles its interaction, which refuses, answers or forwards it.
 /// </summary>
-internal sealed class RequestDecider(HearthSettings settings, Authenticator authenticator, IEnumerable<IInteractionAuthorizer> authorizers)
+internal sealed class RequestDecider(HearthSettings settings, Authenticator authenticator, SenderConstraints constraints, IEnumerable<IInteractionAuthorizer> authorizers)
 {
     private readonly IInteractionAuthorizer[] _authorizers = authorizers.ToArray();
 
@@ -20,10 +21,15 @@ internal sealed class RequestDecider(HearthSettings settings, Authenticator auth
         var request = state.Request;
         if (!request.IsPublicMetadata && !UnprotectedTypes.NeedsNoToken(request, settings.Rules.UnprotectedResourceTypes))
         {
-            var (principal, refusal) = await authenticator.AuthenticateAsync(context);
+            var (principal, refusal, read) = await authenticator.AuthenticateAsync(context);
             if (refusal is not null)
             {
                 return refusal;
+            }
+
+            if (await constraints.CheckAsync(context, state, read!, principal!) is { } unbound)
+            {
+                return unbound;
             }
 
             state.Principal = principal!;

@@ -18,6 +18,9 @@ internal sealed record Principal(PermissionSet Permissions, DateTimeOffset? Expi
     /// <summary>The SMART launch context's patient (<c>patient</c> claim), when the token has one.</summary>
     public string? Patient { get; init; }
 
+    /// <summary>What the token is bound to (<c>cnf</c>): checked on every request, however the token was known.</summary>
+    public Hearth.Authorization.Tokens.TokenBinding Binding { get; init; } = Hearth.Authorization.Tokens.TokenBinding.None;
+
     public static Principal Anonymous { get; } = new(PermissionSet.Empty, null, null);
 }
 

@@ -39,7 +39,7 @@ internal sealed partial class LocalTokens(
         if (_cache.TryGetValue(tokenHash, out Principal? cached) && cached!.ExpiresAt > time.GetUtcNow())
         {
             HearthTelemetry.TokenCache.Add(1, new KeyValuePair<string, object?>("result", "hit"));
-            return (cached, null);
+            return cached.Permissions.Malformed is { } unusable ? (null, new Refusal.InvalidToken(unusable)) : (cached, null);
         }
 
         HearthTelemetry.TokenCache.Add(1, new KeyValuePair<string, object?>("result", "miss"));
@@ -61,8 +61,15 @@ internal sealed partial class LocalTokens(
             LogScopeProblem(logger, TokenKey.ForLog(tokenHash), problem);
         }
 
-        var principal = new Principal(permissions, outcome.ExpiresAt, tokenHash) { Subject = claims.Subject, ClientId = claims.ClientId, Patient = claims.Patient };
+        // A malformed token is kept too (until its exp), so that it is parsed and logged once, and refused every time.
+        var principal = new Principal(permissions, outcome.ExpiresAt, tokenHash) { Subject = claims.Subject, ClientId = claims.ClientId, Patient = claims.Patient, Binding = claims.Binding };
         _cache.Set(tokenHash, principal, new MemoryCacheEntryOptions { Size = 1, AbsoluteExpiration = outcome.ExpiresAt });
+        if (permissions.Malformed is { } malformed)
+        {
+            LogInvalid(logger, TokenKey.ForLog(tokenHash), malformed);
+            return (null, new Refusal.InvalidToken(malformed));
+        }
+
         return (principal, null);
     }
 
@@ -71,6 +78,16 @@ internal sealed partial class LocalTokens(
 
     /// <summary>Forgets a validated token here (an eviction; the revocation list refuses it everywhere).</summary>
     public void Forget(string tokenHash) => _cache.Remove(tokenHash);
+
+    /// <summary>
+    /// Forgets the issuer's keys and every token validated with them (an admin key refresh): the
+    /// next token waits for the keys to be fetched again, and each is validated again with them.
+    /// </summary>
+    public void ForgetKeys()
+    {
+        validator?.Keys.Reset();
+        _cache.Clear();
+    }
 
     public void Dispose() => _cache.Dispose();
 

@@ -11,7 +11,10 @@ namespace Hearth.Gateway.Tokens;
 /// HEARTH_JWKS_URL directly. Fetched once and cached, refreshed on the manager's schedule; a
 /// token signed by an unknown <c>kid</c> triggers at most one fetch per HEARTH_JWKS_REFRESH_SECONDS
 /// (awaited, so that a rotated key is honoured at once); when the issuer is unreachable, the keys
-/// already known keep working.
+/// already known keep working, for at most HEARTH_JWKS_MAX_AGE_SECONDS between fetches.
+/// <see cref="Reset"/> (the admin's key refresh, on every gateway) forgets every key at once: the
+/// next token waits for a new fetch, so a withdrawn key is trusted no longer. Discovery and keys
+/// come over https only, unless HEARTH_JWT_ALLOW_HTTP.
 /// </summary>
 internal sealed partial class SigningKeys
 {
@@ -23,8 +26,10 @@ internal sealed partial class SigningKeys
     /// <summary>How long to wait, after a fetch, for the manager to keep what it fetched.</summary>
     private static readonly TimeSpan StoreWait = TimeSpan.FromSeconds(1);
 
-    private readonly ConfigurationManager<OpenIdConnectConfiguration> _manager;
-    private readonly SignallingRetriever _retriever;
+    private readonly IDocumentRetriever _documents;
+    private ConfigurationManager<OpenIdConnectConfiguration> _manager;
+    private SignallingRetriever _retriever;
+    private long _fetchesBefore;
     private readonly JwtSettings _settings;
     private readonly TimeProvider _time;
     private readonly ILogger<SigningKeys> _logger;
@@ -36,24 +41,51 @@ internal sealed partial class SigningKeys
         _settings = settings.AuthorizationServer.Jwt ?? throw new InvalidOperationException("JWT validation is not configured.");
         _time = time;
         _logger = logger;
-        var documents = new HttpDocumentRetriever(httpClients.CreateClient(HttpClientName)) { RequireHttps = false };
-        _retriever = new SignallingRetriever(_settings.JwksUrl is null ? new OpenIdConnectConfigurationRetriever() : new JwksOnlyRetriever());
-        _manager = new ConfigurationManager<OpenIdConnectConfiguration>(_settings.JwksUrl ?? _settings.DiscoveryUrl, _retriever, documents)
+        _documents = new HttpDocumentRetriever(httpClients.CreateClient(HttpClientName)) { RequireHttps = !_settings.AllowHttp };
+        (_manager, _retriever) = NewManager();
+    }
+
+    private (ConfigurationManager<OpenIdConnectConfiguration>, SignallingRetriever) NewManager()
+    {
+        var retriever = new SignallingRetriever(_settings.JwksUrl is null ? new OpenIdConnectConfigurationRetriever() : new JwksOnlyRetriever());
+        var manager = new ConfigurationManager<OpenIdConnectConfiguration>(_settings.JwksUrl ?? _settings.DiscoveryUrl, retriever, _documents)
         {
             RefreshInterval = _settings.JwksRefresh,
-            AutomaticRefreshInterval = TimeSpan.FromHours(1),
+            AutomaticRefreshInterval = _settings.KeysMaxAge,
         };
+        return (manager, retriever);
     }
 
     /// <summary>How many times the keys were fetched (discovery and JWKS count as one).</summary>
-    public long Fetches => _retriever.Fetches;
+    public long Fetches => Interlocked.Read(ref _fetchesBefore) + Volatile.Read(ref _retriever).Fetches;
+
+    /// <summary>
+    /// Forgets every key known: the next validation waits for a new fetch (of discovery and keys),
+    /// and a key the issuer no longer publishes is no longer trusted. Does not wait for the fetch.
+    /// </summary>
+    public void Reset()
+    {
+        lock (_gate)
+        {
+            var (manager, retriever) = NewManager();
+            Interlocked.Add(ref _fetchesBefore, _retriever.Fetches);
+            Volatile.Write(ref _retriever, retriever);
+            Volatile.Write(ref _manager, manager);
+            _lastRefresh = DateTimeOffset.MinValue;
+        }
+
+        LogReset(_logger);
+    }
+
+    /// <summary>Fetches the keys now (after <see cref="Reset"/>); false when the issuer did not give them.</summary>
+    public async Task<bool> FetchAsync(CancellationToken cancellationToken) => await CurrentAsync(cancellationToken) is not null;
 
     /// <summary>The configuration with the keys; null when it was never fetched (the issuer has been unreachable since start).</summary>
     public async Task<OpenIdConnectConfiguration?> CurrentAsync(CancellationToken cancellationToken)
     {
         try
         {
-            return await _manager.GetConfigurationAsync(cancellationToken);
+            return await Volatile.Read(ref _manager).GetConfigurationAsync(cancellationToken);
         }
         catch (InvalidOperationException e)
         {
@@ -80,22 +112,34 @@ internal sealed partial class SigningKeys
             _lastRefresh = now;
         }
 
-        var fetched = _retriever.NextFetch;
-        var known = _retriever.Latest;
-        _manager.RequestRefresh();
-        await _manager.GetConfigurationAsync(cancellationToken); // starts the fetch when RequestRefresh did not
+        var (manager, retriever) = (Volatile.Read(ref _manager), Volatile.Read(ref _retriever));
+        var fetched = retriever.NextFetch;
+        var known = retriever.Latest;
+        manager.RequestRefresh();
+        try
+        {
+            await manager.GetConfigurationAsync(cancellationToken); // starts the fetch when RequestRefresh did not
+        }
+        catch (InvalidOperationException)
+        {
+            return false; // never fetched, and the issuer does not answer: CurrentAsync says so
+        }
+
         await fetched.WaitAsync(FetchWait, cancellationToken).ContinueWith(_ => { }, TaskScheduler.Default);
 
         // The manager keeps what the retriever returned just after it returned: wait (briefly) until it does.
         var waited = System.Diagnostics.Stopwatch.StartNew();
-        while (_retriever.Latest is { } fresh && !ReferenceEquals(fresh, known) && waited.Elapsed < StoreWait
-               && !ReferenceEquals(await _manager.GetConfigurationAsync(cancellationToken), fresh))
+        while (retriever.Latest is { } fresh && !ReferenceEquals(fresh, known) && waited.Elapsed < StoreWait
+               && !ReferenceEquals(await manager.GetConfigurationAsync(cancellationToken), fresh))
         {
             await Task.Delay(5, cancellationToken);
         }
 
         return true;
     }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "The JWT issuer's keys were forgotten (admin refresh): they are fetched again for the next token")]
+    private static partial void LogReset(ILogger logger);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "The JWT issuer's keys are not available yet ({Reason}): tokens cannot be validated")]
     private static partial void LogUnavailable(ILogger logger, string reason);

@@ -6,6 +6,7 @@ using Hearth.Authorization.Configuration;
 using Hearth.Authorization.Fhir;
 using Hearth.Authorization.Responses;
 using Hearth.Grains.Abstractions;
+using Microsoft.Extensions.Caching.Memory;
 using Microsoft.Extensions.Primitives;
 using Microsoft.IdentityModel.JsonWebTokens;
 using Microsoft.IdentityModel.Tokens;
@@ -42,6 +43,12 @@ internal sealed partial class DpopProofs(HearthSettings settings, IGrainFactory 
     private readonly JsonWebTokenHandler _handler = new() { MapInboundClaims = false };
     private readonly DpopNonces _nonces = new(settings.AuthorizationServer.SenderConstraints, grains, time);
 
+    /// <summary>Keys that bound tokens named, by their JWK text: at most <see cref="MaxKeys"/>, each kept while used.</summary>
+    private readonly MemoryCache _keys = new(new MemoryCacheOptions { SizeLimit = MaxKeys });
+
+    public const int MaxKeys = 10_000;
+    private static readonly TimeSpan KeyLifetime = TimeSpan.FromMinutes(10);
+
     /// <summary>The <c>algs</c> of a DPoP challenge.</summary>
     public string Algorithms { get; } = string.Join(' ', settings.AuthorizationServer.SenderConstraints.DpopAlgorithms);
 
@@ -67,24 +74,13 @@ internal sealed partial class DpopProofs(HearthSettings settings, IGrainFactory 
             return Invalid(proof.Length > MaxProofLength ? "it is longer than 8192 characters" : "the request has more than one DPoP proof");
         }
 
-        var (read, key, headerFailure) = Header(proof);
+        var (read, key, headerFailure) = Header(proof, jkt);
         if (headerFailure is not null || read is null || key is null)
         {
             return Invalid(headerFailure ?? "it is not a signed JWT");
         }
 
-        var result = await _handler.ValidateTokenAsync(proof, new TokenValidationParameters
-        {
-            IssuerSigningKey = key,
-            TryAllIssuerSigningKeys = true,
-            ValidAlgorithms = _settings.DpopAlgorithms,
-            RequireSignedTokens = true,
-            ValidateIssuer = false,
-            ValidateAudience = false,
-            ValidateLifetime = false,
-            RequireExpirationTime = false,
-            ValidateIssuerSigningKey = false,
-        });
+        var result = await _handler.ValidateTokenAsync(read, key.Parameters);
         if (!result.IsValid)
         {
             return Invalid(result.Exception is SecurityTokenInvalidAlgorithmException
@@ -92,11 +88,13 @@ internal sealed partial class DpopProofs(HearthSettings settings, IGrainFactory 
                 : "its signature does not verify with the key in its header (jwk)");
         }
 
-        var (failure, jti, iat, thumbprint) = Claims(read, key, method, target, token, jkt);
+        var (failure, jti, iat) = Claims(read, method, target, token);
         if (failure is not null)
         {
             return Invalid(failure);
         }
+
+        var thumbprint = key.Thumbprint;
 
         if (_settings.DpopNonce)
         {
@@ -130,62 +128,62 @@ internal sealed partial class DpopProofs(HearthSettings settings, IGrainFactory 
         }
     }
 
-    /// <summary>The proof's claims checked (RFC 9449 §4.3 steps 8 to 12): why not, or its jti, iat and key thumbprint.</summary>
-    private (string? Failure, string Jti, DateTimeOffset IssuedAt, string Thumbprint) Claims(JsonWebToken read, JsonWebKey key, string method, string target, string token, string jkt)
+    /// <summary>The proof's claims checked (RFC 9449 §4.3 steps 8 to 11): why not, or its jti and iat.</summary>
+    private (string? Failure, string Jti, DateTimeOffset IssuedAt) Claims(JsonWebToken read, string method, string target, string token)
     {
         if (!read.TryGetPayloadValue<string>("jti", out var jti) || jti is not { Length: > 0 and <= MaxJtiLength })
         {
-            return ("it has no jti (a string of at most 256 characters)", "", default, "");
+            return ("it has no jti (a string of at most 256 characters)", "", default);
         }
 
         if (!read.TryGetPayloadValue<string>("htm", out var htm) || htm is null || !string.Equals(htm, method, StringComparison.Ordinal))
         {
-            return ("its htm is not the request's method", "", default, "");
+            return ("its htm is not the request's method", "", default);
         }
 
         if (!read.TryGetPayloadValue<string>("htu", out var htu) || htu is null)
         {
-            return ("it has no htu", "", default, "");
+            return ("it has no htu", "", default);
         }
 
         if (HtuFailure(htu, target) is { } htuFailure)
         {
-            return (htuFailure, "", default, "");
+            return (htuFailure, "", default);
         }
 
         if (!read.TryGetPayloadValue<long>("iat", out var iatSeconds))
         {
-            return ("it has no iat (seconds since the epoch)", "", default, "");
+            return ("it has no iat (seconds since the epoch)", "", default);
         }
 
         var now = time.GetUtcNow();
         var iat = DateTimeOffset.FromUnixTimeSeconds(Math.Clamp(iatSeconds, 0, 253402300799));
         if (iat < now - _settings.DpopMaxAge)
         {
-            return ($"its iat is more than {(int)_settings.DpopMaxAge.TotalSeconds} s old: make a new proof for each request", "", default, "");
+            return ($"its iat is more than {(int)_settings.DpopMaxAge.TotalSeconds} s old: make a new proof for each request", "", default);
         }
 
         if (iat > now + _settings.DpopClockSkew)
         {
-            return ("its iat is in the future", "", default, "");
+            return ("its iat is in the future", "", default);
         }
 
         if (!read.TryGetPayloadValue<string>("ath", out var ath) || ath is null || !FixedEquals(ath, Base64UrlEncoder.Encode(SHA256.HashData(Encoding.ASCII.GetBytes(token)))))
         {
-            return (ath is null ? "it has no ath (the access token's SHA-256)" : "its ath is not the SHA-256 of the access token it comes with", "", default, "");
+            return (ath is null ? "it has no ath (the access token's SHA-256)" : "its ath is not the SHA-256 of the access token it comes with", "", default);
         }
 
-        var thumbprint = Base64UrlEncoder.Encode(key.ComputeJwkThumbprint());
-        if (!FixedEquals(thumbprint, jkt))
-        {
-            return ("its key (jwk) is not the one the access token is bound to (cnf.jkt)", "", default, "");
-        }
-
-        return (null, jti!, iat, thumbprint);
+        return (null, jti!, iat);
     }
 
-    /// <summary>The proof's header checks: the parsed JWT and its public key, or why not.</summary>
-    private (JsonWebToken? Jwt, JsonWebKey? Key, string? Failure) Header(string proof)
+    /// <summary>
+    /// The proof's header checks: the parsed JWT and its public key, or why not. The key's RFC 7638
+    /// thumbprint must be the token's <c>cnf.jkt</c> (RFC 9449 §4.3 step 12, checked here, before
+    /// any signature: a proof by another key costs no verification). A key that passes is kept
+    /// (by its JWK text, bounded) with what verifies its proofs: the next proof of the same client
+    /// neither imports the key nor builds a verifier again.
+    /// </summary>
+    private (JsonWebToken? Jwt, ProofKey? Key, string? Failure) Header(string proof, string jkt)
     {
         JsonWebToken jwt;
         try
@@ -218,6 +216,7 @@ internal sealed partial class DpopProofs(HearthSettings settings, IGrainFactory 
         }
 
         JsonWebKey key;
+        string text;
         try
         {
             using var header = JsonDocument.Parse(Base64UrlEncoder.DecodeBytes(jwt.EncodedHeader), FhirJson.DocumentOptions);
@@ -234,7 +233,13 @@ internal sealed partial class DpopProofs(HearthSettings settings, IGrainFactory 
                 }
             }
 
-            key = new JsonWebKey(jwk.GetRawText());
+            text = jwk.GetRawText();
+            if (_keys.TryGetValue(text, out ProofKey? known))
+            {
+                return FixedEquals(known!.Thumbprint, jkt) ? (jwt, known, null) : (null, null, NotBound);
+            }
+
+            key = new JsonWebKey(text);
         }
         catch (Exception e) when (e is JsonException or ArgumentException or FormatException)
         {
@@ -246,8 +251,35 @@ internal sealed partial class DpopProofs(HearthSettings settings, IGrainFactory 
             return (null, null, "its jwk is not an RSA or EC public key");
         }
 
-        return (jwt, key, null);
+        var thumbprint = Base64UrlEncoder.Encode(key.ComputeJwkThumbprint());
+        if (!FixedEquals(thumbprint, jkt))
+        {
+            return (null, null, NotBound);
+        }
+
+        var proofKey = new ProofKey(thumbprint, Parameters(key));
+        _keys.Set(text, proofKey, new MemoryCacheEntryOptions { Size = 1, SlidingExpiration = KeyLifetime });
+        return (jwt, proofKey, null);
     }
+
+    private const string NotBound = "its key (jwk) is not the one the access token is bound to (cnf.jkt)";
+
+    /// <summary>How a proof of <paramref name="key"/> is verified: its signature by that key and an allowed alg, nothing else (the claims are checked here).</summary>
+    private TokenValidationParameters Parameters(JsonWebKey key) => new()
+    {
+        IssuerSigningKey = key,
+        TryAllIssuerSigningKeys = true,
+        ValidAlgorithms = _settings.DpopAlgorithms,
+        RequireSignedTokens = true,
+        ValidateIssuer = false,
+        ValidateAudience = false,
+        ValidateLifetime = false,
+        RequireExpirationTime = false,
+        ValidateIssuerSigningKey = false,
+    };
+
+    /// <summary>A client's DPoP key that a bound token named: its thumbprint and what verifies its proofs.</summary>
+    private sealed record ProofKey(string Thumbprint, TokenValidationParameters Parameters);
 
     /// <summary>Why <paramref name="htu"/> is not <paramref name="target"/> (RFC 3986 syntax- and scheme-based normalisation); null when it is.</summary>
     internal static string? HtuFailure(string htu, string target)

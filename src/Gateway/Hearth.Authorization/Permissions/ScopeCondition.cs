@@ -26,13 +26,14 @@ public sealed class ScopeCondition
     private static readonly PocoStructureDefinitionSummaryProvider Provider = new();
     private static readonly TypedElementSettings Lenient = new() { ErrorMode = TypedElementSettings.TypeErrorMode.Ignore };
 
-    private readonly IReadOnlyList<(string? System, string? Code)> _values;
+    private readonly (string? System, string? Code)[] _values;
+    private Expression? _expression; // the last resource type's expression: a scope is nearly always of one type
 
-    /// <summary>Typed elements built and expressions evaluated on this thread (what tests count to see the work is shared).</summary>
+    /// <summary>Firely typed elements built and expressions evaluated (by <see cref="TokenPaths"/> or Firely) on this thread (what tests count to see the work is shared).</summary>
     [ThreadStatic]
     internal static int TypedElementsBuilt, ExpressionsEvaluated;
 
-    private ScopeCondition(string name, IReadOnlyList<(string? System, string? Code)> values)
+    private ScopeCondition(string name, (string? System, string? Code)[] values)
     {
         Name = name;
         _values = values;
@@ -88,7 +89,7 @@ public sealed class ScopeCondition
             }
         }
 
-        return new ScopeCondition(name, values);
+        return new ScopeCondition(name, [.. values]);
     }
 
     /// <summary>
@@ -101,8 +102,8 @@ public sealed class ScopeCondition
     /// <summary>As <see cref="Matches(JsonObject, string)"/>, what was evaluated kept with <paramref name="judgement"/> (the facts of one inspection: a node changed later is inspected anew).</summary>
     internal bool Matches(object judgement, JsonObject resource, string resourceType)
     {
-        var definition = Definitions[(resourceType, Name)].FirstOrDefault();
-        if (definition is null || ResourceTokens.Of(judgement, resource).Tokens(Name, definition.Expression!) is not { } tokens)
+        var expression = _expression is { } last && last.ResourceType == resourceType ? last : _expression = new Expression(resourceType, Definitions[(resourceType, Name)].FirstOrDefault()?.Expression);
+        if (expression.Text is null || ResourceTokens.Of(judgement, resource).Tokens(resourceType, Name, expression.Text) is not { } tokens)
         {
             return false;
         }
@@ -121,9 +122,12 @@ public sealed class ScopeCondition
         return false;
     }
 
+    private sealed record Expression(string ResourceType, string? Text);
+
     /// <summary>
-    /// What conditions read of one resource: its Firely typed element (built on first need) and the
-    /// tokens each search parameter's expression yields on it (evaluated on first need), kept with
+    /// What conditions read of one resource: the tokens each search parameter's expression yields on
+    /// it (evaluated on first need: from its JSON by <see cref="TokenPaths"/> when the expression is
+    /// only paths, otherwise by Firely's FHIRPath on its typed element, built once), kept with
     /// the judgement (the resource's facts from one inspection) for as long as it lives. A resource judged against 255 scopes of 76
     /// conditions is parsed once, not 19,380 times.
     /// </summary>
@@ -140,7 +144,7 @@ public sealed class ScopeCondition
             => Evaluated.TryGetValue(judgement, out var known) ? known : Evaluated.GetValue(judgement, _ => new ResourceTokens(resource));
 
         /// <summary>The tokens of the parameter <paramref name="name"/> (by its FHIRPath <paramref name="expression"/>); null when the resource cannot be evaluated.</summary>
-        public (string? System, string? Code)[]? Tokens(string name, string expression)
+        public (string? System, string? Code)[]? Tokens(string resourceType, string name, string expression)
         {
             lock (_gate)
             {
@@ -149,7 +153,8 @@ public sealed class ScopeCondition
                     return known;
                 }
 
-                var tokens = Evaluate(expression);
+                ExpressionsEvaluated++;
+                var tokens = TokenPaths.For(resourceType, expression)?.Evaluate(resource) ?? Evaluate(expression);
                 _byParameter[name] = tokens;
                 return tokens;
             }
@@ -167,11 +172,10 @@ public sealed class ScopeCondition
                 if (_typed is null)
                 {
                     TypedElementsBuilt++;
-                    _typed = FhirJsonNode.Parse(resource.ToJsonString(FhirJson.Output)).ToTypedElement(Provider, null, Lenient);
+                    _typed = Typed(resource);
                 }
 
-                ExpressionsEvaluated++;
-                return _typed.Select(expression, new EvaluationContext()).SelectMany(ScopeCondition.Tokens).ToArray();
+                return FirelyTokens(_typed, expression);
             }
             catch (Exception e) when (e is not OutOfMemoryException)
             {
@@ -180,6 +184,13 @@ public sealed class ScopeCondition
             }
         }
     }
+
+    /// <summary>The resource as Firely's FHIRPath engine reads it.</summary>
+    internal static ITypedElement Typed(JsonObject resource) => FhirJsonNode.Parse(resource.ToJsonString(FhirJson.Output)).ToTypedElement(Provider, null, Lenient);
+
+    /// <summary>The tokens <paramref name="expression"/> yields on <paramref name="typed"/>, by Firely's FHIRPath engine.</summary>
+    internal static (string? System, string? Code)[] FirelyTokens(ITypedElement typed, string expression)
+        => typed.Select(expression, new EvaluationContext()).SelectMany(Tokens).ToArray();
 
     private static bool Matches((string? System, string? Code) wanted, (string? System, string? Code) actual) => wanted switch
     {

@@ -37,13 +37,15 @@ public enum SmartPermissions
 /// </summary>
 public sealed partial class SmartScope
 {
+    private readonly ScopeCondition[] _conditions;
+
     private SmartScope(string text, SmartContext context, string? resourceType, SmartPermissions permissions, IReadOnlyList<ScopeCondition> conditions)
     {
         Text = text;
         Context = context;
         ResourceType = resourceType;
         Permissions = permissions;
-        Conditions = conditions;
+        _conditions = [.. conditions];
     }
 
     public string Text { get; }
@@ -56,7 +58,7 @@ public sealed partial class SmartScope
     public SmartPermissions Permissions { get; }
 
     /// <summary>A granular scope's conditions: a resource is covered only when it matches every one.</summary>
-    public IReadOnlyList<ScopeCondition> Conditions { get; }
+    public IReadOnlyList<ScopeCondition> Conditions => _conditions;
 
     /// <summary>
     /// Reads one scope. Null with no problem for a scope that is not a clinical scope
@@ -160,9 +162,9 @@ public sealed partial class SmartScope
         }
 
         var judgement = (object?)required.Facts ?? resource;
-        foreach (var condition in Conditions)
+        for (var i = 0; i < _conditions.Length; i++) // (an array: no enumerator per resource judged)
         {
-            if (!condition.Matches(judgement, resource, required.ResourceType))
+            if (!_conditions[i].Matches(judgement, resource, required.ResourceType))
             {
                 return false;
             }

@@ -47,6 +47,9 @@ internal sealed partial class DpopProofs(HearthSettings settings, IGrainFactory 
     private readonly MemoryCache _keys = new(new MemoryCacheOptions { SizeLimit = MaxKeys });
 
     public const int MaxKeys = 10_000;
+
+    /// <summary>The replay cache's shards, each reference made once (Orleans resolves a grain interface by reflection on every GetGrain).</summary>
+    private readonly IDpopReplayGrain?[] _shards = new IDpopReplayGrain?[IDpopReplayGrain.Shards];
     private static readonly TimeSpan KeyLifetime = TimeSpan.FromMinutes(10);
 
     /// <summary>The <c>algs</c> of a DPoP challenge.</summary>
@@ -112,7 +115,8 @@ internal sealed partial class DpopProofs(HearthSettings settings, IGrainFactory 
     private async ValueTask<Refusal?> ReplayAsync(string thumbprint, string jti, DateTimeOffset iat, CancellationToken cancellationToken)
     {
         var entry = Entry(thumbprint, jti);
-        var use = await grains.GetGrain<IDpopReplayGrain>(entry.Shard).UseAsync(entry, iat, iat + _settings.DpopMaxAge + _settings.DpopClockSkew).WaitAsync(cancellationToken);
+        var shard = _shards[entry.Shard] ??= grains.GetGrain<IDpopReplayGrain>(entry.Shard);
+        var use = await shard.UseAsync(entry, iat, iat + _settings.DpopMaxAge + _settings.DpopClockSkew).WaitAsync(cancellationToken);
         switch (use)
         {
             case DpopUse.Accepted:

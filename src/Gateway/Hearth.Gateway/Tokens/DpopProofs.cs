@@ -6,7 +6,6 @@ using Hearth.Authorization.Configuration;
 using Hearth.Authorization.Fhir;
 using Hearth.Authorization.Responses;
 using Hearth.Grains.Abstractions;
-using Microsoft.Extensions.Caching.Memory;
 using Microsoft.Extensions.Primitives;
 using Microsoft.IdentityModel.JsonWebTokens;
 using Microsoft.IdentityModel.Tokens;
@@ -37,23 +36,16 @@ internal sealed partial class DpopProofs(HearthSettings settings, IGrainFactory 
 
     private const int MaxJtiLength = 256;
 
-    private static readonly string[] PrivateMembers = ["d", "p", "q", "dp", "dq", "qi", "oth", "k"];
-
     private readonly SenderConstraintSettings _settings = settings.AuthorizationServer.SenderConstraints;
     private readonly JsonWebTokenHandler _handler = new() { MapInboundClaims = false };
     private readonly DpopNonces _nonces = new(settings.AuthorizationServer.SenderConstraints, grains, time);
-
-    /// <summary>Keys that bound tokens named, by their JWK text: at most <see cref="MaxKeys"/>, each kept while used.</summary>
-    private readonly MemoryCache _keys = new(new MemoryCacheOptions { SizeLimit = MaxKeys });
-
-    public const int MaxKeys = 10_000;
+    private readonly DpopProofHeaders _headers = new(settings.AuthorizationServer.SenderConstraints);
 
     /// <summary>The replay cache's shards, each reference made once (Orleans resolves a grain interface by reflection on every GetGrain).</summary>
     private readonly IDpopReplayGrain?[] _shards = new IDpopReplayGrain?[IDpopReplayGrain.Shards];
-    private static readonly TimeSpan KeyLifetime = TimeSpan.FromMinutes(10);
 
     /// <summary>The <c>algs</c> of a DPoP challenge.</summary>
-    public string Algorithms { get; } = string.Join(' ', settings.AuthorizationServer.SenderConstraints.DpopAlgorithms);
+    public string Algorithms => _headers.Algorithms;
 
     public bool NoncesRequired => _settings.DpopNonce;
 
@@ -77,7 +69,7 @@ internal sealed partial class DpopProofs(HearthSettings settings, IGrainFactory 
             return Invalid(proof.Length > MaxProofLength ? "it is longer than 8192 characters" : "the request has more than one DPoP proof");
         }
 
-        var (read, key, headerFailure) = Header(proof, jkt);
+        var (read, key, headerFailure) = _headers.Read(proof, jkt);
         if (headerFailure is not null || read is null || key is null)
         {
             return Invalid(headerFailure ?? "it is not a signed JWT");
@@ -180,111 +172,6 @@ internal sealed partial class DpopProofs(HearthSettings settings, IGrainFactory 
         return (null, jti!, iat);
     }
 
-    /// <summary>
-    /// The proof's header checks: the parsed JWT and its public key, or why not. The key's RFC 7638
-    /// thumbprint must be the token's <c>cnf.jkt</c> (RFC 9449 §4.3 step 12, checked here, before
-    /// any signature: a proof by another key costs no verification). A key that passes is kept
-    /// (by its JWK text, bounded) with what verifies its proofs: the next proof of the same client
-    /// neither imports the key nor builds a verifier again.
-    /// </summary>
-    private (JsonWebToken? Jwt, ProofKey? Key, string? Failure) Header(string proof, string jkt)
-    {
-        JsonWebToken jwt;
-        try
-        {
-            jwt = _handler.ReadJsonWebToken(proof);
-        }
-        catch (Exception e) when (e is ArgumentException or SecurityTokenMalformedException)
-        {
-            return (null, null, "it is not a JWT");
-        }
-
-        if (jwt.IsEncrypted)
-        {
-            return (null, null, "it is encrypted; a DPoP proof is a signed JWT");
-        }
-
-        if (!jwt.TryGetHeaderValue<string>("typ", out var typ) || JwtSettings.NormalType(typ) != "dpop+jwt")
-        {
-            return (null, null, "its typ is not dpop+jwt");
-        }
-
-        if (jwt.TryGetHeaderValue<object>("crit", out _))
-        {
-            return (null, null, "its header lists critical extensions (crit) that Hearth does not understand");
-        }
-
-        if (!_settings.DpopAlgorithms.Contains(jwt.Alg, StringComparer.Ordinal))
-        {
-            return (null, null, $"its alg is not one of {Algorithms}");
-        }
-
-        JsonWebKey key;
-        string text;
-        try
-        {
-            using var header = JsonDocument.Parse(Base64UrlEncoder.DecodeBytes(jwt.EncodedHeader), FhirJson.DocumentOptions);
-            if (!header.RootElement.TryGetProperty("jwk", out var jwk) || jwk.ValueKind != JsonValueKind.Object)
-            {
-                return (null, null, "its header has no jwk (the public key)");
-            }
-
-            foreach (var member in PrivateMembers)
-            {
-                if (jwk.TryGetProperty(member, out _))
-                {
-                    return (null, null, "its jwk has a private or symmetric key part; only the public key belongs there");
-                }
-            }
-
-            text = jwk.GetRawText();
-            if (_keys.TryGetValue(text, out ProofKey? known))
-            {
-                return FixedEquals(known!.Thumbprint, jkt) ? (jwt, known, null) : (null, null, NotBound);
-            }
-
-            key = new JsonWebKey(text);
-        }
-        catch (Exception e) when (e is JsonException or ArgumentException or FormatException)
-        {
-            return (null, null, "its jwk is not a JSON Web Key");
-        }
-
-        if (key.Kty is not (JsonWebAlgorithmsKeyTypes.RSA or JsonWebAlgorithmsKeyTypes.EllipticCurve) || !key.CanComputeJwkThumbprint())
-        {
-            return (null, null, "its jwk is not an RSA or EC public key");
-        }
-
-        var thumbprint = Base64UrlEncoder.Encode(key.ComputeJwkThumbprint());
-        if (!FixedEquals(thumbprint, jkt))
-        {
-            return (null, null, NotBound);
-        }
-
-        var proofKey = new ProofKey(thumbprint, Parameters(key));
-        _keys.Set(text, proofKey, new MemoryCacheEntryOptions { Size = 1, SlidingExpiration = KeyLifetime });
-        return (jwt, proofKey, null);
-    }
-
-    private const string NotBound = "its key (jwk) is not the one the access token is bound to (cnf.jkt)";
-
-    /// <summary>How a proof of <paramref name="key"/> is verified: its signature by that key and an allowed alg, nothing else (the claims are checked here).</summary>
-    private TokenValidationParameters Parameters(JsonWebKey key) => new()
-    {
-        IssuerSigningKey = key,
-        TryAllIssuerSigningKeys = true,
-        ValidAlgorithms = _settings.DpopAlgorithms,
-        RequireSignedTokens = true,
-        ValidateIssuer = false,
-        ValidateAudience = false,
-        ValidateLifetime = false,
-        RequireExpirationTime = false,
-        ValidateIssuerSigningKey = false,
-    };
-
-    /// <summary>A client's DPoP key that a bound token named: its thumbprint and what verifies its proofs.</summary>
-    private sealed record ProofKey(string Thumbprint, TokenValidationParameters Parameters);
-
     /// <summary>Why <paramref name="htu"/> is not <paramref name="target"/> (RFC 3986 syntax- and scheme-based normalisation); null when it is.</summary>
     internal static string? HtuFailure(string htu, string target)
     {
@@ -313,7 +200,7 @@ internal sealed partial class DpopProofs(HearthSettings settings, IGrainFactory 
         return new DpopEntry(BinaryPrimitives.ReadUInt64BigEndian(hash), BinaryPrimitives.ReadUInt64BigEndian(hash[8..]));
     }
 
-    private static bool FixedEquals(string a, string b)
+    internal static bool FixedEquals(string a, string b)
         => a.Length == b.Length && CryptographicOperations.FixedTimeEquals(Encoding.ASCII.GetBytes(a), Encoding.ASCII.GetBytes(b));
 
     private Refusal.InvalidDpopProof Invalid(string reason)

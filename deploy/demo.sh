@@ -11,6 +11,7 @@
 # Ctrl-C (or SIGTERM) stops everything it started, by pid. Logs: ${DEMO_LOG_DIR:-/tmp/hearth-demo}.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+REPO_DIR=$(pwd)
 
 MODE=oauth
 case "${1:-}" in
@@ -126,6 +127,11 @@ scopes patient/Observation.rs patient/Patient.r:
 Permitted (200):   curl -s -H "Authorization: Bearer \$JWT" $GW/Observation/obs-03-2      (SMART scopes grant every label)
 Denied    (403):   curl -s -H "Authorization: Bearer \$JWT" $GW/Observation/obs-04-1      (another patient)
 SMART configuration (200): curl -s $GW/.well-known/smart-configuration
+Protected-resource metadata (200): curl -s $GW/.well-known/oauth-protected-resource
+
+DPoP (RFC 9449): a key made on the spot, a token bound to it by the OpenID provider, a proof per
+request; the same token without the key is refused (deploy/oidc-provider/dpop-example.mjs):
+DPoP read (200):   node $REPO_DIR/deploy/oidc-provider/dpop-example.mjs $OIDC $GW Observation/obs-03-1
 Other clients:     curl -s -X POST $OIDC/reg -H 'content-type: application/json' -d '{"grant_types":["client_credentials"],"response_types":[],"redirect_uris":[],"scope":"user/*.rs"}'
 MSG
 fi

@@ -87,6 +87,9 @@ function configuration() {
         }
       },
     },
+    // DPoP proofs at the token endpoint: ECDSA (the provider's default), and RSA, which clients that
+    // hold RSA keys use (its signature is the cheaper one to check).
+    enabledJWA: { dPoPSigningAlgValues: ['ES256', 'ES384', 'RS256', 'PS256'] },
     features: {
       devInteractions: { enabled: false },
       dPoP: { enabled: true },

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The README's first command, as a newcomer runs it: in a fresh clone of this repository, starts
 # ./deploy/demo.sh (OAuth mode, then --uma), waits for its ready line, runs every curl example it
-# printed with a status ("Permitted (200): curl ..."), in order, with the exports it printed,
+# printed with a status ("Permitted (200): curl ...", and the DPoP example's node script), in order, with the exports it printed,
 # and checks each status; then stops the demo (SIGTERM: a script started in the background ignores
 # SIGINT, and the demo traps both alike) and checks that it ended within 15 s and that nothing it
 # started still runs or listens. Ports are moved (DEMO_*_PORT) to free ones so
@@ -31,7 +31,7 @@ check_mode() { # MODE-FLAG
   fi
 
   # The printed examples, in order: exports are run, "... (NNN): curl ..." lines checked.
-  local script="$work/examples$flag.sh" checks=0
+  local script="$work/examples$flag.sh" checks=0 dpop=0
   echo 'set -u' > "$script"
   while IFS= read -r line; do
     if [[ $line =~ ^\ \ export\ [A-Z]+= ]]; then
@@ -42,8 +42,16 @@ check_mode() { # MODE-FLAG
       printf 'got=$(%s -o /dev/null -w "%%{http_code}"); [ "$got" = %s ] || { echo "expected %s, got $got: %s"; exit 1; }\n' \
         "$command" "$status" "$status" "${command//\"/\\\"}" >> "$script"
       checks=$((checks + 1))
+    elif [[ $line =~ \(([0-9]{3})\):\ +(node\ [^ ]+/dpop-example\.mjs\ .*)$ ]]; then
+      # The DPoP example prints the status of its read with --status.
+      local status=${BASH_REMATCH[1]} command=${BASH_REMATCH[2]}
+      printf 'got=$(%s --status); [ "$got" = %s ] || { echo "expected %s, got $got: %s"; exit 1; }\n' "$command" "$status" "$status" "$command" >> "$script"
+      checks=$((checks + 1)); dpop=1
     fi
   done < "$out"
+  if [ -z "$flag" ] && [ "$dpop" = 0 ]; then
+    echo "demo: no DPoP example was printed"; cat "$out"; kill -TERM "$pid"; return 1
+  fi
   if [ "$checks" -lt 4 ]; then
     echo "demo $flag: only $checks examples with a status were printed"; cat "$out"; kill -TERM "$pid"; return 1
   fi

@@ -14,6 +14,11 @@ if (!issuer || !gateway || !path) {
   process.exit(2);
 }
 const quiet = flag === '--status';
+// An unreachable provider or gateway: one line that says which, not a stack trace.
+process.on('uncaughtException', (e) => {
+  console.error(`dpop-example: ${e.message}${e.cause ? ` (${e.cause.code ?? e.cause.errors?.[0]?.code ?? ''} ${e.cause.message ?? ''})` : ''}`);
+  process.exit(1);
+});
 const say = (...words) => { if (!quiet) console.log(...words); };
 const scope = 'user/Observation.rs user/Patient.rs';
 

@@ -112,6 +112,29 @@ public sealed class CertificateBoundTests(HearthEnvironment env) : IDisposable
         Assert.Equal(HttpStatusCode.OK, unbound.StatusCode);
     }
 
+    [Theory]
+    [InlineData("missing")]
+    [InlineData("garbage")]
+    [InlineData("wrong password")]
+    public async Task TlsCertificate_Unreadable_StartUpFailsNamingTheSetting(string kind)
+    {
+        var path = System.IO.Path.Combine(_directory, "bad.pfx");
+        if (kind == "garbage")
+        {
+            await File.WriteAllTextAsync(path, "not a certificate");
+        }
+        else if (kind == "wrong password")
+        {
+            using var certificate = SelfSigned("hearth-gateway", server: true);
+            await File.WriteAllBytesAsync(path, certificate.Export(X509ContentType.Pkcs12, "right"));
+        }
+
+        var e = await Assert.ThrowsAsync<Hearth.Authorization.Configuration.HearthConfigurationException>(() => env.StartGatewayAsync(
+            ("urls", "https://127.0.0.1:0"), ("HEARTH_TLS_CERTIFICATE", path), ("HEARTH_TLS_CERTIFICATE_PASSWORD", "wrong")));
+        Assert.Contains("HEARTH_TLS_CERTIFICATE", e.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("wrong", e.Message, StringComparison.Ordinal); // the password is never echoed
+    }
+
     [Fact]
     public async Task ProxyHeader_BelievedFromTheProxyOnly()
     {

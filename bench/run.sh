@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # One command, one table: the FHIR server directly, bare YARP, Hearth embedded and Hearth in
 # cluster mode (Redis, one silo and one gateway as processes), for a single read (Pauldron token,
-# and a JWT validated locally), a 50-entry search, a 50-entry search with redaction and a
-# 5,000-entry search. Per row: req/s, p50, p99 (wrk), proxy CPU µs per request and bytes allocated
+# and a JWT validated locally; a DPoP-bound JWT with a fresh ES256 or RS256 proof per request), a
+# 50-entry search, a 50-entry search with redaction, a 5,000-entry search, and a 2-entry search with
+# a plain JWT and with issue 24's granular-scope tokens (255 scopes × 76 conditions, introspected;
+# 5 such scopes in a ~7 KB JWT); what only Hearth judges (JWT, DPoP, granular) only on Hearth. Per row: req/s, p50, p99 (wrk), proxy CPU µs per request and bytes allocated
 # per request (the proxy's processes: /proc CPU ticks; dotnet-counters' allocation rate), ratios to
 # bare YARP. All targets run at once and are measured in ROUNDS rounds, each measurement right
 # after the other targets' of the same request; the target being measured is the only proxy not
@@ -12,6 +14,7 @@
 #
 #   ./bench/run.sh                          # 3 rounds of 10 s per measurement, 2 wrk threads, 16 connections
 #   ROUNDS=5 DURATION=30s CONNECTIONS=32 ./bench/run.sh
+#   SCENARIOS="jwt dpop dpoprsa" ./bench/run.sh   # only these requests (of: read jwt dpop dpoprsa search redacted bulk search2 granular granularjwt)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -42,7 +45,7 @@ dotnet build -c Release bench/PassThrough -v quiet -nologo
 
 pids=()
 # A paused process is continued first: a stopped process does not act on SIGTERM until then.
-cleanup() { for pid in "${pids[@]}"; do kill -CONT "$pid" 2>/dev/null || true; kill "$pid" 2>/dev/null || true; done; wait 2>/dev/null || true; }
+cleanup() { for pid in "${pids[@]}"; do kill -CONT "$pid" 2>/dev/null || true; kill "$pid" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -f "${DPOP_KEY:-}" "${DPOP_RSA_KEY:-}" "${DPOP_PROOFS:-}" "${MEASURE_PROOFS:-}"; }
 trap cleanup EXIT INT TERM
 
 DIRECT="http://127.0.0.1:$FHIR_PORT/fhir/R4"
@@ -76,7 +79,39 @@ CLIENT_ID=$(echo "$CLIENT" | sed -E 's/.*"client_id":"([^"]+)".*/\1/')
 CLIENT_SECRET=$(echo "$CLIENT" | sed -E 's/.*"client_secret":"([^"]+)".*/\1/')
 JWT_AUTH="Authorization: Bearer $(curl -s -u "$CLIENT_ID:$CLIENT_SECRET" "$OIDC/token" -d grant_type=client_credentials -d scope=user/*.rs | sed -E 's/.*"access_token":"([^"]+)".*/\1/')"
 
+# A DPoP-bound JWT (RFC 9449): each request of a DPoP read carries a proof of its own (bench/dpop.lua),
+# made before each measurement (deploy/oidc-provider/dpop-proofs.mjs; a proof is good once).
+# Two clients: an ECDSA key (ES256 proofs) and an RSA key (RS256 proofs; its signature is cheaper to check).
+DPOP_KEY=$(mktemp --suffix=.json); DPOP_RSA_KEY=$(mktemp --suffix=.json)
+DPOP_TOKEN=$(node deploy/oidc-provider/dpop-proofs.mjs token "$OIDC" 'user/*.rs' "$DPOP_KEY" ES256)
+DPOP_RSA_TOKEN=$(node deploy/oidc-provider/dpop-proofs.mjs token "$OIDC" 'user/*.rs' "$DPOP_RSA_KEY" RS256)
+DPOP_AUTH="Authorization: DPoP $DPOP_TOKEN"
+DPOP_RSA_AUTH="Authorization: DPoP $DPOP_RSA_TOKEN"
+dpop_proofs() { # URL COUNT HEADER -> a file of COUNT fresh proofs for GET URL, by the key of HEADER's token
+  local file key=$DPOP_KEY token=$DPOP_TOKEN; file=$(mktemp --suffix=.proofs)
+  [[ $3 == "$DPOP_RSA_AUTH" ]] && { key=$DPOP_RSA_KEY; token=$DPOP_RSA_TOKEN; }
+  node deploy/oidc-provider/dpop-proofs.mjs proofs "$key" "$token" "$1" "$2" > "$file"; echo "$file"
+}
+# Issue 24's granular-scope tokens, for the same 2-entry search as a plain JWT: 255 scopes of 76
+# conditions each (an opaque token, introspected), and 5 such scopes in a ~6.7 KB JWT; each has one
+# scope more that matches every entry.
+granular_scopes() { node -e '
+  const p = ["category", "code", "status", "method", "identifier"];
+  const c = Array.from({ length: 76 }, (_, i) => `${p[i % p.length]}=x${i}`).join("&");
+  console.log([...Array.from({ length: Number(process.argv[1]) }, (_, i) => `user/Observation.rs?${c}&code=c${i}`), "user/Observation.rs?status=final"].join(" "));' "$1"; }
+# (~250 KB of scopes: through a pipe, longer than one command-line argument may be)
+GRANULAR_AUTH="Authorization: Bearer $(granular_scopes 255 | node -e 'let s = ""; process.stdin.on("data", (d) => { s += d; }).on("end", () => process.stdout.write(JSON.stringify({ permissions: [], smart_scope: s.trim(), expires_in: 86400 })))' \
+  | curl -s -X POST "http://127.0.0.1:$AUTH_PORT/dev/tokens" -H 'content-type: application/json' --data-binary @- | sed -E 's/.*"access_token":"([^"]+)".*/\1/')"
+JWT_SCOPES=$(granular_scopes 5)
+curl -sf -X POST "$OIDC/dev/scopes" -H 'content-type: application/json' -d "{\"scopes\":$(node -e 'console.log(JSON.stringify(process.argv[1].split(" ")))' "$JWT_SCOPES")}" > /dev/null
+GCLIENT=$(curl -s -X POST "$OIDC/reg" -H 'content-type: application/json' -d "{\"grant_types\":[\"client_credentials\"],\"response_types\":[],\"redirect_uris\":[],\"scope\":\"$JWT_SCOPES\"}")
+GRANULAR_JWT="$(curl -s -u "$(echo "$GCLIENT" | sed -E 's/.*"client_id":"([^"]+)".*/\1/'):$(echo "$GCLIENT" | sed -E 's/.*"client_secret":"([^"]+)".*/\1/')" "$OIDC/token" \
+  -d grant_type=client_credentials --data-urlencode "scope=$JWT_SCOPES" | sed -E 's/.*"access_token":"([^"]+)".*/\1/')"
+GRANULAR_JWT_AUTH="Authorization: Bearer $GRANULAR_JWT"
+echo "granular JWT: ${#GRANULAR_JWT} bytes" >&2
+
 READ=/Observation/obs-03-1
+SEARCH2='/Observation?_count=2'
 SEARCH='/Observation?_count=50'
 REDACTED='/Observation?_count=50&_sort=_id'
 BULK='/DiagnosticReport?_count=5000'
@@ -107,7 +142,7 @@ measure() {
   done
   sleep 1.5
   before=$(ticks "$@")
-  out=$(wrk -t"$(( connections < THREADS ? connections : THREADS ))" -c"$connections" -d"$duration" --latency -H "$header" "$url")
+  out=$(wrk -t"$(( connections < THREADS ? connections : THREADS ))" -c"$connections" -d"$duration" --latency -H "$header" "${WRK_SCRIPT[@]}" "$url")
   after=$(ticks "$@")
   for c in "${counters[@]}"; do wait "$c" 2>/dev/null || true; done
   requests=$(echo "$out" | awk '/requests in/ {print $1}')
@@ -123,7 +158,17 @@ measure() {
     "$(echo "$out" | awk '/Non-2xx/ {print $NF}' | grep . || echo 0)"
 }
 
+WRK_SCRIPT=() # a DPoP read: -s bench/dpop.lua, with DPOP_PROOFS naming a fresh file of proofs
+use_proofs() { # URL COUNT HEADER: the next wrk runs send these proofs
+  [[ -n ${DPOP_PROOFS:-} ]] && rm -f "$DPOP_PROOFS"
+  export DPOP_PROOFS; DPOP_PROOFS=$(dpop_proofs "$1" "$2" "$3"); export WRK_THREADS=$THREADS; WRK_SCRIPT=(-s bench/dpop.lua)
+}
+no_proofs() { WRK_SCRIPT=(); [[ -n ${DPOP_PROOFS:-} ]] && rm -f "$DPOP_PROOFS"; DPOP_PROOFS=; }
+# How many proofs a DPoP measurement may use: the run's duration at up to PROOF_RATE requests a second.
+PROOF_RATE=${PROOF_RATE:-8000}
+
 warm() { # URL HEADER
+  if [[ $2 == "$DPOP_AUTH" || $2 == "$DPOP_RSA_AUTH" ]]; then use_proofs "$1" $(( PROOF_RATE * ${WARMUP%s} + 100 )) "$2"; wrk -t"$THREADS" -c"$CONNECTIONS" -d"$WARMUP" -H "$2" "${WRK_SCRIPT[@]}" "$1" > /dev/null; no_proofs; return; fi
   for _ in $(seq 1 50); do curl -s -m 30 -o /dev/null -H "$2" "$1"; done
   wrk -t"$THREADS" -c"$CONNECTIONS" -d"$WARMUP" -H "$2" "$1" > /dev/null
 }
@@ -152,12 +197,18 @@ pause() { [[ -z ${PIDS[$1]} ]] || kill -STOP ${PIDS[$1]}; }
 pause_all() { for t in "${PROXIES[@]}"; do pause "$t"; done; }
 resume() { [[ -z ${PIDS[$1]} ]] || kill -CONT ${PIDS[$1]}; }
 
-declare -A URL=([read]="$READ" [jwt]="$READ" [search]="$SEARCH" [redacted]="$REDACTED" [bulk]="$BULK")
-declare -A HDR=([read]="$AUTH" [jwt]="$JWT_AUTH" [search]="$AUTH" [redacted]="$AUTH_N" [bulk]="$AUTH")
-applies() { [[ $1 != jwt || $2 == embedded || $2 == cluster ]]; } # SCENARIO TARGET: a JWT read only where Hearth judges it
+declare -A URL=([read]="$READ" [jwt]="$READ" [dpop]="$READ" [dpoprsa]="$READ" [search]="$SEARCH" [redacted]="$REDACTED" [bulk]="$BULK"
+  [search2]="$SEARCH2" [granular]="$SEARCH2" [granularjwt]="$SEARCH2")
+declare -A HDR=([read]="$AUTH" [jwt]="$JWT_AUTH" [dpop]="$DPOP_AUTH" [dpoprsa]="$DPOP_RSA_AUTH" [search]="$AUTH" [redacted]="$AUTH_N" [bulk]="$AUTH"
+  [search2]="$JWT_AUTH" [granular]="$GRANULAR_AUTH" [granularjwt]="$GRANULAR_JWT_AUTH")
+# SCENARIOS: which requests are measured (all by default).
+ALL_SCENARIOS="read jwt dpop dpoprsa search redacted bulk search2 granular granularjwt"
+read -r -a SCENARIO_LIST <<< "${SCENARIOS:-$ALL_SCENARIOS}"
+# SCENARIO TARGET: what only Hearth judges (a JWT, DPoP, granular scopes) is measured only on Hearth.
+applies() { [[ " ${SCENARIO_LIST[*]} " == *" $1 "* ]] && { [[ $1 != jwt && $1 != dpop* && $1 != granular* ]] || [[ $2 == embedded || $2 == cluster ]]; }; }
 
 for t in "${PROXIES[@]}"; do
-  for s in read jwt search redacted; do applies "$s" "$t" && warm "${BASE[$t]}${URL[$s]}" "${HDR[$s]}"; done
+  for s in read jwt dpop dpoprsa search redacted search2 granular granularjwt; do applies "$s" "$t" && warm "${BASE[$t]}${URL[$s]}" "${HDR[$s]}"; done
   curl -s -m 60 -o /dev/null -H "$AUTH" "${BASE[$t]}$BULK"
 done
 entries=$(curl -s -H "$AUTH_N" "http://127.0.0.1:$GW_PORT$REDACTED" | grep -o '"fullUrl"' | wc -l)
@@ -174,14 +225,19 @@ declare -A R # R[target,scenario,round] = "req/s p50 p99 cpu bytes non-2xx"
 for round in $(seq 1 "$ROUNDS"); do
   # The proxies' order turns each round, so that none is always measured first.
   order=(direct "${PROXIES[@]:$(( (round - 1) % 3 ))}" "${PROXIES[@]:0:$(( (round - 1) % 3 ))}")
-  for s in read jwt search redacted bulk; do
+  for s in $ALL_SCENARIOS; do
     for t in "${order[@]}"; do
       applies "$s" "$t" || continue
+      if [[ $s == dpop* ]]; then # two files of fresh proofs, made while the proxy is paused: the pre-run's and the measurement's
+        MEASURE_PROOFS=$(dpop_proofs "${BASE[$t]}${URL[$s]}" $(( PROOF_RATE * ${DURATION%s} + 100 )) "${HDR[$s]}")
+        use_proofs "${BASE[$t]}${URL[$s]}" $(( PROOF_RATE * 2 + 100 )) "${HDR[$s]}"
+      fi
       resume "$t"
       if [[ $s == bulk ]]; then curl -s -m 60 -o /dev/null -H "$AUTH" "${BASE[$t]}$BULK"; duration=$BULK_DURATION; connections=1
-      else wrk -t"$THREADS" -c"$CONNECTIONS" -d2s -H "${HDR[$s]}" "${BASE[$t]}${URL[$s]}" > /dev/null; duration=$DURATION; connections=$CONNECTIONS; fi
-      # The FHIR server's own CPU and allocations are not the proxy's: not counted for direct.
+      else wrk -t"$THREADS" -c"$CONNECTIONS" -d2s -H "${HDR[$s]}" "${WRK_SCRIPT[@]}" "${BASE[$t]}${URL[$s]}" > /dev/null; duration=$DURATION; connections=$CONNECTIONS; fi
+      if [[ $s == dpop* ]]; then rm -f "$DPOP_PROOFS"; DPOP_PROOFS=$MEASURE_PROOFS; fi
       R[$t,$s,$round]=$(measure "${BASE[$t]}${URL[$s]}" "${HDR[$s]}" "$duration" "$connections" ${PIDS[$t]})
+      no_proofs
       pause "$t"
       echo "round $round, $s, $t: ${R[$t,$s,$round]}" >&2
     done
@@ -195,9 +251,9 @@ median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{v[NR] = $1} END {print v
 figure() { local r v=(); for r in $(seq 1 "$ROUNDS"); do v+=("$(echo "${R[$1,$2,$r]}" | awk -v f="$3" '{print $f}')"); done; echo "${v[*]}" | median; }
 # ratios TARGET SCENARIO FIELD -> each round's ratio to bare YARP's (a JWT read is compared with its read)
 ratios() {
-  local r y=$2 out=(); [[ $2 == jwt ]] && y=read
+  local r y=$2 out=(); [[ $2 == jwt || $2 == dpop* ]] && y=read; [[ $2 == granular || $2 == granularjwt ]] && y=search2
   for r in $(seq 1 "$ROUNDS"); do
-    out+=("$(awk -v a="$(echo "${R[$1,$2,$r]}" | awk -v f="$3" '{print $f}')" -v b="$(echo "${R[yarp,$y,$r]}" | awk -v f="$3" '{print $f}')" 'BEGIN { if (b == 0) print "-"; else printf "%.2f", a / b }')")
+    out+=("$(awk -v a="$(echo "${R[$1,$2,$r]}" | awk -v f="$3" '{print $f}')" -v b="$(echo "${R[yarp,$y,$r]}" | awk -v f="$3" '{print $f}')" 'BEGIN { if (b == "" || b + 0 == 0) print "-"; else printf "%.2f", a / b }')")
   done
   echo "${out[*]}"
 }
@@ -208,7 +264,9 @@ row() {
   echo "| $1 | $t | $(figure "$t" "$s" 1) | $(ratios "$t" "$s" 1 | median) | $(figure "$t" "$s" 2) / $(figure "$t" "$s" 3) ms |" \
     "$(if [[ $t == direct ]]; then echo "- | - | - |"; else echo "$(figure "$t" "$s" 4) | $(ratios "$t" "$s" 4 | median) | $(figure "$t" "$s" 5) |"; fi) $errors |"
 }
-declare -A LABELS=([read]="single read \`$READ\`" [jwt]="single read, JWT validated locally" [search]="50-entry search"
+declare -A LABELS=([read]="single read \`$READ\`" [jwt]="single read, JWT validated locally" [dpop]="single read, DPoP-bound JWT + an ES256 proof per request" [dpoprsa]="single read, DPoP-bound JWT + an RS256 proof per request"
+  [search2]="2-entry search, plain JWT (user/*.rs)" [granular]="2-entry search, 255 scopes × 76 conditions (introspected)"
+  [granularjwt]="2-entry search, 5 scopes × 76 conditions (${#GRANULAR_JWT}-byte JWT)" [search]="50-entry search"
   [redacted]="50-entry search, ~half removed ($entries kept)" [bulk]="5,000-entry search (~2.7 MB)")
 
 mkdir -p bench/results
@@ -223,7 +281,7 @@ date=$(date -u +%Y-%m-%d)
   echo
   echo "| request | target | req/s | req/s ÷ bare YARP | p50 / p99 | proxy CPU µs/req | CPU ÷ bare YARP | bytes allocated/req | non-2xx |"
   echo "|---|---|---|---|---|---|---|---|---|"
-  for s in read jwt search redacted bulk; do
+  for s in $ALL_SCENARIOS; do
     for t in direct yarp embedded cluster; do
       [[ -n ${R[$t,$s,1]:-} ]] && row "${LABELS[$s]}" "$t" "$s"
     done
@@ -233,9 +291,24 @@ date=$(date -u +%Y-%m-%d)
   echo
   echo "| request | target | req/s ÷ bare YARP, rounds 1–$ROUNDS | CPU ÷ bare YARP, rounds 1–$ROUNDS |"
   echo "|---|---|---|---|"
-  for s in read jwt search redacted bulk; do
+  for s in $ALL_SCENARIOS; do
     for t in embedded cluster; do
       [[ -n ${R[$t,$s,1]:-} ]] && echo "| ${LABELS[$s]} | $t | $(ratios "$t" "$s" 1) | $(ratios "$t" "$s" 4) |"
+    done
+  done
+  echo
+  echo "Within Hearth (issue 24's goals: a DPoP read within 1.2× a bearer JWT read's CPU; each granular token within 2× the plain JWT's for the same search), proxy CPU, each round:"
+  echo
+  echo "| request | compared with | target | CPU ratio, rounds 1–$ROUNDS | median |"
+  echo "|---|---|---|---|---|"
+  for pair in dpop:jwt dpoprsa:jwt granular:search2 granularjwt:search2; do
+    a=${pair%%:*}; b=${pair##*:}
+    for t in embedded cluster; do
+      [[ -n ${R[$t,$a,1]:-} && -n ${R[$t,$b,1]:-} ]] || continue
+      rs=(); for r in $(seq 1 "$ROUNDS"); do
+        rs+=("$(awk -v x="$(echo "${R[$t,$a,$r]}" | awk '{print $4}')" -v y="$(echo "${R[$t,$b,$r]}" | awk '{print $4}')" 'BEGIN { if (y == 0) print "-"; else printf "%.2f", x / y }')")
+      done
+      echo "| ${LABELS[$a]} | ${LABELS[$b]} | $t | ${rs[*]} | $(echo "${rs[*]}" | median) |"
     done
   done
   echo

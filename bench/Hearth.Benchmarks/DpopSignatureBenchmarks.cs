@@ -17,7 +17,7 @@ namespace Hearth.Benchmarks;
 [MemoryDiagnoser]
 public class DpopSignatureBenchmarks
 {
-    private const int Proofs = 4096;
+    private const int Proofs = 1024;
 
     private readonly JsonWebTokenHandler _handler = new() { MapInboundClaims = false };
     private string[] _es256 = null!;

@@ -219,6 +219,43 @@ public sealed class DpopTests(HearthEnvironment env)
         Assert.Equal(HttpStatusCode.Unauthorized, again.StatusCode);
     }
 
+    /// <summary>
+    /// A restart does not reopen the window: a proof one embedded gateway accepted, sent to a
+    /// gateway started after it (its own, new replay cache: an embedded gateway restarted), is
+    /// refused as made before that cache started, although its iat is well within the window.
+    /// </summary>
+    [Fact]
+    public async Task Proof_AcceptedBeforeARestart_RefusedAfterIt()
+    {
+        var key = new DpopKey();
+        var token = await env.Oidc.TokenForAsync(Scope, dpop: key);
+        string proof;
+        await using (var before = await env.StartGatewayAsync(env.SmartSettings("jwt")))
+        {
+            proof = key.Proof("GET", before.BaseUrl + "/" + Path, token);
+            using var first = await SendAsync(before, "GET", Path, token, "DPoP", proof);
+            Assert.Equal(HttpStatusCode.OK, first.StatusCode);
+        }
+
+        await Task.Delay(TimeSpan.FromSeconds(2.1)); // past the one second of iat rounding the cache allows at its start
+        await using var after = await env.StartGatewayAsync(env.SmartSettings("jwt"));
+        var replayed = proof;
+        if (!replayed.Contains(after.BaseUrl.Split("//")[1], StringComparison.Ordinal))
+        {
+            // Each test gateway has its own port: the same key and jti, its htu this gateway's, iat unchanged.
+            var claims = Payload(proof);
+            replayed = key.Proof("GET", after.BaseUrl + "/" + Path, token, new ProofOptions { Jti = claims["jti"]!.GetValue<string>(), IssuedAt = DateTimeOffset.FromUnixTimeSeconds(claims["iat"]!.GetValue<long>()) });
+        }
+
+        using var replay = await SendAsync(after, "GET", Path, token, "DPoP", replayed);
+        Assert.Equal(HttpStatusCode.Unauthorized, replay.StatusCode);
+        Assert.Contains("before the replay cache started", await replay.AssertOutcomeAsync("login"), StringComparison.Ordinal);
+
+        // A new proof is served.
+        using var fresh = await GetAsync(after, token, key);
+        Assert.Equal(HttpStatusCode.OK, fresh.StatusCode);
+    }
+
     [Fact]
     public async Task Nonces_Required_UseDpopNonceThenServed_MadeUpNonceRefused()
     {

@@ -315,7 +315,26 @@ public sealed class DpopTests(HearthEnvironment env)
     {
         await using var gateway = await env.StartGatewayAsync(env.SmartSettings("jwt", ("AUGMENT_CAPABILITY_STATEMENT", "true"), ("HEARTH_DPOP_ALGORITHMS", "ES256,PS256")));
         var before = await env.FhirTotalCountAsync();
-        using var metadata = await gateway.Client.GetAsync(".well-known/oauth-protected-resource");
+
+        // A request without a token: both challenges say where the metadata is (RFC 9728 §5.1), and it is there.
+        var where = gateway.BaseUrl + "/.well-known/oauth-protected-resource";
+        using (var anonymous = await gateway.Client.GetAsync(Path))
+        {
+            Assert.Equal(HttpStatusCode.Unauthorized, anonymous.StatusCode);
+            var challenges = anonymous.Headers.WwwAuthenticate.Select(c => c.ToString()).ToList();
+            Assert.Equal(2, challenges.Count);
+            Assert.All(challenges, c => Assert.Contains($"resource_metadata=\"{where}\"", c, StringComparison.Ordinal));
+        }
+
+        // So does a challenge to a bound token sent as a bearer token.
+        var boundKey = new DpopKey();
+        using (var asBearer = await gateway.Client.GetWithTokenAsync(Path, await env.Oidc.TokenForAsync(Scope, dpop: boundKey)))
+        {
+            Assert.Equal(HttpStatusCode.Unauthorized, asBearer.StatusCode);
+            Assert.All(asBearer.Headers.WwwAuthenticate, c => Assert.Contains($"resource_metadata=\"{where}\"", c.ToString(), StringComparison.Ordinal));
+        }
+
+        using var metadata = await gateway.Client.GetAsync(where);
         Assert.Equal(HttpStatusCode.OK, metadata.StatusCode);
         var document = await metadata.JsonAsync();
         Assert.Equal(gateway.BaseUrl, document["resource"]!.GetValue<string>());

@@ -79,7 +79,7 @@ internal sealed class RefusalWriter(HearthSettings settings, UmaTickets tickets,
                 SetChallenge(context, null, null);
                 if (!_server.UmaMode)
                 {
-                    context.Response.Headers.Append(HeaderNames.WWWAuthenticate, $"DPoP algs=\"{proofs.Algorithms}\"");
+                    context.Response.Headers.Append(HeaderNames.WWWAuthenticate, $"DPoP algs=\"{proofs.Algorithms}\", {ResourceMetadata(context)}");
                 }
 
                 break;
@@ -107,7 +107,7 @@ internal sealed class RefusalWriter(HearthSettings settings, UmaTickets tickets,
     private Task SenderConstrainedAsync(HttpContext context, Refusal refusal)
     {
         var headers = context.Response.Headers;
-        var algs = $"algs=\"{proofs.Algorithms}\"";
+        var algs = $"algs=\"{proofs.Algorithms}\", {ResourceMetadata(context)}";
         switch (refusal)
         {
             case Refusal.InvalidDpopProof:
@@ -125,7 +125,7 @@ internal sealed class RefusalWriter(HearthSettings settings, UmaTickets tickets,
                 else
                 {
                     headers.WWWAuthenticate = new StringValues([
-                        $"Bearer realm=\"{_realm}\", error=\"invalid_token\", error_description=\"{Sanitize(refusal.Diagnostics)}\"",
+                        $"Bearer realm=\"{_realm}\", error=\"invalid_token\", error_description=\"{Sanitize(refusal.Diagnostics)}\", {ResourceMetadata(context)}",
                         $"DPoP {algs}"]);
                 }
 
@@ -206,8 +206,16 @@ internal sealed class RefusalWriter(HearthSettings settings, UmaTickets tickets,
             challenge += $", error=\"{error}\", error_description=\"{description}\"";
         }
 
-        context.Response.Headers.WWWAuthenticate = challenge;
+        context.Response.Headers.WWWAuthenticate = challenge + ", " + ResourceMetadata(context);
     }
+
+    /// <summary>
+    /// RFC 9728 §5.1: where this resource's metadata is (<c>/.well-known/oauth-protected-resource</c>
+    /// under the public base: its authorization servers, DPoP algorithms), so a client that met a
+    /// challenge can find how to get a token without knowing the gateway beforehand.
+    /// </summary>
+    private string ResourceMetadata(HttpContext context)
+        => $"resource_metadata=\"{Sanitize(RequestState.PublicBaseOf(context, settings.Gateway).TrimEnd('/') + "/.well-known/oauth-protected-resource")}\"";
 
     private static string Sanitize(string value) => new(value.Where(c => c >= ' ' && c <= '~' && c is not '"' and not '\\').ToArray());
 }

@@ -55,7 +55,7 @@ const fault = { mode: undefined, count: 0 };
 // The headers of the last FHIR request (what the proxy in front sent), for tests.
 let lastHeaders = {};
 const recentUrls = []; // the last 100 FHIR requests' paths and queries, oldest first
-const recentRequests = []; // the same, with the W3C traceparent each came with (tracing tests)
+const recentRequests = []; // the same, with the W3C traceparent, If-None-Exist and If-Match each came with (tracing and conditional tests)
 const exportJobs = new Map();
 // Deleted resources, as a real server keeps them: a read answers 410 Gone and the instance
 // history still lists every version, newest first, after a deletion entry (Medplum's memory
@@ -271,7 +271,7 @@ async function handle(req, res, rawBody) {
   lastHeaders = req.headers;
   recentUrls.push(relUrl);
   if (recentUrls.length > 100) recentUrls.shift();
-  recentRequests.push({ method: req.method, url: relUrl, traceparent: req.headers.traceparent ?? null });
+  recentRequests.push({ method: req.method, url: relUrl, traceparent: req.headers.traceparent ?? null, ifNoneExist: req.headers['if-none-exist'] ?? null, ifMatch: req.headers['if-match'] ?? null });
   if (recentRequests.length > 100) recentRequests.shift();
   if (fault.count > 0) {
     fault.count--;

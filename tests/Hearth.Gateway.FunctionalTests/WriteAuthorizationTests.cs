@@ -80,17 +80,6 @@ public class WriteAuthorizationTests(HearthEnvironment env)
         Assert.Equal(before, await env.FhirTotalCountAsync()); // not even a read reached the server
     }
 
-    [Fact]
-    public async Task Create_Conditional_Refused()
-    {
-        var token = await WriterFor("10017");
-        var before = await env.Fhir.ObservationCountAsync("p17");
-        using var response = await SendAsync("POST", "Observation", token, Obs("x", "p17"), configure: r => r.Headers.TryAddWithoutValidation("If-None-Exist", "identifier=x"));
-        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
-        await response.AssertOutcomeAsync("not-supported");
-        Assert.Equal(before, await env.Fhir.ObservationCountAsync("p17"));
-    }
-
     /// <summary>Updates of a stored Observation: name, its patient, the body's patient, the status, and the patient and value stored afterwards.</summary>
     public static TheoryData<string, string, string, HttpStatusCode, string, int> Updates => new()
     {
@@ -314,20 +303,6 @@ public class WriteAuthorizationTests(HearthEnvironment env)
             Assert.Equal($"Patient/{patient}", await StoredSubjectAsync("Observation", id));
         }
     }
-    [Theory]
-    [InlineData("PUT")]
-    [InlineData("DELETE")]
-    [InlineData("PATCH")]
-    public async Task ConditionalUpdateOrDelete_Refused(string method)
-    {
-        var token = await WriterFor("*");
-        var before = await env.FhirTotalCountAsync();
-        using var response = await SendAsync(method, "Observation?subject=Patient/p17", token, method == "DELETE" ? null : Obs("x", "p17"));
-        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
-        await response.AssertOutcomeAsync("not-supported");
-        Assert.Equal(before, await env.FhirTotalCountAsync());
-    }
-
     [Fact]
     public async Task Write_NoToken_401_NothingWritten()
     {

@@ -29,6 +29,11 @@ public sealed class DevFhirServerClient(HttpClient http, string fhirBase)
         => (await http.GetFromJsonAsync<List<JsonElement>>(Admin("recent-requests")))!
             .Select(r => (r.GetProperty("method").GetString()!, r.GetProperty("url").GetString()!, r.GetProperty("traceparent").GetString())).ToList();
 
+    /// <summary>The last 100 FHIR requests, oldest first: method, path and query, and the If-None-Exist and If-Match headers each came with (null: none).</summary>
+    public async Task<IReadOnlyList<(string Method, string Url, string? IfNoneExist, string? IfMatch)>> RecentConditionsAsync()
+        => (await http.GetFromJsonAsync<List<JsonElement>>(Admin("recent-requests")))!
+            .Select(r => (r.GetProperty("method").GetString()!, r.GetProperty("url").GetString()!, r.GetProperty("ifNoneExist").GetString(), r.GetProperty("ifMatch").GetString())).ToList();
+
     public async Task<int> TotalCountAsync()
         => (await http.GetFromJsonAsync<JsonElement>(Admin("stats"))).EnumerateObject().Sum(p => p.Value.GetInt32());
 

@@ -84,14 +84,15 @@ public class RequestClassifierTests
     }
 
     [Theory]
-    [InlineData("PUT", "/Observation")]
-    [InlineData("PATCH", "/Observation")]
-    [InlineData("DELETE", "/Observation")]
-    public void Classify_ConditionalWrites_Refused(string method, string path)
+    [InlineData("PUT", "/Observation", FhirInteraction.Update)]
+    [InlineData("PATCH", "/Observation", FhirInteraction.Patch)]
+    [InlineData("DELETE", "/Observation", FhirInteraction.Delete)]
+    public void Classify_ConditionalWrites_AreConditional_WithoutAnId(string method, string path, FhirInteraction interaction)
     {
         var result = RequestClassifier.Classify(method, path);
-        Assert.True(result.IsRefused);
-        Assert.Equal((400, "not-supported"), (result.Status, result.IssueCode));
+        Assert.False(result.IsRefused, result.Diagnostics);
+        Assert.Equal((interaction, "Observation", (string?)null, true), (result.Request!.Interaction, result.Request.ResourceType, result.Request.Id, result.Request.Conditional));
+        Assert.False(RequestClassifier.Classify(method, path + "/1").Request!.Conditional);
     }
 
     [Fact]

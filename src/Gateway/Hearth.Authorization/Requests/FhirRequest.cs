@@ -34,6 +34,12 @@ public sealed record FhirRequest(FhirInteraction Interaction, string? ResourceTy
     /// <summary>Bulk export kick-off, status and files: the requests of one export.</summary>
     public bool IsExport => Interaction is FhirInteraction.BulkExport or FhirInteraction.ExportStatus or FhirInteraction.ExportFile;
 
+    /// <summary>
+    /// A conditional interaction: a create with <c>If-None-Exist</c>, or <c>PUT</c>/<c>PATCH</c>/<c>DELETE [type]?criteria</c>
+    /// (<see cref="Id"/> null). Hearth resolves its criteria with the token's view and sends the plain interaction.
+    /// </summary>
+    public bool Conditional { get; init; }
+
     /// <summary>A search whose parameters come in a form-encoded body (POST [type]/_search).</summary>
     public bool FormSearch { get; init; }
 

@@ -114,14 +114,19 @@ public static partial class RequestClassifier
         ("PUT", [var type, var id]) when IsType(type) && IsId(id) => Write(FhirInteraction.Update, type, id),
         ("PATCH", [var type, var id]) when IsType(type) && IsId(id) => Write(FhirInteraction.Patch, type, id),
         ("DELETE", [var type, var id]) when IsType(type) && IsId(id) => Write(FhirInteraction.Delete, type, id),
-        ("PUT" or "PATCH" or "DELETE", [var type]) when IsType(type) => Classification.Refuse(400, "not-supported",
-            $"Conditional {method} (by search criteria) is not supported by Hearth yet: address the resource by its id."),
+        ("PUT", [var type]) when IsType(type) => Conditional(FhirInteraction.Update, type),
+        ("PATCH", [var type]) when IsType(type) => Conditional(FhirInteraction.Patch, type),
+        ("DELETE", [var type]) when IsType(type) => Conditional(FhirInteraction.Delete, type),
         _ => Classification.Refuse(403, "not-supported",
             $"Hearth does not authorize this {method} request yet; reads, searches, history, create, update, patch, delete, batch and transaction are served."),
     };
 
     private static Classification Write(FhirInteraction interaction, string type, string? id)
         => Classification.Accept(new FhirRequest(interaction, type, id));
+
+    /// <summary>A write by search criteria (the query), resolved by Hearth before anything is forwarded.</summary>
+    private static Classification Conditional(FhirInteraction interaction, string type)
+        => Classification.Accept(new FhirRequest(interaction, type, null) { Conditional = true });
 
     private static Classification Operation(string? type, string? id, string op)
         => Classification.Accept(new FhirRequest(FhirInteraction.Operation, type, id) { Operation = op[1..] });

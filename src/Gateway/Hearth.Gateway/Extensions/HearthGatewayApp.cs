@@ -162,6 +162,7 @@ public static class HearthGatewayApp
         services.AddSingleton<StoredVersions>();
         services.AddSingleton<ExportFiles>();
         services.AddSingleton<BatchResponses>();
+        services.AddSingleton<ConditionalMatches>();
         services.AddHttpClient(StoredVersions.HttpClientName)
             .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler { AllowAutoRedirect = false, PooledConnectionLifetime = TimeSpan.FromMinutes(5) });
 
@@ -170,6 +171,7 @@ public static class HearthGatewayApp
         services.AddSingleton<IInteractionAuthorizer, MetadataAuthorizer>();
         services.AddSingleton<IInteractionAuthorizer, ReadAuthorizer>();
         services.AddSingleton<IInteractionAuthorizer>(sp => sp.GetRequiredService<WriteAuthorizer>());
+        services.AddSingleton<IInteractionAuthorizer, ConditionalAuthorizer>();
         services.AddSingleton<IInteractionAuthorizer, BatchAuthorizer>();
         services.AddSingleton<IInteractionAuthorizer, ExportAuthorizer>();
     }

@@ -89,10 +89,26 @@ internal sealed class StoredVersions(HearthSettings settings, ResponseFilter fil
         return null;
     }
 
-    private async Task<(HttpStatusCode Status, byte[] Body)> GetAsync(string url, CancellationToken cancellationToken)
+    /// <summary>A GET of the FHIR server (a stored version, a history, a conditional interaction's search); the body is read when the answer is 200.</summary>
+    /// <exception cref="UpstreamException">The FHIR server could not be asked.</exception>
+    public Task<(HttpStatusCode Status, byte[] Body)> GetAsync(string url, CancellationToken cancellationToken)
+        => SendAsync(HttpMethod.Get, url, null, "The stored resource is too large to authorize.", "The FHIR server could not be asked for the stored resource.", cancellationToken);
+
+    /// <summary>A DELETE of Type/id pinned by If-Match to the version that was judged (a conditional delete of several resources sends one each).</summary>
+    /// <exception cref="UpstreamException">The FHIR server could not be asked.</exception>
+    public async Task<HttpStatusCode> DeleteAsync(string type, string id, string? version, CancellationToken cancellationToken)
+        => (await SendAsync(HttpMethod.Delete, $"{settings.FhirServer.Base}/{type}/{id}", version, "The FHIR server's answer to a delete is too large.",
+            "The FHIR server could not be asked to delete the resource.", cancellationToken)).Status;
+
+    private async Task<(HttpStatusCode Status, byte[] Body)> SendAsync(HttpMethod method, string url, string? ifMatch, string tooLarge, string unreachable, CancellationToken cancellationToken)
     {
-        using var request = new HttpRequestMessage(HttpMethod.Get, url);
+        using var request = new HttpRequestMessage(method, url);
         request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("application/fhir+json"));
+        if (ifMatch is not null)
+        {
+            request.Headers.TryAddWithoutValidation("If-Match", $"W/\"{ifMatch}\"");
+        }
+
         try
         {
             var answer = await OutboundHttp.SendAsync(httpClients.CreateClient(HttpClientName), request, settings.FhirServer.Timeout, UpstreamAnswer.MaxBytes,
@@ -101,9 +117,7 @@ internal sealed class StoredVersions(HearthSettings settings, ResponseFilter fil
         }
         catch (OutboundException e)
         {
-            throw new UpstreamException(e.Failure == OutboundFailure.TooLarge
-                ? "The stored resource is too large to authorize."
-                : "The FHIR server could not be asked for the stored resource.");
+            throw new UpstreamException(e.Failure == OutboundFailure.TooLarge ? tooLarge : unreachable);
         }
     }
 }

@@ -25,31 +25,45 @@ internal sealed class WriteAuthorizer(HearthSettings settings, ResponseFilter fi
 {
     private static readonly string[] ResourceMediaTypes = ["application/fhir+json", "application/json", "application/json+fhir"];
 
-    public bool Handles(FhirRequest request) => request.IsWrite;
+    public bool Handles(FhirRequest request) => request.IsWrite && !request.Conditional;
 
     public async ValueTask<Verdict> AuthorizeAsync(RequestState state, HttpContext http)
     {
         var request = state.Request;
+        if (ConditionalAuthorizer.ReadCriteria(request, http.Request).Refusal is { } notPlain)
+        {
+            return notPlain;
+        }
+
         var (body, patch, refusal) = await ReadBodyAsync(http, request);
         if (refusal is not null)
         {
             return refusal;
         }
 
-        var ifMatch = http.Request.Headers.IfMatch.Select(v => v ?? "").ToList();
-        var decision = await DecideAsync(request, body, patch, ifMatch, state.Permissions, http.RequestAborted);
-        if (decision.Refusal is { } refused)
-        {
-            return refused;
-        }
+        var decision = await DecideAsync(request, body, patch, IfMatch(http), state.Permissions, http.RequestAborted);
+        return decision.Refusal ?? Forward(state, http, request, decision);
+    }
 
+    /// <summary>The client's If-Match values.</summary>
+    public static List<string> IfMatch(HttpContext http) => http.Request.Headers.IfMatch.Select(v => v ?? "").ToList();
+
+    /// <summary>
+    /// Forwards a permitted write as <paramref name="target"/> (the request itself, or the plain
+    /// interaction a conditional one became: its method and URL replace the client's), pinned to
+    /// the checked version; a patch as the update Hearth judged; a create with
+    /// <paramref name="ifNoneExist"/> as its only condition, when it has one.
+    /// </summary>
+    public Verdict Forward(RequestState state, HttpContext http, FhirRequest target, WriteDecision decision, string? ifNoneExist = null)
+    {
         if (decision.Replacement is { } replacement)
         {
             // A patch goes out as the update Hearth judged (see FhirPathPatch).
             RequestBodies.Replace(http, Encoding.UTF8.GetBytes(replacement.ToJsonString(FhirJson.Output)), "application/fhir+json; charset=utf-8");
         }
 
-        return Verdict.Forward(new Forwarding(this, state, decision.ExpectedVersion, decision.Replacement is not null));
+        var url = state.Request.Conditional ? settings.FhirServer.Base + "/" + target.ResourceType + (target.Id is null ? "" : "/" + target.Id) : null;
+        return Verdict.Forward(new WriteForwarding(this, state, new WriteTarget(target, decision.ExpectedVersion, decision.Replacement is not null, url, ifNoneExist)));
     }
 
     /// <summary>
@@ -160,13 +174,8 @@ internal sealed class WriteAuthorizer(HearthSettings settings, ResponseFilter fi
     }
 
     /// <summary>The body of a write, as the JSON that is judged and forwarded, with its patch kind; or why it is refused.</summary>
-    private async Task<(byte[] Body, PatchKind Patch, Refusal? Refusal)> ReadBodyAsync(HttpContext http, FhirRequest request)
+    public async Task<(byte[] Body, PatchKind Patch, Refusal? Refusal)> ReadBodyAsync(HttpContext http, FhirRequest request)
     {
-        if (request.Interaction == FhirInteraction.Create && http.Request.Headers.ContainsKey("If-None-Exist"))
-        {
-            return ([], PatchKind.None, Refusal.Problem(400, "not-supported", "Conditional create (If-None-Exist) is not supported by Hearth yet."));
-        }
-
         if (request.Interaction == FhirInteraction.Delete)
         {
             return http.Request.ContentLength > 0 || http.Request.Headers.TransferEncoding.Count > 0
@@ -217,14 +226,14 @@ internal sealed class WriteAuthorizer(HearthSettings settings, ResponseFilter fi
     /// any) is shown only if the token may read it; otherwise the client learns that the write
     /// succeeded, and where (Location), not what.
     /// </summary>
-    private async Task<Reply> JudgeAsync(RequestState state, UpstreamAnswer upstream)
+    internal async Task<Reply> JudgeAsync(FhirRequest target, RequestState state, UpstreamAnswer upstream)
     {
         if (!upstream.Succeeded)
         {
             return upstream.PassError();
         }
 
-        if (state.Request is { ResourceType: { } type, Id: { } id })
+        if (target is { ResourceType: { } type, Id: { } id })
         {
             await resolver.InvalidateAsync(type + "/" + id);
         }
@@ -248,41 +257,4 @@ internal sealed class WriteAuthorizer(HearthSettings settings, ResponseFilter fi
 
         return new Answer(upstream.Status, OperationOutcomes.ContentType, upstream.Body) { KeepValidators = true };
     }
-
-    /// <summary>The write goes out pinned to the checked version, and a patch as a PUT of its judged result.</summary>
-    private sealed class Forwarding(WriteAuthorizer authorizer, RequestState state, string? expectedVersion, bool asUpdate) : IForwarding
-    {
-        public void ChangeRequest(HttpRequestMessage request)
-        {
-            if (expectedVersion is not null)
-            {
-                request.Headers.TryAddWithoutValidation("If-Match", $"W/\"{expectedVersion}\"");
-            }
-
-            if (asUpdate)
-            {
-                request.Method = HttpMethod.Put;
-            }
-        }
-
-        public Task<Reply> JudgeAsync(UpstreamAnswer upstream, CancellationToken cancellationToken) => authorizer.JudgeAsync(state, upstream);
-    }
-}
-
-/// <summary>What a patch body is.</summary>
-internal enum PatchKind
-{
-    None,
-    Json,
-    FhirPath,
-    Unsupported,
-}
-
-/// <summary>
-/// A write's decision: the refusal (null: permitted), the stored version the write must be pinned
-/// to, and for a patch the resource to send as an update instead of the patch.
-/// </summary>
-internal readonly record struct WriteDecision(Refusal? Refusal, string? ExpectedVersion, JsonObject? Replacement)
-{
-    public static WriteDecision Refused(Refusal refusal) => new(refusal, null, null);
 }

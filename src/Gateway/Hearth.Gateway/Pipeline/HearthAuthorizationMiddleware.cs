@@ -91,7 +91,8 @@ internal sealed partial class HearthAuthorizationMiddleware(
         var classification = RequestClassifier.Classify(context.Request.Method, RawPath(context), settings.Rules.AllowedOperations);
         if (classification.Request is { } request)
         {
-            return (request, null);
+            // A create with If-None-Exist is conditional: its criteria are resolved before anything is forwarded.
+            return (request.Interaction == FhirInteraction.Create && context.Request.Headers.ContainsKey("If-None-Exist") ? request with { Conditional = true } : request, null);
         }
 
         LogRefused(logger, context.Request.Method, classification.Status, classification.Diagnostics);

@@ -9,6 +9,8 @@
 // which tests use to observe how often Hearth calls the server, and /__admin/fault, which makes
 // the next FHIR answers misbehave: POST {"mode": "html"|"malformed"|"gzip"|"truncate"|"slow", "count": N}.
 //
+// Operations (see operation() below): $meta, $meta-add, $meta-delete, $validate, $lastn, $everything (GET or POST).
+//
 // Bulk Data export (which Medplum's memory router lacks), built from ordinary searches:
 //   GET [base]/$export, [base]/Patient/$export, [base]/Group/{id}/$export   (Prefer: respond-async)
 //       _type, _typeFilter (repeated or comma-separated, each "Type?query" URL-encoded) -> 202,
@@ -128,6 +130,90 @@ function exportFile(res, jobId, index) {
   const text = file.lines.join('\n') + '\n';
   res.writeHead(200, { 'Content-Type': 'application/fhir+ndjson', 'Content-Length': Buffer.byteLength(text) });
   return res.end(text);
+}
+
+// Operations Medplum's memory router lacks, built on its repository as servers do: $meta (GET or
+// POST; system, type or instance), $meta-add and $meta-delete (POST, instance: the resource is
+// updated, a new version), $validate (POST, type or instance: Medplum's validator; 200 with the
+// OperationOutcome), $lastn (GET or POST, Observation: the newest `max` of each code).
+async function operation(req, res, base, relUrl, type, id, name, body) {
+  const route = (method, url, b) => router.handleRequest({ method, url, body: b, params: {}, query: {}, headers: req.headers }, repo);
+  const metaParameters = (meta) => ({ resourceType: 'Parameters', parameter: [{ name: 'return', valueMeta: meta ?? {} }] });
+  const same = (a, b) => a.system === b.system && a.code === b.code;
+  if (name === 'meta' && !id) {
+    const meta = { tag: [], security: [], profile: [] };
+    for (const t of type ? [type] : [...EXPORT_TYPES, 'Organization', 'Group']) {
+      for (const r of await search(`/${t}?_count=1000`, req.headers)) {
+        for (const list of ['tag', 'security']) for (const c of r.meta?.[list] ?? []) if (!meta[list].some((m) => same(m, c))) meta[list].push(c);
+        for (const p of r.meta?.profile ?? []) if (!meta.profile.includes(p)) meta.profile.push(p);
+      }
+    }
+    return send(res, 200, metaParameters(meta));
+  }
+  if (name === 'lastn') {
+    const params = new URL(relUrl, 'http://x').searchParams;
+    for (const p of body?.parameter ?? []) params.append(p.name, String(p.valueString ?? p.valueInteger ?? p.valueCode ?? p.valueReference?.reference ?? ''));
+    const max = Number(params.get('max') ?? '1');
+    params.delete('max');
+    const all = await search(`/Observation?${params.toString()}${params.toString() ? '&' : ''}_count=1000`, req.headers);
+    const byCode = new Map();
+    for (const o of all.sort((a, b) => (b.effectiveDateTime ?? b.meta?.lastUpdated ?? '').localeCompare(a.effectiveDateTime ?? a.meta?.lastUpdated ?? ''))) {
+      const code = o.code?.coding?.[0]?.code ?? o.code?.text ?? '';
+      if ((byCode.get(code) ?? []).length < max) byCode.set(code, [...(byCode.get(code) ?? []), o]);
+    }
+    const entry = [...byCode.values()].flat().map((r) => ({ resource: r, search: { mode: 'match' } }));
+    return send(res, 200, decorateBundle({ resourceType: 'Bundle', type: 'searchset', entry }, base, relUrl));
+  }
+  if (req.method !== 'POST' && name !== 'meta') return send(res, ...outcome(405, 'not-supported', `$${name} is invoked by POST.`));
+  if (name === 'validate') {
+    const resource = body?.resourceType === 'Parameters' ? body.parameter?.find((p) => p.name === 'resource')?.resource : body;
+    try {
+      core.validateResource(resource);
+      return send(res, 200, core.allOk);
+    } catch (e) {
+      return send(res, 200, e.outcome ?? core.normalizeOperationOutcome(e));
+    }
+  }
+  const [result, resource] = await route('GET', `/${type}/${id}`);
+  if (!resource) return send(res, core.getStatus(result), result);
+  if (name === 'meta') return send(res, 200, metaParameters(resource.meta));
+  const change = (body?.parameter ?? []).find((p) => p.name === 'meta')?.valueMeta;
+  if (!change) return send(res, ...outcome(400, 'required', 'A meta parameter is required.'));
+  const meta = { ...(resource.meta ?? {}) };
+  for (const list of ['tag', 'security']) {
+    const current = meta[list] ?? [];
+    const listed = change[list] ?? [];
+    meta[list] = name === 'meta-add' ? current.concat(listed.filter((c) => !current.some((s) => same(s, c)))) : current.filter((s) => !listed.some((c) => same(s, c)));
+    if (meta[list].length === 0) delete meta[list];
+  }
+  const profiles = meta.profile ?? [];
+  meta.profile = name === 'meta-add' ? [...new Set([...profiles, ...(change.profile ?? [])])] : profiles.filter((p) => !(change.profile ?? []).includes(p));
+  if (meta.profile.length === 0) delete meta.profile;
+  const updated = await repo.updateResource({ ...resource, meta });
+  return send(res, 200, metaParameters(updated.meta));
+}
+
+// A batch with operation entries: Medplum's batch processor knows none of the operations above,
+// so the wrapper runs each entry through its own handler, one after the other, as a server does.
+async function operationBatch(req, res, bundle) {
+  const entry = [];
+  for (const e of bundle.entry ?? []) {
+    const url = `${basePath}/${(e.request?.url ?? '').replace(/^\//, '')}`;
+    const headers = { ...req.headers, ...(e.request?.ifMatch ? { 'if-match': e.request.ifMatch } : {}), ...(e.request?.ifNoneExist ? { 'if-none-exist': e.request.ifNoneExist } : {}) };
+    delete headers['content-length'];
+    const answer = { status: 0, headers: {}, text: '' };
+    const fake = {
+      writeHead: (status, h) => Object.assign(answer, { status, headers: { ...answer.headers, ...h } }),
+      end: (text) => { answer.text = text ?? ''; },
+      write: () => {},
+      headersSent: false,
+    };
+    const body = e.resource ? Buffer.from(JSON.stringify(e.resource)) : Buffer.alloc(0);
+    await handle({ method: e.request?.method ?? 'GET', url, headers: { ...headers, 'content-type': 'application/fhir+json' } }, fake, body);
+    const resource = answer.text ? JSON.parse(answer.text) : undefined;
+    entry.push({ ...(resource ? { resource } : {}), response: { status: `${answer.status}`, ...(answer.headers.Location ? { location: answer.headers.Location } : {}) } });
+  }
+  return send(res, 200, { resourceType: 'Bundle', type: 'batch-response', entry });
 }
 
 function count(key) {
@@ -310,9 +396,15 @@ async function handle(req, res, rawBody) {
       return send(res, ...outcome(400, 'structure', 'Body is not JSON.'));
     }
   }
+  if (req.method === 'POST' && relUrl === '/' && body?.type === 'batch' && (body.entry ?? []).some((e) => (e.request?.url ?? '').includes('$'))) {
+    return operationBatch(req, res, body);
+  }
+  const op = /^\/(?:([A-Z][A-Za-z]+)\/)?(?:([A-Za-z0-9\-.]{1,64})\/)?\$(meta|meta-add|meta-delete|validate|lastn)$/.exec(path);
+  if (op) return operation(req, res, base, relUrl, op[1], op[2], op[3], body);
+
   // Patient compartment search and $everything, which Medplum's memory router lacks, built from
-  // ordinary searches as servers do (GET only).
-  const compartment = req.method === 'GET' ? /^\/Patient\/([A-Za-z0-9\-.]{1,64})\/(\$everything|[A-Z][A-Za-z]+)(\?.*)?$/.exec(relUrl) : null;
+  // ordinary searches as servers do (GET; $everything by POST too).
+  const compartment = req.method === 'GET' || (req.method === 'POST' && /^\/Patient\/[^/]+\/\$everything$/.test(path)) ? /^\/Patient\/([A-Za-z0-9\-.]{1,64})\/(\$everything|[A-Z][A-Za-z]+)(\?.*)?$/.exec(relUrl) : null;
   if (compartment) {
     const [, patientId, target, search = ''] = compartment;
     const extra = search ? '&' + search.slice(1) : '';

@@ -258,6 +258,20 @@ public class ConditionalWriteTests(HearthEnvironment env)
     }
 
     [Fact]
+    public async Task Patch_Refused_MovingTheMatchToAnotherPatient_403_Unchanged()
+    {
+        var token = await WriterForP17();
+        var value = NewValue();
+        var mine = await StoreAsync("p17", value);
+
+        using var response = await SendAsync("PATCH", "Observation?" + Criteria(value), token,
+            "[{\"op\":\"replace\",\"path\":\"/subject/reference\",\"value\":\"Patient/p18\"}]", contentType: "application/json-patch+json");
+
+        Assert.Equal(HttpStatusCode.Forbidden, response.StatusCode);
+        Assert.Equal("Patient/p17", (await StoredAsync(value))[mine]);
+    }
+
+    [Fact]
     public async Task Delete_OnlyAHiddenMatch_AnswersAsNoMatch_HiddenKept()
     {
         var token = await WriterForP17();
@@ -362,6 +376,103 @@ public class ConditionalWriteTests(HearthEnvironment env)
 
         Assert.StartsWith("HTTP/1.1 400", answer, StringComparison.Ordinal);
         Assert.Contains("one If-None-Exist header", answer, StringComparison.Ordinal);
+        Assert.Equal(before, await env.FhirTotalCountAsync());
+    }
+
+    private async Task<JsonObject> PostBundleAsync(string type, string token, HttpStatusCode expected, params JsonObject[] entries)
+    {
+        var bundle = new JsonObject { ["resourceType"] = "Bundle", ["type"] = type, ["entry"] = new JsonArray(entries) };
+        using var response = await SendAsync("POST", "", token, bundle.ToJsonString());
+        Assert.Equal(expected, response.StatusCode);
+        return await response.JsonAsync();
+    }
+
+    private static JsonObject Entry(string method, string url, string? resource = null, string? ifNoneExist = null)
+    {
+        var request = new JsonObject { ["method"] = method, ["url"] = url };
+        if (ifNoneExist is not null)
+        {
+            request["ifNoneExist"] = ifNoneExist;
+        }
+
+        var entry = new JsonObject { ["request"] = request };
+        if (resource is not null)
+        {
+            entry["resource"] = JsonNode.Parse(resource);
+        }
+
+        return entry;
+    }
+
+    private static List<string> Statuses(JsonObject bundle)
+        => bundle["entry"]!.AsArray().Select(e => e!["response"]!["status"]!.GetValue<string>().Split(' ')[0]).ToList();
+
+    [Fact]
+    public async Task Batch_ConditionalEntries_JudgedAsAlone_HiddenMatchesNeverCount()
+    {
+        var token = await WriterForP17();
+        var (hiddenCreate, freeCreate, mineUpdate, hiddenDelete, hiddenPatch, twoDelete) = (NewValue(), NewValue(), NewValue(), NewValue(), NewValue(), NewValue());
+        await StoreAsync("p18", hiddenCreate);
+        var mine = await StoreAsync("p17", mineUpdate);
+        var hiddenToKeep = await StoreAsync("p18", hiddenDelete);
+        await StoreAsync("p18", hiddenPatch);
+        await StoreAsync("p17", twoDelete);
+        await StoreAsync("p17", twoDelete);
+        const string patch = "{\"resourceType\":\"Binary\",\"contentType\":\"application/json-patch+json\",\"data\":\"W3sib3AiOiJyZXBsYWNlIiwicGF0aCI6Ii92YWx1ZVF1YW50aXR5L3ZhbHVlIiwidmFsdWUiOjQyfV0=\"}";
+
+        var answer = await PostBundleAsync("batch", token, HttpStatusCode.OK,
+            Entry("POST", "Observation", Obs("p17", hiddenCreate), Criteria(hiddenCreate)),
+            Entry("POST", "Observation", Obs("p17", freeCreate), Criteria(freeCreate)),
+            Entry("PUT", "Observation?" + Criteria(mineUpdate), Obs("p17", mineUpdate, reading: 99)),
+            Entry("DELETE", "Observation?" + Criteria(hiddenDelete)),
+            Entry("PATCH", "Observation?" + Criteria(hiddenPatch), patch),
+            Entry("DELETE", "Observation?" + Criteria(twoDelete)));
+
+        Assert.Equal(["201", "201", "200", "200", "404", "412"], Statuses(answer));
+        Assert.Equal(2, (await StoredAsync(hiddenCreate)).Count);
+        Assert.Equal(99, (await env.Fhir.GetAsync("Observation/" + mine)).Resource!["valueQuantity"]!["value"]!.GetValue<int>());
+        Assert.Equal(HttpStatusCode.OK, (await env.Fhir.GetAsync("Observation/" + hiddenToKeep)).Status);
+        var hiddenPatched = (await StoredAsync(hiddenPatch)).Keys.Single();
+        Assert.Equal(70, (await env.Fhir.GetAsync("Observation/" + hiddenPatched)).Resource!["valueQuantity"]!["value"]!.GetValue<int>());
+        Assert.Equal(2, (await StoredAsync(twoDelete)).Count);
+    }
+
+    [Fact]
+    public async Task Transaction_ConditionalUpdate_SentAsTheUpdateOfItsMatch_AnAmbiguousOneRefusesAll()
+    {
+        var token = await WriterForP17();
+        var (value, two, fresh) = (NewValue(), NewValue(), NewValue());
+        var mine = await StoreAsync("p17", value);
+        await StoreAsync("p17", two);
+        await StoreAsync("p17", two);
+
+        var applied = await PostBundleAsync("transaction", token, HttpStatusCode.OK,
+            Entry("PUT", "Observation?" + Criteria(value), Obs("p17", value, reading: 98)),
+            Entry("POST", "Observation", Obs("p17", fresh), Criteria(fresh)));
+        Assert.Equal(["200", "201"], Statuses(applied));
+        Assert.Equal(98, (await env.Fhir.GetAsync("Observation/" + mine)).Resource!["valueQuantity"]!["value"]!.GetValue<int>());
+
+        var other = NewValue();
+        var refused = await PostBundleAsync("transaction", token, HttpStatusCode.BadRequest,
+            Entry("POST", "Observation", Obs("p17", other)),
+            Entry("PUT", "Observation?" + Criteria(two), Obs("p17", two, reading: 1)));
+        Assert.Contains("entry 1: The criteria match more than one resource", refused.ToJsonString(), StringComparison.Ordinal);
+        Assert.Empty(await StoredAsync(other)); // refused whole
+    }
+
+    [Theory]
+    [InlineData("PUT", "Observation/obs-17-1?identifier=a", null)]
+    [InlineData("PUT", "Observation/obs-17-1", "identifier=a")]
+    [InlineData("POST", "Observation", "foo=bar")]
+    [InlineData("DELETE", "Observation?_count=1", null)]
+    public async Task Batch_BadConditions_400Entries_NothingForwarded(string method, string url, string? ifNoneExist)
+    {
+        var token = await env.TokenAsync("[" + Permission("*", action: "*") + "]");
+        var before = await env.FhirTotalCountAsync();
+
+        var answer = await PostBundleAsync("batch", token, HttpStatusCode.OK, Entry(method, url, method == "DELETE" ? null : Obs("p17", NewValue(), id: url.Contains('/') ? "obs-17-1" : null), ifNoneExist));
+
+        Assert.Equal(["400"], Statuses(answer));
         Assert.Equal(before, await env.FhirTotalCountAsync());
     }
 }

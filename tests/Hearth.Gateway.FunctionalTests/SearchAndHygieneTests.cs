@@ -190,13 +190,13 @@ public class SearchAndHygieneTests(HearthEnvironment env)
     [InlineData("Patient/p03/$graph")]
     [InlineData("$reindex")]
     [InlineData("Observation/$purge")]
-    public async Task OperationNotAllowed_400_NothingForwarded(string path)
+    public async Task OperationNotInTheTable_403NamingIt_NothingForwarded(string path)
     {
         var token = await env.TokenAsync("[" + Permission("*", action: "*") + "]");
         var before = await env.FhirTotalCountAsync();
         using var response = await Client.GetWithTokenAsync(path, token);
-        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
-        await response.AssertOutcomeAsync("not-supported");
+        Assert.Equal(HttpStatusCode.Forbidden, response.StatusCode);
+        Assert.Contains(path.Split('$')[1], await response.AssertOutcomeAsync("not-supported"), StringComparison.Ordinal);
         Assert.Equal(before, await env.FhirTotalCountAsync());
     }
 

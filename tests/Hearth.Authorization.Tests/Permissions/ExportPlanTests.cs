@@ -115,7 +115,6 @@ public class ExportPlanTests
 
     [Theory]
     [InlineData("HEAD", "/$export")]
-    [InlineData("POST", "/$export")]
     [InlineData("GET", "/_hearth/export/short")]
     [InlineData("GET", "/_hearth/export/AAAAAAAAAAAAAAAAAAAAAA/file/x")]
     [InlineData("PUT", "/_hearth/export/AAAAAAAAAAAAAAAAAAAAAA")]

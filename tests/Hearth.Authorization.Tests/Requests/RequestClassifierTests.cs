@@ -100,7 +100,6 @@ public class RequestClassifierTests
         => Assert.Equal(FhirInteraction.Batch, RequestClassifier.Classify("POST", "/").Request!.Interaction);
 
     [Theory]
-    [InlineData("POST", "/Patient/p01/$everything")]
     [InlineData("POST", "/Patient/p01/_search")]
     [InlineData("POST", "/Patient/p01")]
     [InlineData("PUT", "/Patient/p01/_history/1")]
@@ -132,14 +131,44 @@ public class RequestClassifierTests
         => Assert.Equal(operation, RequestClassifier.Classify("GET", path).Request!.Operation);
 
     [Theory]
-    [InlineData("/Patient/p01/$everything", false)]
-    [InlineData("/Patient/p01/$graph", true)]
-    [InlineData("/$reindex", true)]
-    public void Classify_OperationsOutsideTheAllowList_Refused(string path, bool refused)
+    [InlineData("GET", "/Patient/p01/$everything", 200, OperationKind.Reads)]
+    [InlineData("POST", "/Patient/p01/$everything", 200, OperationKind.Reads)]
+    [InlineData("POST", "/Encounter/e1/$everything", 200, OperationKind.Reads)]
+    [InlineData("GET", "/Observation/$everything", 400, null)] // not defined on Observation
+    [InlineData("GET", "/Observation/$lastn", 200, OperationKind.Reads)]
+    [InlineData("GET", "/Observation/o1/$lastn", 400, null)] // type level only
+    [InlineData("GET", "/$meta", 200, OperationKind.MetaRead)]
+    [InlineData("POST", "/Observation/o1/$meta", 200, OperationKind.MetaRead)]
+    [InlineData("POST", "/Observation/o1/$meta-add", 200, OperationKind.MetaWrite)]
+    [InlineData("GET", "/Observation/o1/$meta-add", 400, null)] // changes data: POST only
+    [InlineData("POST", "/Observation/$meta-delete", 400, null)] // instance level only
+    [InlineData("POST", "/Observation/$validate", 200, OperationKind.Validate)]
+    [InlineData("GET", "/Observation/$validate", 400, null)]
+    [InlineData("POST", "/$graphql", 200, OperationKind.GraphQL)]
+    [InlineData("POST", "/ValueSet/$expand", 200, OperationKind.Reads)]
+    [InlineData("POST", "/Observation/$expand", 400, null)]
+    [InlineData("GET", "/Observation/$export", 400, null)]
+    [InlineData("GET", "/Patient/p01/$graph", 403, null)]
+    [InlineData("POST", "/$reindex", 403, null)]
+    [InlineData("GET", "/Patient/p01/$custom", 200, OperationKind.Reads)] // added by HEARTH_ALLOWED_OPERATIONS
+    [InlineData("POST", "/$custom", 200, OperationKind.Reads)]
+    public void Classify_Operations_ByTheTable(string method, string path, int status, OperationKind? kind)
     {
-        var result = RequestClassifier.Classify("GET", path, new HashSet<string> { "everything" });
-        Assert.Equal(refused, result.IsRefused);
-        Assert.True(!refused || (result.Status, result.IssueCode) == (400, "not-supported"));
+        var result = RequestClassifier.Classify(method, path, new HashSet<string> { "custom" });
+        Assert.Equal(status, result.Status);
+        Assert.Equal(kind, result.Request?.OperationRule?.Kind);
+        Assert.Equal(method == "POST" && status == 200, result.Request?.ByPost ?? false);
+        Assert.True(status != 403 || result.Diagnostics.Contains('$' + path.Split('$')[1], StringComparison.Ordinal));
+    }
+
+    [Theory]
+    [InlineData("/$export", null, null)]
+    [InlineData("/Patient/$export", "Patient", null)]
+    [InlineData("/Group/g1/$export", "Group", "g1")]
+    public void Classify_ExportByPost_IsAKickOff(string path, string? type, string? id)
+    {
+        var request = RequestClassifier.Classify("POST", path).Request!;
+        Assert.Equal((FhirInteraction.BulkExport, type, id, true), (request.Interaction, request.ResourceType, request.Id, request.ByPost));
     }
 
     [Fact]

@@ -142,13 +142,13 @@ public class WriteRulesTests
     [InlineData("PATCH", "/Organization/x", true)]
     [InlineData("DELETE", "/Organization/x", true)]
     [InlineData("GET", "/Observation/x", false)]
-    [InlineData("GET", "/Organization/x/$everything", false)] // an operation
+    [InlineData("GET", "/Organization/x/$custom", false)] // an operation
     [InlineData("GET", "/_history", false)] // system-level
     [InlineData("GET", "/Patient/p1/Organization", false)] // a compartment search
     [InlineData("POST", "/", false)] // a batch
     public void UnprotectedTypes_NeedNoToken(string method, string path, bool expected)
     {
-        var request = RequestClassifier.Classify(method, path, new HashSet<string> { "everything" }).Request!;
+        var request = RequestClassifier.Classify(method, path, new HashSet<string> { "custom" }).Request!;
         Assert.Equal(expected, UnprotectedTypes.NeedsNoToken(request, Rules.UnprotectedResourceTypes));
     }
 

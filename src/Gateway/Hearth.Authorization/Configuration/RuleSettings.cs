@@ -5,8 +5,6 @@ public sealed class RuleSettings
 {
     public const string ConfidentialitySystem = "http://terminology.hl7.org/CodeSystem/v3-Confidentiality";
 
-    public static readonly string[] DefaultOperations = ["everything", "lastn", "meta", "expand", "lookup", "validate-code", "translate", "subsumes"];
-
     /// <summary>FHIR_SERVER_BASE: references under it are the FHIR server's own.</summary>
     public required string FhirServerBase { get; init; }
 
@@ -18,8 +16,11 @@ public sealed class RuleSettings
     public IReadOnlyList<string> DesignatedSecurityLabelSystems { get; init; } = [ConfidentialitySystem];
     public string DefaultConfidentialityCode { get; init; } = "M";
 
-    /// <summary>Operations (without '$') a GET may invoke (HEARTH_ALLOWED_OPERATIONS); their answers are judged like any other.</summary>
-    public IReadOnlySet<string> AllowedOperations { get; init; } = DefaultOperations.ToHashSet(StringComparer.Ordinal);
+    /// <summary>
+    /// Operations (without '$') beside <see cref="Requests.Operations.Table"/> that only read
+    /// (HEARTH_ALLOWED_OPERATIONS): invoked at any level, by GET or POST, judged by their answer.
+    /// </summary>
+    public IReadOnlySet<string> AllowedOperations { get; init; } = new HashSet<string>(StringComparer.Ordinal);
 
     public bool EnableLabelingService { get; init; }
     public bool AddDefaultConfidentialityLabel { get; init; } = true;
@@ -42,7 +43,7 @@ public sealed class RuleSettings
             DesignatedPatientIdSystems = r.List("DESIGNATED_PATIENT_ID_SYSTEMS"),
             DesignatedSecurityLabelSystems = r.List("DESIGNATED_SECURITY_LABEL_SYSTEMS", [ConfidentialitySystem]),
             DefaultConfidentialityCode = confidentiality,
-            AllowedOperations = r.List("HEARTH_ALLOWED_OPERATIONS", DefaultOperations.Select(o => "$" + o).ToList()).Select(o => o.TrimStart('$')).ToHashSet(StringComparer.Ordinal),
+            AllowedOperations = r.List("HEARTH_ALLOWED_OPERATIONS", []).Select(o => o.TrimStart('$')).ToHashSet(StringComparer.Ordinal),
             EnableLabelingService = r.Bool("ENABLE_LABELING_SERVICE", false),
             AddDefaultConfidentialityLabel = r.Bool("ADD_DEFAULT_CONFIDENTIALITY_LABEL", true),
             NoLabelResourceTypes = r.ResourceTypes("NO_LABEL_RESOURCE_TYPES"),

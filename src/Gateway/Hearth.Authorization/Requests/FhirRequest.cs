@@ -25,6 +25,12 @@ public sealed record FhirRequest(FhirInteraction Interaction, string? ResourceTy
     /// <summary>The operation's name without '$', for <see cref="FhirInteraction.Operation"/>.</summary>
     public string? Operation { get; init; }
 
+    /// <summary>For <see cref="FhirInteraction.Operation"/>: how it is judged (<see cref="Operations"/>).</summary>
+    public OperationRule? OperationRule { get; init; }
+
+    /// <summary>An operation (or a bulk export kick-off) invoked by POST, its parameters in the body.</summary>
+    public bool ByPost { get; init; }
+
     /// <summary>For a compartment search (<c>Patient/x/Observation</c>): the compartment's type; <see cref="Id"/> is its id.</summary>
     public string? Compartment { get; init; }
 

@@ -21,13 +21,17 @@ public static partial class RequestClassifier
 
     /// <param name="method">The HTTP method.</param>
     /// <param name="rawPath">The path as sent (still percent-encoded), without the gateway's base path; starts with '/'.</param>
-    /// <param name="allowedOperations">Operation names (without '$') a request may invoke; null allows every well-formed one.</param>
-    public static Classification Classify(string method, string rawPath, IReadOnlySet<string>? allowedOperations = null)
+    /// <param name="addedOperations">HEARTH_ALLOWED_OPERATIONS: operation names (without '$') that only read, judged by their answer, beside <see cref="Operations.Table"/>.</param>
+    public static Classification Classify(string method, string rawPath, IReadOnlySet<string>? addedOperations = null)
     {
         var classification = ClassifyShape(method, rawPath);
-        return classification.Request?.Operation is { } operation && allowedOperations is not null && !allowedOperations.Contains(operation)
-            ? Classification.Refuse(400, "not-supported", $"The operation ${operation} is not among the operations Hearth allows (HEARTH_ALLOWED_OPERATIONS).")
-            : classification;
+        if (classification.Request is not { Operation: { } operation } request)
+        {
+            return classification;
+        }
+
+        var rule = Operations.Find(operation, request.ResourceType, request.Id, request.ByPost, addedOperations, out var refusal);
+        return rule is null ? refusal! : Classification.Accept(request with { OperationRule = rule });
     }
 
     private static Classification ClassifyShape(string method, string rawPath)
@@ -109,7 +113,11 @@ public static partial class RequestClassifier
     {
         ("POST", []) => Classification.Accept(new FhirRequest(FhirInteraction.Batch, null, null)),
         ("DELETE", ["_hearth", "export", var job]) when ExportIdPattern().IsMatch(job) => Classification.Accept(new FhirRequest(FhirInteraction.ExportStatus, null, job)),
-        ("POST", [.., "$export"]) => Classification.Refuse(400, "not-supported", "Start a bulk export with GET (Bulk Data kick-off); Hearth does not accept a Parameters body for $export."),
+        ("POST", ["$export"] or ["Patient", "$export"]) => Classification.Accept(new FhirRequest(FhirInteraction.BulkExport, segments.Length == 2 ? "Patient" : null, null) { ByPost = true }),
+        ("POST", ["Group", var group, "$export"]) when IsId(group) => Classification.Accept(new FhirRequest(FhirInteraction.BulkExport, "Group", group) { ByPost = true }),
+        ("POST", [var op]) when IsOperation(op) => Operation(null, null, op, byPost: true),
+        ("POST", [var type, var op]) when IsType(type) && IsOperation(op) => Operation(type, null, op, byPost: true),
+        ("POST", [var type, var id, var op]) when IsType(type) && IsId(id) && IsOperation(op) => Operation(type, id, op, byPost: true),
         ("POST", [var type]) when IsType(type) => Write(FhirInteraction.Create, type, null),
         ("PUT", [var type, var id]) when IsType(type) && IsId(id) => Write(FhirInteraction.Update, type, id),
         ("PATCH", [var type, var id]) when IsType(type) && IsId(id) => Write(FhirInteraction.Patch, type, id),
@@ -118,7 +126,7 @@ public static partial class RequestClassifier
         ("PATCH", [var type]) when IsType(type) => Conditional(FhirInteraction.Patch, type),
         ("DELETE", [var type]) when IsType(type) => Conditional(FhirInteraction.Delete, type),
         _ => Classification.Refuse(403, "not-supported",
-            $"Hearth does not authorize this {method} request yet; reads, searches, history, create, update, patch, delete, batch and transaction are served."),
+            $"Hearth does not authorize this {method} request; reads, searches, history, operations, create, update, patch, delete (by id or by criteria), batch and transaction are served."),
     };
 
     private static Classification Write(FhirInteraction interaction, string type, string? id)
@@ -128,8 +136,8 @@ public static partial class RequestClassifier
     private static Classification Conditional(FhirInteraction interaction, string type)
         => Classification.Accept(new FhirRequest(interaction, type, null) { Conditional = true });
 
-    private static Classification Operation(string? type, string? id, string op)
-        => Classification.Accept(new FhirRequest(FhirInteraction.Operation, type, id) { Operation = op[1..] });
+    private static Classification Operation(string? type, string? id, string op, bool byPost = false)
+        => Classification.Accept(new FhirRequest(FhirInteraction.Operation, type, id) { Operation = op[1..], ByPost = byPost });
 
     private static Classification Read(FhirInteraction interaction, string? type, string? id)
         => Classification.Accept(new FhirRequest(interaction, type, id));

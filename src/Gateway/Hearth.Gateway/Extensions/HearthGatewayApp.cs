@@ -166,12 +166,20 @@ public static class HearthGatewayApp
         services.AddHttpClient(StoredVersions.HttpClientName)
             .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler { AllowAutoRedirect = false, PooledConnectionLifetime = TimeSpan.FromMinutes(5) });
 
-        // One authorizer per kind of interaction.
+        services.AddInteractionAuthorizers();
+    }
+
+    /// <summary>One authorizer per kind of interaction (each handles requests no other does).</summary>
+    private static void AddInteractionAuthorizers(this IServiceCollection services)
+    {
         services.AddSingleton<WriteAuthorizer>();
+        services.AddSingleton<OperationAuthorizer>();
+        services.AddSingleton<BatchConditionals>();
         services.AddSingleton<IInteractionAuthorizer, MetadataAuthorizer>();
         services.AddSingleton<IInteractionAuthorizer, ReadAuthorizer>();
         services.AddSingleton<IInteractionAuthorizer>(sp => sp.GetRequiredService<WriteAuthorizer>());
         services.AddSingleton<IInteractionAuthorizer, ConditionalAuthorizer>();
+        services.AddSingleton<IInteractionAuthorizer>(sp => sp.GetRequiredService<OperationAuthorizer>());
         services.AddSingleton<IInteractionAuthorizer, BatchAuthorizer>();
         services.AddSingleton<IInteractionAuthorizer, ExportAuthorizer>();
     }

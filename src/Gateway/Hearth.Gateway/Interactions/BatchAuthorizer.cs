@@ -22,7 +22,8 @@ namespace Hearth.Gateway.Interactions;
 /// most <see cref="MaxParallelDecisions"/> at a time, stopping at the first refusal of a transaction.
 /// </para>
 /// </summary>
-internal sealed class BatchAuthorizer(HearthSettings settings, WriteAuthorizer writes, BatchResponses responses, Labeler labeler) : IInteractionAuthorizer
+internal sealed class BatchAuthorizer(HearthSettings settings, WriteAuthorizer writes, OperationAuthorizer operations, BatchConditionals conditionals, BatchResponses responses,
+    Labeler labeler) : IInteractionAuthorizer
 {
     public const int MaxParallelDecisions = 8;
 
@@ -47,6 +48,13 @@ internal sealed class BatchAuthorizer(HearthSettings settings, WriteAuthorizer w
             {
                 return TransactionRefusal(refusals); // nothing is read for a transaction that is refused anyway
             }
+        }
+
+        // Conditional entries become the plain entries they resolve to before anything else looks at them.
+        await conditionals.ResolveAsync(prepared, refusals, plan, state.Permissions, http.RequestAborted);
+        if (transaction && refusals.Any(r => r is not null))
+        {
+            return TransactionRefusal(refusals);
         }
 
         var local = transaction ? BatchEntries.LocalTargets(prepared, refusals, state.PublicBase, settings.FhirServer.Base) : null;
@@ -115,14 +123,17 @@ internal sealed class BatchAuthorizer(HearthSettings settings, WriteAuthorizer w
         var decisions = new WriteDecision?[prepared.Length];
         var cache = new StoredVersions.Cache();
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        var writeIndexes = Enumerable.Range(0, prepared.Length).Where(i => prepared[i] is { Classified.IsWrite: true } && refusals[i] is null);
+        var writeIndexes = Enumerable.Range(0, prepared.Length).Where(i => prepared[i] is { Classified.IsWrite: true } or { Classified.OperationRule.Kind: not OperationKind.Reads }
+            && refusals[i] is null);
         var options = new ParallelOptions { MaxDegreeOfParallelism = MaxParallelDecisions, CancellationToken = stop.Token };
         try
         {
             await Parallel.ForEachAsync(writeIndexes, options, async (i, token) =>
             {
                 var entry = prepared[i]!;
-                var decision = await writes.DecideAsync(entry.Classified, entry.Body, entry.Patch, entry.IfMatch, permissions, token, local, cache);
+                var decision = entry.Classified.IsWrite
+                    ? await writes.DecideAsync(entry.Classified, entry.Body, entry.Patch, entry.IfMatch, permissions, token, local, cache)
+                    : new WriteDecision(await operations.DecideAsync(entry.Classified, entry.Parameters, entry.Mode, permissions, token), null, null); // an operation judged by what it touches
                 if (decision.Refusal is not { } refusal)
                 {
                     decisions[i] = decision;
@@ -154,6 +165,11 @@ internal sealed class BatchAuthorizer(HearthSettings settings, WriteAuthorizer w
             {
                 plan.Errors[i] = BatchResponses.ErrorEntry(refusal);
                 continue;
+            }
+
+            if (plan.Errors.ContainsKey(i))
+            {
+                continue; // answered without forwarding (a conditional delete that matched nothing)
             }
 
             var entry = prepared[i]!;

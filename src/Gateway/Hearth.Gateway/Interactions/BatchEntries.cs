@@ -9,8 +9,20 @@ using Hearth.Authorization.Writes;
 
 namespace Hearth.Gateway.Interactions;
 
-/// <summary>One entry of a batch or transaction as read from the request, before any I/O.</summary>
-internal sealed record BatchEntry(JsonObject Entry, JsonObject Request, FhirRequest Classified, byte[] Body, PatchKind Patch, string[] IfMatch);
+/// <summary>
+/// One entry of a batch or transaction as read from the request, before any I/O. A conditional
+/// write carries its <see cref="Criteria"/> (resolved by <see cref="BatchConditionals"/> into the
+/// plain entry it becomes); an operation by POST its <see cref="Parameters"/>.
+/// </summary>
+internal sealed record BatchEntry(JsonObject Entry, JsonObject Request, FhirRequest Classified, byte[] Body, PatchKind Patch, string[] IfMatch)
+{
+    public ConditionalCriteria? Criteria { get; init; }
+
+    public JsonObject? Parameters { get; init; }
+
+    /// <summary>A $validate entry's mode from its url (empty: none).</summary>
+    public string Mode { get; init; } = "";
+}
 
 /// <summary>
 /// The entries of a batch or transaction, read and checked without any I/O: each entry's request
@@ -34,6 +46,11 @@ internal static class BatchEntries
             return (null, unsupported);
         }
 
+        if (classified.Interaction == FhirInteraction.Operation)
+        {
+            return Operation(entry!, line, permissions, settings);
+        }
+
         if (!classified.IsWrite)
         {
             return SearchCriteria.Unreadable(classified.ResourceType, line.Parameters, permissions, settings.Rules) is { } criterion
@@ -41,9 +58,16 @@ internal static class BatchEntries
                 : (new BatchEntry(entry!, request, classified, [], PatchKind.None, []), null); // judged by what comes back
         }
 
-        if (query.Count > 0 || request.ContainsKey("ifNoneExist") || request.ContainsKey("ifNoneMatch") || request.ContainsKey("ifModifiedSince"))
+        var (criteria, conditionRefusal) = Criteria(line);
+        if (conditionRefusal is not null || request.ContainsKey("ifNoneMatch") || request.ContainsKey("ifModifiedSince"))
         {
-            return (null, Refusal.Problem(400, "not-supported", "Conditional writes are not supported by Hearth yet."));
+            return (null, conditionRefusal ?? Refusal.Problem(400, "not-supported", "ifNoneMatch and ifModifiedSince do not apply to a write."));
+        }
+
+        classified = criteria is null ? classified : classified with { Conditional = true };
+        if (criteria is not null && SearchCriteria.Unreadable(classified.ResourceType, criteria.Named, permissions, settings.Rules) is { } reach)
+        {
+            return (null, Refusal.Problem(403, "forbidden", Refusal.CriterionDiagnostics(reach.Parameter, reach.Types)));
         }
 
         if (!WriteRules.CouldEverPermit(classified, permissions, settings.Rules.UnprotectedResourceTypes))
@@ -53,7 +77,54 @@ internal static class BatchEntries
 
         var (body, patch, bodyRefusal) = Body(entry!, classified);
         var ifMatch = FhirElements.TryGetString(request, "ifMatch", out var match) ? new[] { match } : [];
-        return bodyRefusal is not null ? (null, bodyRefusal) : (new BatchEntry(entry!, request, classified, body, patch, ifMatch), null);
+        return bodyRefusal is not null ? (null, bodyRefusal) : (new BatchEntry(entry!, request, classified, body, patch, ifMatch) { Criteria = criteria }, null);
+    }
+
+    /// <summary>A write entry's criteria: a create's ifNoneExist, or the query of a conditional update, patch or delete; none for a write by id (which takes no query).</summary>
+    private static (ConditionalCriteria? Criteria, Refusal? Refusal) Criteria(BatchEntryRequest line)
+    {
+        var (request, classified, query) = line;
+        var hasIfNoneExist = FhirElements.TryGetString(request, "ifNoneExist", out var ifNoneExist);
+        if (hasIfNoneExist && classified.Interaction != FhirInteraction.Create)
+        {
+            return (null, Refusal.Problem(400, "invalid", "ifNoneExist belongs to a create entry (POST [type])."));
+        }
+
+        if ((!classified.Conditional || hasIfNoneExist) && query.Count > 0)
+        {
+            return (null, Refusal.Problem(400, "invalid", "A write entry addressed by id (or a conditional create) takes no search criteria in its url."));
+        }
+
+        if (!classified.Conditional && !hasIfNoneExist)
+        {
+            return (null, null);
+        }
+
+        var text = hasIfNoneExist ? ifNoneExist : string.Join('&', query.SelectMany(p => p.Value.Select(v => Uri.EscapeDataString(p.Key) + "=" + Uri.EscapeDataString(v ?? ""))));
+        var criteria = ConditionalCriteria.Parse(classified.ResourceType!, text, out var error);
+        return criteria is null ? (null, Refusal.Problem(400, "invalid", error!)) : (criteria, null);
+    }
+
+    /// <summary>An operation entry: by POST its resource is its Parameters (what a GET carries in its query), checked as a search's criteria are.</summary>
+    private static (BatchEntry? Entry, Refusal? Refusal) Operation(JsonObject entry, BatchEntryRequest line, PermissionSet permissions, HearthSettings settings)
+    {
+        var classified = line.Classified;
+        var body = entry["resource"] as JsonObject;
+        var primitives = body is null ? [] : OperationParameters.Primitives(body);
+        if (primitives is null && classified.OperationRule!.Kind != OperationKind.Validate)
+        {
+            return (null, Refusal.Problem(400, "structure", $"The resource of a ${classified.Operation} entry must be a Parameters resource."));
+        }
+
+        var parameters = line.Parameters.Concat(primitives ?? []).ToList();
+        if (SearchLimits.Check(parameters) is { } tooCostly)
+        {
+            return (null, Refusal.Problem(400, "too-costly", tooCostly));
+        }
+
+        return SearchCriteria.Unreadable(classified.ResourceType, parameters, permissions, settings.Rules) is { } criterion
+            ? (null, Refusal.Problem(403, "forbidden", Refusal.CriterionDiagnostics(criterion.Parameter, criterion.Types)))
+            : (new BatchEntry(entry, line.Request, classified, [], PatchKind.None, []) { Parameters = body, Mode = line.Query.TryGetValue("mode", out var mode) ? mode.ToString() : "" }, null);
     }
 
     /// <summary>
@@ -97,6 +168,11 @@ internal static class BatchEntries
         if (line.Classified.Interaction == FhirInteraction.Batch || line.Classified.FormSearch)
         {
             return Refusal.Problem(400, "not-supported", "Batches and POST searches inside a batch are not supported.");
+        }
+
+        if (line.Classified is { Interaction: FhirInteraction.BulkExport } or { OperationRule.Kind: OperationKind.GraphQL })
+        {
+            return Refusal.Problem(400, "not-supported", "$export and $graphql are not supported inside a batch (their answers are not FHIR resources); send them alone.");
         }
 
         foreach (var name in new[] { "_elements", "_method", "access_token", "_format" })

@@ -87,7 +87,7 @@ internal sealed class BatchResponses(HearthSettings settings, ResponseFilter fil
         }
 
         var succeeded = answer["response"] is JsonObject response && FhirElements.TryGetString(response, "status", out var status) && status.StartsWith('2');
-        if (request.IsWrite && succeeded && request is { ResourceType: { } writtenType, Id: { } writtenId })
+        if ((request.IsWrite || request.OperationRule?.Kind == OperationKind.MetaWrite) && succeeded && request is { ResourceType: { } writtenType, Id: { } writtenId })
         {
             await resolver.InvalidateAsync(writtenType + "/" + writtenId);
         }
@@ -102,9 +102,9 @@ internal sealed class BatchResponses(HearthSettings settings, ResponseFilter fil
             return ErrorEntry(Refusal.Problem(502, "exception", "The FHIR server's answer to this entry is not FHIR JSON."));
         }
 
-        if (parsed.RootFacts.ResourceType == "OperationOutcome")
+        if (parsed.RootFacts.ResourceType == "OperationOutcome" || request.OperationRule?.Kind is { } kind && kind != OperationKind.Reads)
         {
-            return answer;
+            return answer; // an operation judged by what it touches before it went ($meta, $validate): its answer as it is
         }
 
         var result = filter.Apply(parsed, resolved, permissions, request.IsWrite ? FhirAction.Read : request.Action); // a written resource is returned as a read by id

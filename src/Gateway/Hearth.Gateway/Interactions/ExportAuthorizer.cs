@@ -29,7 +29,7 @@ namespace Hearth.Gateway.Interactions;
 /// download it; a file is streamed from the FHIR server's files, every line judged again.</item>
 /// </list>
 /// </summary>
-internal sealed class ExportAuthorizer(HearthSettings settings, ExportFiles files, IGrainFactory grains, TimeProvider time) : IInteractionAuthorizer
+internal sealed class ExportAuthorizer(HearthSettings settings, ExportFiles files, IGrainFactory grains, TimeProvider time, WriteAuthorizer writes) : IInteractionAuthorizer
 {
     public bool Handles(FhirRequest request) => request.IsExport;
 
@@ -38,7 +38,8 @@ internal sealed class ExportAuthorizer(HearthSettings settings, ExportFiles file
         var request = state.Request;
         if (request.Interaction == FhirInteraction.BulkExport)
         {
-            return KickOff(http, state) is { } refused ? refused : Verdict.Forward(new Forwarding(this, state, null, Kind.KickOff));
+            var refusal = request.ByPost ? await OperationBodies.ReadExportKickOffAsync(writes, http) : null;
+            return (refusal ?? KickOff(http, state)) is { } refused ? refused : Verdict.Forward(new Forwarding(this, state, null, Kind.KickOff));
         }
 
         var job = await grains.GetGrain<IExportGrain>(request.Id!).GetAsync();

@@ -17,25 +17,44 @@ namespace Hearth.Gateway.Interactions;
 /// emptied (served as no matches, or 403, per HEARTH_SEARCH_ALL_REMOVED); then labelled (the
 /// labeling service) and subset (<c>_summary</c>/<c>_elements</c>, after judging).
 /// </summary>
-internal sealed partial class ReadAuthorizer(HearthSettings settings, ResponseFilter filter, ResponseJudge judge, Labeler labeler, ILogger<ReadAuthorizer> logger)
+internal sealed partial class ReadAuthorizer(HearthSettings settings, ResponseFilter filter, ResponseJudge judge, Labeler labeler, WriteAuthorizer writes, ILogger<ReadAuthorizer> logger)
     : IInteractionAuthorizer
 {
     /// <summary>The metric's outcome values, made once (not per request).</summary>
     private static readonly string[] OutcomeNames = Enum.GetNames<FilterOutcome>().Select(n => n.ToLowerInvariant()).ToArray();
 
-    public bool Handles(FhirRequest request) => !request.IsWrite && !request.IsBatch && !request.IsExport && !request.IsPublicMetadata;
+    public bool Handles(FhirRequest request) => !request.IsWrite && !request.IsBatch && !request.IsExport && !request.IsPublicMetadata
+        && request.OperationRule is null or { Kind: OperationKind.Reads };
 
-    public ValueTask<Verdict> AuthorizeAsync(RequestState state, HttpContext http)
+    public async ValueTask<Verdict> AuthorizeAsync(RequestState state, HttpContext http)
     {
         var request = state.Request;
-        if ((state.Shape.Parameters.Count > 0 || (request.FormSearch && http.Request.Query.Count > 0)) && SearchCriteria.Unreadable(request.ResourceType, RequestChecks.Named(state.Shape.Parameters.Concat(request.FormSearch ? http.Request.Query : [])),
-            state.Permissions, settings.Rules) is { } criterion)
+        var parameters = RequestChecks.Named(state.Shape.Parameters.Concat(request.FormSearch ? http.Request.Query : []));
+        if (request.ByPost)
         {
-            LogCriterionRefused(logger, criterion.Types is null ? "*" : string.Join(",", criterion.Types));
-            return ValueTask.FromResult<Verdict>(new Refusal.Criterion(criterion.Parameter, criterion.Types));
+            // An operation by POST: its Parameters are what a GET would carry in its query, bounded and checked the same.
+            var (body, refusal) = await OperationBodies.ReadAsync(writes, http, request);
+            var primitives = body is null ? [] : OperationParameters.Primitives(body);
+            if (refusal is not null || primitives is null)
+            {
+                return refusal ?? Refusal.Problem(400, "structure", $"The body of ${request.Operation} must be a Parameters resource.");
+            }
+
+            parameters = parameters.Concat(primitives).ToList();
+            if (SearchLimits.Check(parameters) is { } tooCostly)
+            {
+                return Refusal.Problem(400, "too-costly", tooCostly);
+            }
         }
 
-        return ValueTask.FromResult(Verdict.Forward(new Forwarding(this, state)));
+        if ((state.Shape.Parameters.Count > 0 || request.ByPost || (request.FormSearch && http.Request.Query.Count > 0))
+            && SearchCriteria.Unreadable(request.ResourceType, parameters, state.Permissions, settings.Rules) is { } criterion)
+        {
+            LogCriterionRefused(logger, criterion.Types is null ? "*" : string.Join(",", criterion.Types));
+            return new Refusal.Criterion(criterion.Parameter, criterion.Types);
+        }
+
+        return Verdict.Forward(new Forwarding(this, state));
     }
 
     private async Task<Reply> JudgeAsync(RequestState state, UpstreamAnswer upstream)

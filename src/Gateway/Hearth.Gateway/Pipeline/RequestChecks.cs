@@ -33,7 +33,7 @@ internal static class RequestChecks
 
             parameters = form!;
         }
-        else if (!request.IsWrite && !request.IsBatch && (context.Request.ContentLength > 0 || context.Request.Headers.TransferEncoding.Count > 0))
+        else if (!request.IsWrite && !request.IsBatch && !request.ByPost && (context.Request.ContentLength > 0 || context.Request.Headers.TransferEncoding.Count > 0))
         {
             return (null, Refusal.Problem(400, "invalid", "A GET request must not have a body."));
         }

@@ -38,10 +38,12 @@ public class OperationParametersTests
     [InlineData("{\"resourceType\":\"Parameters\"}")]
     [InlineData("{\"resourceType\":\"Parameters\",\"parameter\":[{\"name\":\"meta\",\"valueString\":\"x\"}]}")]
     [InlineData("{\"resourceType\":\"Observation\"}")]
+    [InlineData("{\"resourceType\":\"Parameters\",\"parameter\":[{\"name\":\"meta\",\"valueMeta\":{}},{\"name\":\"meta\",\"valueMeta\":{}}]}")]
+    [InlineData("{\"resourceType\":\"Parameters\",\"parameter\":[{\"name\":\"meta\",\"valueMeta\":{}},{\"name\":\"other\",\"valueString\":\"x\"}]}")]
     public void ApplyMeta_NotOneMeta_Refused(string body)
     {
         Assert.Null(OperationParameters.ApplyMeta(Stored, Json(body), add: true, out var error));
-        Assert.Contains("one parameter meta", error, StringComparison.Ordinal);
+        Assert.Contains("one parameter, meta (valueMeta), and no other", error, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -47,9 +47,11 @@ public static class OperationParameters
     {
         var metas = (body["parameter"] as JsonArray ?? []).OfType<JsonObject>()
             .Where(p => FhirElements.TryGetString(p, "name", out var name) && name == "meta").ToList();
-        if (!FhirElements.IsResource(body, out _, out var type) || type != "Parameters" || metas.Count != 1 || metas[0]["valueMeta"] is not JsonObject change)
+        // Nothing else: the FHIR server applies the body it gets, which must say no more than what was judged.
+        if (!FhirElements.IsResource(body, out _, out var type) || type != "Parameters" || metas.Count != 1 || (body["parameter"] as JsonArray)!.Count != 1
+            || metas[0]["valueMeta"] is not JsonObject change)
         {
-            error = "The body must be a Parameters resource with one parameter meta (valueMeta).";
+            error = "The body must be a Parameters resource with one parameter, meta (valueMeta), and no other.";
             return null;
         }
 

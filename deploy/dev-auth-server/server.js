@@ -11,7 +11,8 @@
 //                                "time_unit": "ms"|"s", "smart_scope": "patient/Observation.rs ...",
 //                                "patient": "p03"}  -> 201 {"access_token", "exp"}
 //                               (smart_scope: SMART scopes in the introspection's "scope", beside the
-//                               permissions; patient: the SMART patient claim)
+//                               permissions; patient: the SMART patient claim; "claims": {...} more
+//                               claims of the introspection answer, such as client_id or purpose_of_use)
 //   POST /dev/revoke            {"token": "..."} -> 200
 //   GET  /dev/stats             {"introspections": N, "registrations": N}
 //   GET  /dev/registrations     every permission array registered, oldest first
@@ -58,6 +59,7 @@ function issue(permissions, body) {
     unit: body.time_unit === 's' ? 's' : 'ms',
     smartScope: typeof body.smart_scope === 'string' ? body.smart_scope : undefined,
     patient: typeof body.patient === 'string' ? body.patient : undefined,
+    claims: body.claims && typeof body.claims === 'object' && !Array.isArray(body.claims) ? body.claims : undefined,
   });
   return { token, exp: now + expiresIn * 1000 };
 }
@@ -128,6 +130,8 @@ function handle(req, res, raw) {
     else answer.permissions = t.permissions;
     if (t.smartScope) answer.scope = t.smartScope;
     if (t.patient) answer.patient = t.patient;
+    // Claims the test asked for (client_id, fhirUser, purpose_of_use, ...), never over the answer's own.
+    for (const [k, v] of Object.entries(t.claims ?? {})) if (!(k in answer)) answer[k] = v;
     return send(res, 200, answer);
   }
   if (req.method === 'POST' && path === '/protection/permissions') {

@@ -52,6 +52,29 @@ public class AuditEventTests(HearthEnvironment env)
         Assert.DoesNotContain(token, string.Concat(added.Select(a => a.ToJsonString())), StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task PurposeOfUse_IsTheAuditEventsPurposeOfEvent_FhirUserItsRequestor()
+    {
+        var before = (await AuditEventsAsync()).Select(a => a["id"]!.GetValue<string>()).ToHashSet();
+        await using var gateway = await env.StartGatewayAsync(("HEARTH_AUDIT_FHIR_BASE", env.FhirBase));
+        var token = await env.Auth.TokenAsync("[" + Permission("10003", "Observation", labels: Labels("N")) + "]",
+            claimsJson: "{\"fhirUser\":\"Practitioner/pr-8\",\"purpose_of_use\":\"BTG\"}");
+        (await gateway.Client.GetWithTokenAsync("Observation/obs-03-1", token)).Dispose();
+
+        List<JsonObject> added = [];
+        for (var attempt = 0; attempt < 100 && added.Count < 1; attempt++)
+        {
+            await Task.Delay(200);
+            added = (await AuditEventsAsync()).Where(a => !before.Contains(a["id"]!.GetValue<string>())).ToList();
+        }
+
+        var audit = Assert.Single(added);
+        var purpose = audit["purposeOfEvent"]!.AsArray().Single()!["coding"]![0]!;
+        Assert.Equal(("http://terminology.hl7.org/CodeSystem/v3-ActReason", "BTG"), (purpose["system"]!.GetValue<string>(), purpose["code"]!.GetValue<string>()));
+        var requestor = audit["agent"]!.AsArray().Single(a => a!["requestor"]!.GetValue<bool>())!;
+        Assert.Equal("Practitioner/pr-8", requestor["who"]!["reference"]!.GetValue<string>());
+    }
+
     /// <summary>
     /// The audit server's first answer is cut off mid-body (and the html fault: an answer that is not
     /// FHIR): the batch is sent again after the back-off, whole, and every record is stored once.

@@ -100,6 +100,63 @@ public class AuditTrailTests(HearthEnvironment env)
         }
     }
 
+    [Fact]
+    public async Task PurposeOfUseAndFhirUser_RecordedFromTheToken()
+    {
+        var file = Path.Combine(Path.GetTempPath(), $"hearth-audit-{Guid.NewGuid():N}.jsonl");
+        try
+        {
+            await using var gateway = await env.StartGatewayAsync(("HEARTH_AUDIT_LOG_FILE", file));
+            var stating = await env.Auth.TokenAsync("[" + Permission("10003", "Observation", labels: Labels("N")) + "]",
+                claimsJson: "{\"fhirUser\":\"Practitioner/pr-7\",\"client_id\":\"clinic-app\",\"purpose_of_use\":[\"TREAT\"],"
+                            + "\"ihe_iua\":{\"purpose_of_use\":[{\"system\":\"http://terminology.hl7.org/CodeSystem/v3-ActReason\",\"code\":\"ETREAT\"}]}}");
+            var silent = await env.TokenAsync("[" + Permission("10003", "Observation", labels: Labels("N")) + "]");
+            (await gateway.Client.GetWithTokenAsync("Observation/obs-03-1", stating)).Dispose();
+            (await gateway.Client.GetWithTokenAsync("Observation/obs-04-1", stating)).Dispose(); // refused: still recorded with its purpose
+            (await gateway.Client.GetWithTokenAsync("Observation/obs-03-1", silent)).Dispose();
+
+            var records = await RecordsAsync(file, 3);
+            Assert.All(records[..2], r =>
+            {
+                Assert.Equal(["TREAT", "ETREAT"], r["purposeOfUse"]!.AsArray().Select(p => p!.GetValue<string>()));
+                Assert.Equal("Practitioner/pr-7", S(r, "fhirUser"));
+                Assert.Equal("clinic-app", S(r, "clientId"));
+            });
+            Assert.Equal("deny", S(records[1], "decision"));
+            Assert.Null(records[2]["purposeOfUse"]);
+            Assert.Null(records[2]["fhirUser"]);
+        }
+        finally
+        {
+            File.Delete(file);
+        }
+    }
+
+    [Fact]
+    public async Task PurposeOfUseAndFhirUser_OfAJwt_Recorded()
+    {
+        var file = Path.Combine(Path.GetTempPath(), $"hearth-audit-{Guid.NewGuid():N}.jsonl");
+        try
+        {
+            await using var gateway = await env.StartGatewayAsync(env.SmartSettings("jwt", ("HEARTH_AUDIT_LOG_FILE", file)));
+            var claims = TestKeys.Claims(env.Oidc.Issuer, "patient/Observation.rs", "p03");
+            claims["fhirUser"] = "Practitioner/pr-9";
+            claims["purpose_of_use"] = "TREAT";
+            using (var read = await gateway.Client.GetWithTokenAsync("Observation/obs-03-1", TestKeys.Craft(claims)))
+            {
+                Assert.Equal(HttpStatusCode.OK, read.StatusCode);
+            }
+
+            var record = (await RecordsAsync(file, 1))[0];
+            Assert.Equal(["TREAT"], record["purposeOfUse"]!.AsArray().Select(p => p!.GetValue<string>()));
+            Assert.Equal("Practitioner/pr-9", S(record, "fhirUser"));
+        }
+        finally
+        {
+            File.Delete(file);
+        }
+    }
+
     /// <summary>A sink that takes nothing (a named pipe nobody reads): requests are served, what does not fit the buffer is dropped and counted, the rest written once it reads.</summary>
     [Fact]
     public async Task SinkThatDoesNotTake_RequestsServed_DropsCounted()

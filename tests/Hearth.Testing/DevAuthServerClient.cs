@@ -8,7 +8,7 @@ namespace Hearth.Testing;
 public sealed class DevAuthServerClient(HttpClient http, string baseUrl)
 {
     public async Task<string> TokenAsync(string permissionsJson, int expiresInSeconds = 3600, string shape = "permissions", string timeUnit = "ms",
-        string? smartScope = null, string? patient = null)
+        string? smartScope = null, string? patient = null, string? claimsJson = null)
     {
         using var response = await http.PostAsync(baseUrl + "/dev/tokens", JsonContent.Create(new JsonObject
         {
@@ -18,6 +18,7 @@ public sealed class DevAuthServerClient(HttpClient http, string baseUrl)
             ["time_unit"] = timeUnit,
             ["smart_scope"] = smartScope,
             ["patient"] = patient,
+            ["claims"] = claimsJson is null ? null : JsonNode.Parse(claimsJson),
         }));
         response.EnsureSuccessStatusCode();
         return (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("access_token").GetString()!;

@@ -50,6 +50,14 @@ public sealed record TokenInfo(
     [Id(10)]
     public bool BindingUnusable { get; init; }
 
+    /// <summary>The purposes of use the token states (v3-ActReason codes).</summary>
+    [Id(11)]
+    public IReadOnlyList<string> PurposeOfUse { get; init; } = [];
+
+    /// <summary>The <c>fhirUser</c> claim.</summary>
+    [Id(12)]
+    public string? FhirUser { get; init; }
+
     public static TokenInfo Inactive { get; } = new(TokenStatus.Inactive, null, "[]");
 
     public static TokenInfo Unavailable { get; } = new(TokenStatus.Unavailable, null, "[]");

@@ -1,5 +1,6 @@
 using Hearth.Authorization.Configuration;
 using Hearth.Authorization.Permissions;
+using Hearth.Authorization.Tokens;
 using Hearth.Grains.Abstractions;
 using Hearth.Grains.Clients;
 using Hearth.ServiceDefaults;
@@ -50,16 +51,7 @@ internal sealed partial class TokenGrain(IntrospectionClient client, HearthSetti
             else
             {
                 var claims = answer.Claims;
-                _cached = new TokenInfo(TokenStatus.Active, answer.ExpiresAt, claims.PermissionsJson)
-                {
-                    Scopes = claims.Scopes,
-                    Patient = claims.Patient,
-                    Subject = claims.Subject,
-                    ClientId = claims.ClientId,
-                    BoundKey = claims.Binding.Jkt,
-                    BoundCertificate = claims.Binding.CertificateThumbprint,
-                    BindingUnusable = claims.Binding.Unusable,
-                };
+                _cached = Active(answer.ExpiresAt, claims);
                 var parsed = PermissionSet.From(null, claims.Scopes, claims.Patient);
                 foreach (var problem in parsed.Malformed is { } malformed ? [malformed] : parsed.Problems)
                 {
@@ -82,6 +74,20 @@ internal sealed partial class TokenGrain(IntrospectionClient client, HearthSetti
             return TokenInfo.Unavailable;
         }
     }
+
+    /// <summary>What the gateway needs of an active token's claims.</summary>
+    private static TokenInfo Active(DateTimeOffset? expiresAt, TokenClaims claims) => new(TokenStatus.Active, expiresAt, claims.PermissionsJson)
+    {
+        Scopes = claims.Scopes,
+        Patient = claims.Patient,
+        Subject = claims.Subject,
+        ClientId = claims.ClientId,
+        PurposeOfUse = claims.PurposeOfUse,
+        FhirUser = claims.FhirUser,
+        BoundKey = claims.Binding.Jkt,
+        BoundCertificate = claims.Binding.CertificateThumbprint,
+        BindingUnusable = claims.Binding.Unusable,
+    };
 
     public Task EvictAsync()
     {

@@ -8,12 +8,25 @@ namespace Hearth.Authorization.Tokens;
 /// Pauldron permissions (<c>permissions</c>, or a JSON array in <c>scope</c>), SMART scopes
 /// (<c>scope</c>, a space-separated string; <c>scp</c>, a string or an array, as Entra ID and Okta
 /// write it), the patient in context (<c>patient</c>, a logical id), and who asks (<c>sub</c>;
-/// the client: <c>client_id</c>, else <c>azp</c>, <c>cid</c>, <c>appid</c>).
+/// the client: <c>client_id</c>, else <c>azp</c>, <c>cid</c>, <c>appid</c>; the user's FHIR
+/// resource: <c>fhirUser</c>), and why (<c>purpose_of_use</c>, as SMART and IHE IUA write it:
+/// <c>ihe_iua.purpose_of_use</c>, also under <c>extensions</c>; codes of v3-ActReason).
 /// </summary>
 public sealed record TokenClaims(string PermissionsJson, IReadOnlyList<string> Scopes, string? Patient, string? Subject, string? ClientId)
 {
     /// <summary>What the token is bound to (<c>cnf</c>): a DPoP key, a client certificate, or nothing.</summary>
     public TokenBinding Binding { get; init; } = TokenBinding.None;
+
+    /// <summary>The purposes of use the token states (v3-ActReason codes, such as TREAT or BTG), at most <see cref="MaxPurposes"/>.</summary>
+    public IReadOnlyList<string> PurposeOfUse { get; init; } = [];
+
+    /// <summary>The <c>fhirUser</c> claim: the user's FHIR resource (<c>Practitioner/123</c>, or an absolute URL).</summary>
+    public string? FhirUser { get; init; }
+
+    /// <summary>The code system of purposes of use.</summary>
+    public const string ActReason = "http://terminology.hl7.org/CodeSystem/v3-ActReason";
+
+    public const int MaxPurposes = 16;
 
     /// <summary>At most this many scopes are read from one token; a claim's string at most this long.</summary>
     public const int MaxScopes = 256;
@@ -62,6 +75,8 @@ public sealed record TokenClaims(string PermissionsJson, IReadOnlyList<string> S
             return new TokenClaims(JsonSerializer.Serialize(permissions), scopes.Distinct(StringComparer.Ordinal).Take(MaxScopes).ToList(), patient, Text(root, "sub"), client)
             {
                 Binding = TokenBinding.Read(root),
+                PurposeOfUse = Purposes(root),
+                FhirUser = Text(root, "fhirUser"),
             };
         }
         finally
@@ -69,6 +84,55 @@ public sealed record TokenClaims(string PermissionsJson, IReadOnlyList<string> S
             scopeDoc?.Dispose();
         }
     }
+
+    /// <summary>
+    /// The purposes of use: <c>purpose_of_use</c> (a code, codes separated by spaces, an array of
+    /// codes or of Codings), and <c>ihe_iua.purpose_of_use</c> (Codings; at the top or under
+    /// <c>extensions</c>). A Coding of another system than v3-ActReason, or a code that is not a
+    /// plain token, is not a purpose Hearth knows and is left out.
+    /// </summary>
+    private static List<string> Purposes(JsonElement root)
+    {
+        var purposes = new List<string>();
+        if (root.TryGetProperty("purpose_of_use", out var claim))
+        {
+            Add(claim);
+        }
+
+        foreach (var container in new[] { root, root.TryGetProperty("extensions", out var extensions) ? extensions : default })
+        {
+            if (container.ValueKind == JsonValueKind.Object && container.TryGetProperty("ihe_iua", out var iua) && iua.ValueKind == JsonValueKind.Object
+                && iua.TryGetProperty("purpose_of_use", out var iuaPurposes))
+            {
+                Add(iuaPurposes);
+            }
+        }
+
+        return purposes.Distinct(StringComparer.Ordinal).Take(MaxPurposes).ToList();
+
+        void Add(JsonElement value)
+        {
+            switch (value.ValueKind)
+            {
+                case JsonValueKind.String:
+                    purposes.AddRange(Split(value.GetString()!).Where(IsCode));
+                    break;
+                case JsonValueKind.Array:
+                    foreach (var item in value.EnumerateArray().Take(MaxPurposes))
+                    {
+                        Add(item);
+                    }
+
+                    break;
+                case JsonValueKind.Object when (!value.TryGetProperty("system", out var system) || (system.ValueKind == JsonValueKind.String && system.GetString() == ActReason))
+                    && value.TryGetProperty("code", out var code) && code.ValueKind == JsonValueKind.String && IsCode(code.GetString()!):
+                    purposes.Add(code.GetString()!);
+                    break;
+            }
+        }
+    }
+
+    private static bool IsCode(string code) => code.Length is > 0 and <= 64 && code.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.');
 
     private static JsonDocument? PauldronScope(string text)
     {

@@ -8,7 +8,8 @@ namespace Hearth.Gateway.Audit;
 /// Patterns (BALP): type rest, subtype the RESTful interaction, action, recorded, outcome (0 when
 /// served, permit or redact; 4 denied or unauthenticated, and a request refused as invalid; 8 an
 /// error), agents for the client (with its address) and the requesting user or client, source
-/// this Hearth node, entities for the patient and for the resource or the query.
+/// this Hearth node, purposeOfEvent the token's purposes of use (v3-ActReason), entities for the
+/// patient and for the resource or the query.
 /// </summary>
 internal static class AuditEvents
 {
@@ -34,6 +35,12 @@ internal static class AuditEvents
         if (Description(record, decision) is { } description)
         {
             audit["outcomeDesc"] = description;
+        }
+
+        if (record["purposeOfUse"] is JsonArray purposes && purposes.Count > 0)
+        {
+            // BALP: the purposes of use the token asserted.
+            audit["purposeOfEvent"] = new JsonArray(purposes.Select(p => (JsonNode)Concept(Hearth.Authorization.Tokens.TokenClaims.ActReason, p!.GetValue<string>(), null)).ToArray());
         }
 
         if (Entities(record) is { Count: > 0 } entities)
@@ -68,6 +75,13 @@ internal static class AuditEvents
         if (record["subject"]?.GetValue<string>() is { } subject)
         {
             user["who"] = new JsonObject { ["identifier"] = new JsonObject { ["value"] = subject } };
+        }
+
+        if (record["fhirUser"]?.GetValue<string>() is { } fhirUser)
+        {
+            var who = user["who"] as JsonObject ?? new JsonObject();
+            who["reference"] = fhirUser; // the user's own FHIR resource, as the token names it
+            user["who"] = who;
         }
         else if (record["token"]?.GetValue<string>() is { } token)
         {
@@ -147,5 +161,5 @@ internal static class AuditEvents
         return coding;
     }
 
-    private static JsonObject Concept(string system, string code, string display) => new() { ["coding"] = new JsonArray(Coding(system, code, display)) };
+    private static JsonObject Concept(string system, string code, string? display) => new() { ["coding"] = new JsonArray(Coding(system, code, display)) };
 }

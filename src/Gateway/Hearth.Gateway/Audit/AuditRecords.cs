@@ -10,7 +10,8 @@ namespace Hearth.Gateway.Audit;
 /// <summary>
 /// One audit record as a JSON line (category <c>Hearth.Audit</c>): who (the token's subject and
 /// client, the hash prefix that names the token in every log, the client's address), what
-/// (interaction, type, id, operation, the search's parameters but a token), the decision and why
+/// (interaction, type, id, operation, the search's parameters but a token), why it was asked (the
+/// token's purposes of use) and by whom (its fhirUser), the decision and why
 /// in general words (a refusal's own text, never the token), how many entries were served and
 /// removed, the status, when, and the trace id.
 /// </summary>
@@ -56,6 +57,18 @@ internal static class AuditRecords
         WriteIfSet(writer, "subject", state?.Principal.Subject);
         WriteIfSet(writer, "clientId", state?.Principal.ClientId);
         WriteIfSet(writer, "launchPatient", state?.Principal.Patient);
+        WriteIfSet(writer, "fhirUser", state?.Principal.FhirUser);
+        if (state?.Principal.PurposeOfUse is { Count: > 0 } purposes)
+        {
+            writer.WriteStartArray("purposeOfUse");
+            foreach (var purpose in purposes)
+            {
+                writer.WriteStringValue(purpose);
+            }
+
+            writer.WriteEndArray();
+        }
+
         WriteIfSet(writer, "realm", realm);
         if (state?.TokenHash is { } hash)
         {

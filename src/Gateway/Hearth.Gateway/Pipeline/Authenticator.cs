@@ -77,6 +77,8 @@ internal sealed partial class Authenticator(GatewaySettings settings, IGrainFact
             Subject = info.Subject,
             ClientId = info.ClientId,
             Patient = info.Patient,
+            PurposeOfUse = info.PurposeOfUse,
+            FhirUser = info.FhirUser,
             Binding = new TokenBinding(info.BoundKey, info.BoundCertificate, info.BindingUnusable),
         };
         caches.Grants.Set(tokenHash, principal, info.CachedUntil, generation);

@@ -18,6 +18,12 @@ internal sealed record Principal(PermissionSet Permissions, DateTimeOffset? Expi
     /// <summary>The SMART launch context's patient (<c>patient</c> claim), when the token has one.</summary>
     public string? Patient { get; init; }
 
+    /// <summary>The purposes of use the token states (v3-ActReason codes), recorded in every audit record.</summary>
+    public IReadOnlyList<string> PurposeOfUse { get; init; } = [];
+
+    /// <summary>The user's FHIR resource (<c>fhirUser</c> claim).</summary>
+    public string? FhirUser { get; init; }
+
     /// <summary>What the token is bound to (<c>cnf</c>): checked on every request, however the token was known.</summary>
     public Hearth.Authorization.Tokens.TokenBinding Binding { get; init; } = Hearth.Authorization.Tokens.TokenBinding.None;
 

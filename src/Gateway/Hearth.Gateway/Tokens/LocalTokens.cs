@@ -62,7 +62,15 @@ internal sealed partial class LocalTokens(
         }
 
         // A malformed token is kept too (until its exp), so that it is parsed and logged once, and refused every time.
-        var principal = new Principal(permissions, outcome.ExpiresAt, tokenHash) { Subject = claims.Subject, ClientId = claims.ClientId, Patient = claims.Patient, Binding = claims.Binding };
+        var principal = new Principal(permissions, outcome.ExpiresAt, tokenHash) 
+        {
+            Subject = claims.Subject,
+            ClientId = claims.ClientId,
+            Patient = claims.Patient,
+            Binding = claims.Binding,
+            PurposeOfUse = claims.PurposeOfUse,
+            FhirUser = claims.FhirUser,
+        };
         _cache.Set(tokenHash, principal, new MemoryCacheEntryOptions { Size = 1, AbsoluteExpiration = outcome.ExpiresAt });
         if (permissions.Malformed is { } malformed)
         {

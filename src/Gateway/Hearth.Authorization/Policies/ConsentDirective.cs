@@ -54,9 +54,9 @@ public sealed class ConsentDirective
     private static readonly string[] DateElements =
         ["effectiveDateTime", "effectiveInstant", "issued", "recordedDate", "onsetDateTime", "authoredOn", "occurrenceDateTime", "date", "created"];
 
-    private readonly Provision _root;
+    private readonly ConsentProvision _root;
 
-    private ConsentDirective(string? id, Provision root, string? unsupported)
+    private ConsentDirective(string? id, ConsentProvision root, string? unsupported)
     {
         Id = id;
         _root = root;
@@ -83,12 +83,12 @@ public sealed class ConsentDirective
         var id = FhirElements.TryGetString(consent, "id", out var consentId) ? consentId : null;
         if (consent["modifierExtension"] is not null)
         {
-            return new ConsentDirective(id, Provision.Empty, "it has a modifier extension");
+            return new ConsentDirective(id, ConsentProvision.Empty, "it has a modifier extension");
         }
 
         var root = consent["provision"] as JsonObject ?? new JsonObject();
         var problem = Check(root, isRoot: true);
-        return new ConsentDirective(id, problem is null ? Provision.Read(root) : Provision.Empty, problem);
+        return new ConsentDirective(id, problem is null ? ConsentProvision.Read(root) : ConsentProvision.Empty, problem);
     }
 
     /// <summary>This Consent's decision on <paramref name="resource"/> (its facts, and the resource as JSON) for <paramref name="requester"/> at <paramref name="now"/>.</summary>
@@ -146,9 +146,9 @@ public sealed class ConsentDirective
         return null;
     }
 
-    private static IEnumerable<JsonObject> Items(JsonObject node, string name) => (node[name] as JsonArray ?? []).OfType<JsonObject>();
+    internal static IEnumerable<JsonObject> Items(JsonObject node, string name) => (node[name] as JsonArray ?? []).OfType<JsonObject>();
 
-    private static string? Text(JsonObject node, string name) => FhirElements.TryGetString(node, name, out var value) ? value : null;
+    internal static string? Text(JsonObject node, string name) => FhirElements.TryGetString(node, name, out var value) ? value : null;
 
     /// <summary>A FHIR date, dateTime or instant (partial dates at their start); null when it is none.</summary>
     private static DateTimeOffset? Date(string? text)
@@ -162,7 +162,7 @@ public sealed class ConsentDirective
         return DateTimeOffset.TryParse(full, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var date) ? date : null;
     }
 
-    private static bool InPeriod(JsonObject? period, DateTimeOffset? moment)
+    internal static bool InPeriod(JsonObject? period, DateTimeOffset? moment)
     {
         if (period is null)
         {
@@ -178,7 +178,7 @@ public sealed class ConsentDirective
     }
 
     /// <summary>What a provision is matched against.</summary>
-    private sealed record Subject(ResourceFacts Facts, JsonObject? Resource, ConsentRequester Requester, DateTimeOffset Now)
+    internal sealed record Subject(ResourceFacts Facts, JsonObject? Resource, ConsentRequester Requester, DateTimeOffset Now)
     {
         /// <summary>The resource's clinical date (the first of its usual date elements), else its lastUpdated.</summary>
         public DateTimeOffset? ClinicalDate
@@ -203,80 +203,5 @@ public sealed class ConsentDirective
                     : Resource["meta"] is JsonObject meta ? Date(Text(meta, "lastUpdated")) : null;
             }
         }
-    }
-
-    /// <summary>One rule: its type, its conditions (each list: any of its items), and its exceptions.</summary>
-    private sealed record Provision(string? Type, JsonObject Node, IReadOnlyList<Provision> Nested)
-    {
-        public static Provision Empty { get; } = new(null, new JsonObject(), []);
-
-        public static Provision Read(JsonObject node)
-            => new(Text(node, "type"), node, Items(node, "provision").Select(Read).ToList());
-
-        public bool Matches(Subject subject)
-        {
-            var node = Node;
-            return InPeriod(node["period"] as JsonObject, subject.Now)
-                && Any(node, "actor", a => Actor(a, subject.Requester))
-                && Any(node, "purpose", p => Text(p, "system") is null or Hearth.Authorization.Tokens.TokenClaims.ActReason && Text(p, "code") is { } code && subject.Requester.Has(code))
-                && Any(node, "class", c => Text(c, "code") == subject.Facts.ResourceType)
-                && Any(node, "code", c => Codings(c).Any(code => Codings(subject.Resource?["code"] as JsonObject).Contains(code)))
-                && Any(node, "securityLabel", l => Labels(subject).Contains((Text(l, "system"), Text(l, "code"))))
-                && Any(node, "data", d => (d["reference"] as JsonObject) is { } reference && Text(reference, "reference") == Self(subject))
-                && (node["dataPeriod"] is not JsonObject dataPeriod || (subject.ClinicalDate is { } date ? InPeriod(dataPeriod, date) : Type == "deny")); // no date: a deny still holds
-        }
-
-        /// <summary>The rule's decision where it applies: its own type, unless matching exceptions say otherwise (a deny among them wins).</summary>
-        public ConsentDecision Decide(Subject subject)
-        {
-            var own = Type == "deny" ? ConsentOutcome.Deny : ConsentOutcome.Permit;
-            var exceptions = Nested.Where(n => n.Matches(subject)).Select(n => (Rule: n, Decision: n.Decide(subject))).ToList();
-            if (exceptions.Count == 0)
-            {
-                return new ConsentDecision(own, false);
-            }
-
-            if (exceptions.Any(e => e.Decision.Outcome == ConsentOutcome.Deny))
-            {
-                return new ConsentDecision(ConsentOutcome.Deny, false);
-            }
-
-            // A permit that overrides this deny for purpose BTG breaks the glass.
-            var brokeTheGlass = exceptions.Any(e => e.Decision.BrokeTheGlass
-                || (own == ConsentOutcome.Deny && Items(e.Rule.Node, "purpose").Any(p => Text(p, "code") == ConsentRequester.BreakGlassPurpose)));
-            return new ConsentDecision(ConsentOutcome.Permit, brokeTheGlass);
-        }
-
-        private static bool Any(JsonObject node, string name, Func<JsonObject, bool> matches)
-            => node[name] is not JsonArray items || items.Count == 0 || items.OfType<JsonObject>().Any(matches);
-
-        private static bool Actor(JsonObject actor, ConsentRequester requester)
-        {
-            if (actor["reference"] is not JsonObject reference)
-            {
-                return false;
-            }
-
-            if (Text(reference, "reference") is { } target && requester.FhirUser is { } user)
-            {
-                if (target == user || user.EndsWith("/" + target, StringComparison.Ordinal) || target.EndsWith("/" + user, StringComparison.Ordinal))
-                {
-                    return true;
-                }
-            }
-
-            return reference["identifier"] is JsonObject identifier && Text(identifier, "value") is { } value && value == requester.ClientId;
-        }
-
-        private static HashSet<(string?, string?)> Codings(JsonObject? concept)
-            => (concept?["coding"] as JsonArray ?? []).OfType<JsonObject>().Select(c => (Text(c, "system"), Text(c, "code"))).ToHashSet();
-
-        private static HashSet<(string?, string?)> Labels(Subject subject)
-            => subject.Resource?["meta"] is JsonObject meta
-                ? (meta["security"] as JsonArray ?? []).OfType<JsonObject>().Select(c => (Text(c, "system"), Text(c, "code"))).ToHashSet()
-                : subject.Facts.Labels.Select(l => (l.System, l.Code)).ToHashSet();
-
-        private static string? Self(Subject subject)
-            => subject.Resource is { } resource && Text(resource, "id") is { } id ? subject.Facts.ResourceType + "/" + id : null;
     }
 }

@@ -5,7 +5,9 @@ namespace Hearth.Authorization.Permissions;
 
 /// <summary>
 /// One Pauldron permission about FHIR (a <c>resource_set_id</c> object with patientId,
-/// resourceType and optional securityLabel, and <c>scopes</c> of either shape), granted or denied.
+/// resourceType and optional securityLabel, and <c>scopes</c> of either shape), granted or denied;
+/// with <c>purposeOfUse</c> (codes of v3-ActReason, or Codings), only for a token that states one
+/// of those purposes (<see cref="AppliesTo"/>).
 /// </summary>
 internal sealed class GrantedPermission
 {
@@ -21,6 +23,16 @@ internal sealed class GrantedPermission
     public ValueMatcher<PatientIdentifier> Patient { get; }
     public ValueMatcher<string> ResourceType { get; }
     public IReadOnlyList<ScopeGrant> Scopes { get; }
+
+    /// <summary>The purposes of use this permission is for; null: any (or none stated).</summary>
+    public IReadOnlyList<string>? Purposes { get; private init; }
+
+    /// <summary>A <c>purposeOfUse</c> that cannot be read: such a grant grants nothing, such a deny always denies.</summary>
+    public bool PurposesUnreadable { get; private init; }
+
+    /// <summary>Whether the permission holds for a token that states <paramref name="purposes"/>.</summary>
+    public bool AppliesTo(IReadOnlyList<string> purposes)
+        => PurposesUnreadable ? Deny : Purposes is null || Purposes.Any(p => purposes.Contains(p, StringComparer.Ordinal));
 
     internal sealed record ScopeGrant(ValueMatcher<string> Action, ValueMatcher<SecurityLabel> Labels);
 
@@ -75,7 +87,29 @@ internal sealed class GrantedPermission
             scopes.Add(new ScopeGrant(ValueMatcher<string>.Wildcard, rsidLabels));
         }
 
-        return new GrantedPermission(deny, patient, type, scopes);
+        var purposes = Property(element, "purposeOfUse") is { } purposeOfUse ? ReadPurposes(purposeOfUse) : [];
+        return new GrantedPermission(deny, patient, type, scopes) { Purposes = purposes is { Count: 0 } ? null : purposes, PurposesUnreadable = purposes is null };
+    }
+
+    /// <summary>A <c>purposeOfUse</c>: a code, or an array of codes or Codings (of v3-ActReason); null when it is something else.</summary>
+    private static List<string>? ReadPurposes(JsonElement value)
+    {
+        var items = value.ValueKind == JsonValueKind.Array ? value.EnumerateArray().ToList() : [value];
+        var purposes = new List<string>();
+        foreach (var item in items)
+        {
+            var code = item.ValueKind == JsonValueKind.String ? item.GetString()
+                : item.ValueKind == JsonValueKind.Object && (!item.TryGetProperty("system", out var system) || (system.ValueKind == JsonValueKind.String && system.GetString() == Tokens.TokenClaims.ActReason))
+                  && item.TryGetProperty("code", out var c) && c.ValueKind == JsonValueKind.String ? c.GetString() : null;
+            if (string.IsNullOrEmpty(code))
+            {
+                return null;
+            }
+
+            purposes.Add(code);
+        }
+
+        return purposes.Count == 0 ? null : purposes;
     }
 
     /// <summary>Whether this grant could ever permit <paramref name="action"/> on <paramref name="resourceType"/>, whatever the patients and labels.</summary>

@@ -42,10 +42,13 @@ public sealed class PermissionSet
     /// <summary>
     /// A token's permissions: its Pauldron permissions (a JSON array), its SMART scopes, and the
     /// patient in context (the <c>patient</c> claim, a logical id) that <c>patient/</c> scopes bind to.
+    /// A Pauldron permission that names purposes of use holds only when the token states one of
+    /// them (<paramref name="purposes"/>): a grant for TREAT does not serve a token asking for
+    /// HPAYMT, and a deny for HMARKT does not stop a token asking for TREAT.
     /// </summary>
-    public static PermissionSet From(string? pauldronJson, IEnumerable<string> scopes, string? patient)
+    public static PermissionSet From(string? pauldronJson, IEnumerable<string> scopes, string? patient, IReadOnlyList<string>? purposes = null)
     {
-        var pauldron = Parse(pauldronJson);
+        var pauldron = Parse(pauldronJson).ForPurposes(purposes ?? []);
         var smart = new List<SmartScope>();
         var problems = new List<string>();
         var conditions = 0;
@@ -73,6 +76,12 @@ public sealed class PermissionSet
 
         return smart.Count == 0 && problems.Count == 0 ? pauldron : new PermissionSet([.. pauldron._grants, .. pauldron._denies], smart, patient, problems);
     }
+
+    /// <summary>The permissions that hold for a token stating <paramref name="purposes"/> (this set itself when none names a purpose).</summary>
+    private PermissionSet ForPurposes(IReadOnlyList<string> purposes)
+        => _grants.Concat(_denies).All(p => p.Purposes is null && !p.PurposesUnreadable)
+            ? this
+            : new PermissionSet(_grants.Concat(_denies).Where(p => p.AppliesTo(purposes)));
 
     /// <summary>Reads a JSON array of Pauldron permissions; elements that are not about FHIR are ignored.</summary>
     public static PermissionSet Parse(JsonElement permissions)

@@ -14,5 +14,5 @@ internal static class ParsedPermissions
 {
     private static readonly ConditionalWeakTable<TokenInfo, PermissionSet> Cache = new();
 
-    public static PermissionSet For(TokenInfo info) => Cache.GetValue(info, i => PermissionSet.From(i.PermissionsJson, i.Scopes, i.Patient));
+    public static PermissionSet For(TokenInfo info) => Cache.GetValue(info, i => PermissionSet.From(i.PermissionsJson, i.Scopes, i.Patient, i.PurposeOfUse));
 }

@@ -55,7 +55,7 @@ internal sealed partial class LocalTokens(
             return (null, new Refusal.InvalidToken(outcome.Failure ?? "it has expired"));
         }
 
-        var permissions = PermissionSet.From(claims.PermissionsJson, claims.Scopes, claims.Patient);
+        var permissions = PermissionSet.From(claims.PermissionsJson, claims.Scopes, claims.Patient, claims.PurposeOfUse);
         foreach (var problem in permissions.Problems)
         {
             LogScopeProblem(logger, TokenKey.ForLog(tokenHash), problem);

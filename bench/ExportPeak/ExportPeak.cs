@@ -40,7 +40,7 @@ public static class ExportPeak
         }
 
         var files = new ExportFiles(settings, new ResponseFilter(settings.Rules), new Adjudicator(settings.Rules),
-            new ReferenceResolver(settings, grains: null!, caches), new Files());
+            new ReferenceResolver(settings, grains: null!, caches, TimeProvider.System), new Files());
         var permissions = PermissionSet.From("""[{"resource_set_id":{"patientId":"*","resourceType":"DiagnosticReport"},"scopes":[{"action":"bulk-export","securityLabels":[{"system":"http://terminology.hl7.org/CodeSystem/v3-Confidentiality","code":"N"}]}]}]""", [], null);
         var state = new RequestState(new FhirRequest(FhirInteraction.ExportFile, null, "job"), new RequestShape(QueryCollection.Empty, null, FhirFormat.Json),
             new Principal(permissions, DateTimeOffset.UtcNow.AddHours(1), "bench"), "https://gateway.example/fhir");

@@ -119,6 +119,7 @@ public sealed class ClusterFixture : IAsyncLifetime
             ["HEARTH_JWT_AUDIENCE"] = OidcProviderClient.Audience,
             ["HEARTH_JWT_ALLOW_HTTP"] = "true", // the development provider listens on loopback http
             ["HEARTH_DPOP_NONCE"] = "true", // DPoP proofs carry the cluster's nonces (only DPoP-bound tokens are affected)
+            ["HEARTH_POLICIES"] = "token,consent", // patients' Consents, read through the silos' ConsentGrains (the seed has none)
             ["ASPNETCORE_URLS"] = null,
             ["Logging__LogLevel__Default"] = "Information",
         };

@@ -42,6 +42,9 @@ public enum CacheChangeKind
 
     /// <summary>The JWT issuer's signing keys must be fetched again (an admin refresh): every gateway forgets them and the JWTs it validated with them. <see cref="CacheChange.Key"/> is unused.</summary>
     SigningKeysReset = 3,
+
+    /// <summary>A patient's Consents changed (absolute Patient reference, the ConsentGrain's key).</summary>
+    ConsentsChanged = 4,
 }
 
 /// <summary>What a gateway must forget. <paramref name="Key"/> is a token hash or an absolute reference, never a token.</summary>

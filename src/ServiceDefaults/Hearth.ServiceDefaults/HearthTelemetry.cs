@@ -35,6 +35,9 @@ public static class HearthTelemetry
     /// <summary>Requests decided, tagged interaction (bounded: FHIR interaction names) and decision=permit|redact|deny|unauthenticated|invalid|error.</summary>
     public static Counter<long> Decisions { get; } = Meter.CreateCounter<long>("hearth.decisions", description: "Requests decided by a gateway");
 
+    /// <summary>Answers served because a permit for purpose BTG passed a patient's Consent deny (break-the-glass).</summary>
+    public static Counter<long> BreakGlass { get; } = Meter.CreateCounter<long>("hearth.break_glass", description: "Answers served by breaking the glass past a patient's Consent");
+
     /// <summary>Entries removed from answers (redaction), summed.</summary>
     public static Counter<long> EntriesRemoved { get; } = Meter.CreateCounter<long>("hearth.entries.removed", description: "Entries removed from answers");
 

@@ -27,6 +27,19 @@ public sealed class RuleSettings
     public IReadOnlySet<string> NoLabelResourceTypes { get; init; } = new HashSet<string>();
     public bool AddHighWaterMark { get; init; }
 
+    /// <summary>
+    /// The policy chain, in order (HEARTH_POLICIES, default <c>token</c>): <c>token</c> (the
+    /// token's Pauldron permissions and SMART scopes, always first), then <c>consent</c> (the
+    /// patients' privacy Consents). A deny anywhere wins; only the token policy permits.
+    /// </summary>
+    public IReadOnlyList<string> Policies { get; init; } = ["token"];
+
+    /// <summary>Whether the Consent policy is in the chain.</summary>
+    public bool ConsentPolicy => Policies.Contains("consent");
+
+    /// <summary>The clients whose purpose of use BTG may pass a Consent's deny that permits it (HEARTH_BTG_CLIENTS).</summary>
+    public IReadOnlySet<string> BreakGlassClients { get; init; } = new HashSet<string>(StringComparer.Ordinal);
+
     internal static RuleSettings Read(SettingsReader r, string fhirServerBase, string? gatewayBase)
     {
         var confidentiality = r.Text("DEFAULT_CONFIDENTIALITY_CODE") ?? "M";
@@ -35,8 +48,16 @@ public sealed class RuleSettings
             r.Errors.Add("DEFAULT_CONFIDENTIALITY_CODE must be one of U, L, M, N, R, V (v3-Confidentiality).");
         }
 
+        var policies = r.List("HEARTH_POLICIES", ["token"]);
+        if (policies is not (["token"] or ["token", "consent"]))
+        {
+            r.Errors.Add("HEARTH_POLICIES lists the policies in order: token, or token,consent (the token policy first; no other names, none twice).");
+        }
+
         return new RuleSettings
         {
+            Policies = policies,
+            BreakGlassClients = r.List("HEARTH_BTG_CLIENTS", []).ToHashSet(StringComparer.Ordinal),
             FhirServerBase = fhirServerBase,
             GatewayBase = gatewayBase,
             UnprotectedResourceTypes = r.ResourceTypes("UNPROTECTED_RESOURCE_TYPES"),

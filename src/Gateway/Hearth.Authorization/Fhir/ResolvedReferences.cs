@@ -1,3 +1,5 @@
+using Hearth.Authorization.Policies;
+
 namespace Hearth.Authorization.Fhir;
 
 /// <summary>
@@ -25,6 +27,30 @@ public sealed class ResolvedReferences
     }
 
     public static ResolvedReferences None { get; } = new((IReadOnlyDictionary<string, ResolvedPatient?>?)null, null);
+
+    private IReadOnlyDictionary<string, IReadOnlyList<ConsentDirective>>? _consents;
+
+    /// <summary>When the request is judged: what a Consent's periods are compared with.</summary>
+    public DateTimeOffset Now { get; private set; }
+
+    /// <summary>What the policies of this request's judgements found (consent denials, broken glass); null when nobody asks.</summary>
+    public PolicyLedger? Ledger { get; private set; }
+
+    /// <summary>
+    /// The active privacy Consents of "Patient/{id}" (empty: none); null when they were not
+    /// resolved (a resource of that patient is then denied by the Consent policy).
+    /// </summary>
+    public IReadOnlyList<ConsentDirective>? Consents(string patientReference) => _consents?.GetValueOrDefault(patientReference);
+
+    /// <summary>The same references, with the patients' Consents, the time of the judgement and the request's ledger.</summary>
+    public ResolvedReferences WithConsents(IReadOnlyDictionary<string, IReadOnlyList<ConsentDirective>> consents, DateTimeOffset now, PolicyLedger? ledger)
+    {
+        var copy = (ResolvedReferences)MemberwiseClone();
+        copy._consents = consents;
+        copy.Now = now;
+        copy.Ledger = ledger;
+        return copy;
+    }
 
     public ResolvedPatient? Patient(string reference)
         => _patient is not null ? _patient(reference) : _patients?.GetValueOrDefault(reference);

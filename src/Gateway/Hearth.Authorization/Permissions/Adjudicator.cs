@@ -41,7 +41,55 @@ public sealed class Adjudicator(RuleSettings settings)
             }
         }
 
+        if (decision == Decision.Permit && settings.ConsentPolicy && ConsentDenies(facts, resolved, Requester(permissions.Requester)))
+        {
+            resolved.Ledger?.ConsentDenied();
+            decision = Decision.ConsentDenied;
+        }
+
         return new Judgement(decision, required);
+    }
+
+    /// <summary>The token's holder, allowed to break the glass when its client is one of HEARTH_BTG_CLIENTS.</summary>
+    private Policies.ConsentRequester Requester(Policies.ConsentRequester requester)
+        => requester.ClientId is { } client && settings.BreakGlassClients.Contains(client) ? requester with { BreakGlassAllowed = true } : requester;
+
+    /// <summary>
+    /// The Consent policy, after the token permitted: every active privacy Consent of every patient
+    /// of the resource and of its parts decides; a deny of any wins, and Consents that could not be
+    /// resolved deny. A permit for purpose BTG that passed a deny is noted in the request's ledger.
+    /// </summary>
+    private static bool ConsentDenies(ResourceFacts facts, ResolvedReferences resolved, Policies.ConsentRequester requester)
+    {
+        var brokeTheGlass = false;
+        foreach (var part in facts.Parts.Count > 0 ? facts.Parts : [facts])
+        {
+            foreach (var patient in part.SelfReference is { } self ? part.PatientReferences.Append(self) : part.PatientReferences)
+            {
+                if (resolved.Consents(patient) is not { } consents)
+                {
+                    return true;
+                }
+
+                foreach (var consent in consents)
+                {
+                    var decision = consent.Decide(part, part.Resource, requester, resolved.Now);
+                    if (decision.Outcome == Policies.ConsentOutcome.Deny)
+                    {
+                        return true;
+                    }
+
+                    brokeTheGlass |= decision.BrokeTheGlass;
+                }
+            }
+        }
+
+        if (brokeTheGlass)
+        {
+            resolved.Ledger?.GlassBroken();
+        }
+
+        return false;
     }
 
     /// <summary>Judges several resources (a write's body and stored version); the first that is not permitted, or <see cref="Judgement.Permitted"/>.</summary>

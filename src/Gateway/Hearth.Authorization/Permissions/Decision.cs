@@ -10,4 +10,7 @@ public enum Decision
 
     /// <summary>A deny permission overlaps it.</summary>
     ExplicitlyDenied,
+
+    /// <summary>Granted by the token, denied by a patient's privacy Consent (the Consent policy).</summary>
+    ConsentDenied,
 }

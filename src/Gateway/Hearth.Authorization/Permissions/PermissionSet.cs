@@ -30,6 +30,17 @@ public sealed class PermissionSet
 
     public static PermissionSet Empty { get; } = new([]);
 
+    /// <summary>Who holds these permissions, as a patient's Consent sees them (the Consent policy).</summary>
+    public Policies.ConsentRequester Requester { get; private set; } = Policies.ConsentRequester.Nobody;
+
+    /// <summary>These permissions, held by <paramref name="requester"/>.</summary>
+    public PermissionSet WithRequester(Policies.ConsentRequester requester)
+    {
+        var copy = (PermissionSet)MemberwiseClone();
+        copy.Requester = requester;
+        return copy;
+    }
+
     /// <summary>How many permissions about FHIR were read (others are ignored): Pauldron permissions and SMART clinical scopes.</summary>
     public int Count => _grants.Length + _denies.Length + _smart.Length;
 
@@ -46,7 +57,15 @@ public sealed class PermissionSet
     /// them (<paramref name="purposes"/>): a grant for TREAT does not serve a token asking for
     /// HPAYMT, and a deny for HMARKT does not stop a token asking for TREAT.
     /// </summary>
-    public static PermissionSet From(string? pauldronJson, IEnumerable<string> scopes, string? patient, IReadOnlyList<string>? purposes = null)
+    /// <param name="requester">Who holds the token (its client, fhirUser and purposes), as a patient's Consent sees them.</param>
+    public static PermissionSet From(string? pauldronJson, IEnumerable<string> scopes, string? patient, IReadOnlyList<string>? purposes = null,
+        Policies.ConsentRequester? requester = null)
+    {
+        var set = FromClaims(pauldronJson, scopes, patient, purposes);
+        return requester is null ? set : set.WithRequester(requester);
+    }
+
+    private static PermissionSet FromClaims(string? pauldronJson, IEnumerable<string> scopes, string? patient, IReadOnlyList<string>? purposes)
     {
         var pauldron = Parse(pauldronJson).ForPurposes(purposes ?? []);
         var smart = new List<SmartScope>();

@@ -10,6 +10,9 @@ public sealed record ConsentRequester(string? ClientId, string? FhirUser, IReadO
 {
     public const string BreakGlassPurpose = "BTG";
 
+    /// <summary>A requester nothing is known of (no client, user or purpose).</summary>
+    public static ConsentRequester Nobody { get; } = new(null, null, [], false);
+
     /// <summary>The purposes a provision may match: BTG only for a client allowed to break the glass.</summary>
     public bool Has(string purpose) => PurposeOfUse.Contains(purpose, StringComparer.Ordinal) && (purpose != BreakGlassPurpose || BreakGlassAllowed);
 }

@@ -150,7 +150,7 @@ public sealed class ResponseFilter(RuleSettings settings)
             else
             {
                 removed++;
-                reason = reason == Decision.ExplicitlyDenied ? reason : decision;
+                reason = reason is Decision.ExplicitlyDenied or Decision.ConsentDenied ? reason : decision;
             }
         }
 

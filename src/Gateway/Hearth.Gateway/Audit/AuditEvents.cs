@@ -32,7 +32,12 @@ internal static class AuditEvents
             ["agent"] = Agents(record),
             ["source"] = new JsonObject { ["observer"] = new JsonObject { ["display"] = node }, ["type"] = new JsonArray(Coding("http://terminology.hl7.org/CodeSystem/security-source-type", "3", "Web Server")) },
         };
-        if (Description(record, decision) is { } description)
+        if (record["breakTheGlass"]?.GetValue<bool>() == true)
+        {
+            // An emergency access (its purposeOfEvent holds BTG): said in the outcome, for readers that look there.
+            audit["outcomeDesc"] = "Break-the-glass: served for purpose of use BTG past a patient's Consent.";
+        }
+        else if (Description(record, decision) is { } description)
         {
             audit["outcomeDesc"] = description;
         }

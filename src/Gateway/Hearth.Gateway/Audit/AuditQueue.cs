@@ -18,6 +18,9 @@ internal sealed class AuditQueue(int capacity)
     private volatile bool _completed;
     private TaskCompletionSource? _reader;
 
+    /// <summary>Whether a record written now would be taken (not full, not completed).</summary>
+    public bool HasRoom => !_completed && Volatile.Read(ref _count) < capacity;
+
     /// <summary>False when full or completed: the record is dropped (the caller counts it).</summary>
     public bool TryWrite(byte[] record)
     {

@@ -58,16 +58,7 @@ internal static class AuditRecords
         WriteIfSet(writer, "clientId", state?.Principal.ClientId);
         WriteIfSet(writer, "launchPatient", state?.Principal.Patient);
         WriteIfSet(writer, "fhirUser", state?.Principal.FhirUser);
-        if (state?.Principal.PurposeOfUse is { Count: > 0 } purposes)
-        {
-            writer.WriteStartArray("purposeOfUse");
-            foreach (var purpose in purposes)
-            {
-                writer.WriteStringValue(purpose);
-            }
-
-            writer.WriteEndArray();
-        }
+        WhyAndPolicy(writer, state, decision);
 
         WriteIfSet(writer, "realm", realm);
         if (state?.TokenHash is { } hash)
@@ -84,6 +75,34 @@ internal static class AuditRecords
         }
 
         return buffer.WrittenSpan.ToArray();
+    }
+
+    /// <summary>The token's purposes of use; with the Consent policy, which policy decided a deny or redaction, and whether the glass was broken.</summary>
+    private static void WhyAndPolicy(Utf8JsonWriter writer, RequestState? state, string decision)
+    {
+        if (state?.Ledger is { } ledger)
+        {
+            if (decision is "deny" or "redact")
+            {
+                writer.WriteString("policy", ledger.ConsentDenials > 0 ? "consent" : "token");
+            }
+
+            if (ledger.BrokeTheGlass && decision is "permit" or "redact")
+            {
+                writer.WriteBoolean("breakTheGlass", true);
+            }
+        }
+
+        if (state?.Principal.PurposeOfUse is { Count: > 0 } purposes)
+        {
+            writer.WriteStartArray("purposeOfUse");
+            foreach (var purpose in purposes)
+            {
+                writer.WriteStringValue(purpose);
+            }
+
+            writer.WriteEndArray();
+        }
     }
 
     private static (ArrayBufferWriter<byte>, Utf8JsonWriter) NewWriter()

@@ -28,6 +28,9 @@ internal sealed class AuditTrail(HearthSettings hearth, TimeProvider time)
 
     public AuditQueue Records => _records;
 
+    /// <summary>Whether a record made now would be queued for every sink (a break-the-glass answer is served only then).</summary>
+    public bool HasRoom => _records.HasRoom && (_forFhir?.HasRoom ?? true);
+
     public AuditQueue? ForFhir => _forFhir;
 
     public void Record(HttpContext context, FhirRequest? request, RequestState? state, Refusal? refusal, string decision)

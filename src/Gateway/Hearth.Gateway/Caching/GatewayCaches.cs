@@ -30,7 +30,11 @@ internal sealed class GatewayCaches : IDisposable
         Grants = new LocalCache<Principal>(this, MaxEntries, time);
         Patients = new LocalCache<ResolvedPatient?>(this, MaxEntries, time);
         Contexts = new LocalCache<ResourceFacts?>(this, MaxEntries, time);
+        Consents = new LocalCache<IReadOnlyList<Hearth.Authorization.Policies.ConsentDirective>?>(this, MaxEntries, time);
     }
+
+    /// <summary>Patients' active privacy Consents, read (key: "Patient/{id}" on the FHIR server).</summary>
+    public LocalCache<IReadOnlyList<Hearth.Authorization.Policies.ConsentDirective>?> Consents { get; }
 
     /// <summary>Introspected tokens (key: token hash).</summary>
     public LocalCache<Principal> Grants { get; }
@@ -65,6 +69,9 @@ internal sealed class GatewayCaches : IDisposable
             case CacheChangeKind.SecurityContextChanged:
                 Contexts.Remove(Relative(change.Key));
                 break;
+            case CacheChangeKind.ConsentsChanged:
+                Consents.Remove(Relative(change.Key));
+                break;
         }
     }
 
@@ -76,6 +83,7 @@ internal sealed class GatewayCaches : IDisposable
         Grants.Clear();
         Patients.Clear();
         Contexts.Clear();
+        Consents.Clear();
     }
 
     /// <summary>A grain's key (an absolute reference on the FHIR server) as the caches' key.</summary>
@@ -86,5 +94,6 @@ internal sealed class GatewayCaches : IDisposable
         Grants.Dispose();
         Patients.Dispose();
         Contexts.Dispose();
+        Consents.Dispose();
     }
 }

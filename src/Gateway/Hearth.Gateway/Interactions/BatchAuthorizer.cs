@@ -180,6 +180,11 @@ internal sealed class BatchAuthorizer(HearthSettings settings, WriteAuthorizer w
                     entry.Request["ifMatch"] = $"W/\"{version}\"";
                 }
 
+                if (decision.ConsentPatients is { } consentPatients)
+                {
+                    plan.ConsentPatients[i] = consentPatients;
+                }
+
                 if (decision.Replacement is { } replacement)
                 {
                     // A patch entry is forwarded as the update Hearth judged (see FhirPathPatch).

@@ -20,6 +20,9 @@ internal sealed class BatchPlan(bool transaction, int count)
     /// <summary>Index in the client's Bundle → the classified request of that entry.</summary>
     public Dictionary<int, FhirRequest> Requests { get; } = [];
 
+    /// <summary>Index in the client's Bundle → for a Consent write, the patients whose Consents are forgotten once it succeeded.</summary>
+    public Dictionary<int, IReadOnlyList<string>> ConsentPatients { get; } = [];
+
     /// <summary>Index in the client's Bundle → the error entry answering it (batch only).</summary>
     public Dictionary<int, JsonObject> Errors { get; } = [];
 }

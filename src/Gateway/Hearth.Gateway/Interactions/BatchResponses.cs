@@ -42,7 +42,7 @@ internal sealed class BatchResponses(HearthSettings settings, ResponseFilter fil
         for (var j = 0; j < answers.Count; j++)
         {
             var index = plan.Forwarded[j];
-            results[index] = await JudgeEntryAsync(answers[j] as JsonObject, parsed[j], plan.Requests[index], permissions, resolved);
+            results[index] = await JudgeEntryAsync(answers[j] as JsonObject, parsed[j], plan.Requests[index], permissions, resolved, plan.ConsentPatients.GetValueOrDefault(index));
         }
 
         foreach (var (index, error) in plan.Errors)
@@ -79,7 +79,8 @@ internal sealed class BatchResponses(HearthSettings settings, ResponseFilter fil
         };
     }
 
-    private async Task<JsonNode> JudgeEntryAsync(JsonObject? answer, ParsedResponse? parsed, FhirRequest request, PermissionSet permissions, ResolvedReferences resolved)
+    private async Task<JsonNode> JudgeEntryAsync(JsonObject? answer, ParsedResponse? parsed, FhirRequest request, PermissionSet permissions, ResolvedReferences resolved,
+        IReadOnlyList<string>? consentPatients)
     {
         if (answer is null)
         {
@@ -90,6 +91,11 @@ internal sealed class BatchResponses(HearthSettings settings, ResponseFilter fil
         if ((request.IsWrite || request.OperationRule?.Kind == OperationKind.MetaWrite) && succeeded && request is { ResourceType: { } writtenType, Id: { } writtenId })
         {
             await resolver.InvalidateAsync(writtenType + "/" + writtenId);
+        }
+
+        foreach (var patient in succeeded ? consentPatients ?? [] : [])
+        {
+            await resolver.InvalidateConsentsAsync(patient);
         }
 
         if (answer["resource"] is not JsonObject)

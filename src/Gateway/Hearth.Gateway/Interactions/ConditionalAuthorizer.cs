@@ -144,7 +144,7 @@ internal sealed class ConditionalAuthorizer(HearthSettings settings, WriteAuthor
     private async Task<Verdict> DeleteAllAsync(RequestState state, IReadOnlyList<FhirRequest> deletes, CancellationToken cancellationToken)
     {
         var cache = new StoredVersions.Cache();
-        var versions = new List<string?>();
+        var decisions = new List<WriteDecision>();
         foreach (var delete in deletes)
         {
             var decision = await writes.DecideAsync(delete, [], PatchKind.None, [], state.Permissions, cancellationToken, cache: cache);
@@ -153,13 +153,17 @@ internal sealed class ConditionalAuthorizer(HearthSettings settings, WriteAuthor
                 return refused;
             }
 
-            versions.Add(decision.ExpectedVersion);
+            decisions.Add(decision);
         }
 
         for (var i = 0; i < deletes.Count; i++)
         {
-            var status = await stored.DeleteAsync(deletes[i].ResourceType!, deletes[i].Id!, versions[i], cancellationToken);
+            var status = await stored.DeleteAsync(deletes[i].ResourceType!, deletes[i].Id!, decisions[i].ExpectedVersion, cancellationToken);
             await resolver.InvalidateAsync(deletes[i].ResourceType + "/" + deletes[i].Id);
+            foreach (var patient in decisions[i].ConsentPatients ?? [])
+            {
+                await resolver.InvalidateConsentsAsync(patient);
+            }
             if ((int)status is < 200 or >= 300 && status != HttpStatusCode.NotFound && status != HttpStatusCode.Gone)
             {
                 return Refusal.Problem(status == HttpStatusCode.PreconditionFailed ? 412 : 502, status == HttpStatusCode.PreconditionFailed ? "conflict" : "transient",

@@ -63,7 +63,10 @@ internal sealed class WriteAuthorizer(HearthSettings settings, ResponseFilter fi
         }
 
         var url = state.Request.Conditional ? settings.FhirServer.Base + "/" + target.ResourceType + (target.Id is null ? "" : "/" + target.Id) : null;
-        return Verdict.Forward(new WriteForwarding(this, state, new WriteTarget(target, decision.ExpectedVersion, decision.Replacement is not null, url, ifNoneExist)));
+        return Verdict.Forward(new WriteForwarding(this, state, new WriteTarget(target, decision.ExpectedVersion, decision.Replacement is not null, url, ifNoneExist)
+        {
+            ConsentPatients = decision.ConsentPatients,
+        }));
     }
 
     /// <summary>
@@ -102,8 +105,16 @@ internal sealed class WriteAuthorizer(HearthSettings settings, ResponseFilter fi
             }
         }
 
-        return Pin(stored.Current, ifMatch, replacement);
+        var pinned = Pin(stored.Current, ifMatch, replacement);
+        return request.ResourceType == "Consent" && pinned.Refusal is null
+            ? pinned with { ConsentPatients = ConsentPatients(bodyFacts, stored, replacement is null ? null : filter.Read(replacement, local)?.RootFacts) }
+            : pinned;
     }
+
+    /// <summary>The patients a Consent write touches: of the body, of the stored versions, of a patch's result.</summary>
+    private static List<string> ConsentPatients(ResourceFacts? body, StoredVersions.Stored stored, ResourceFacts? result)
+        => new[] { body, stored.Current?.RootFacts, stored.Previous?.RootFacts, result }.OfType<ResourceFacts>()
+            .SelectMany(f => f.PatientReferences).Distinct(StringComparer.Ordinal).ToList();
 
     /// <summary>What the request itself says, checked before any stored data is read: a create's or update's resource, or a patch.</summary>
     private (ResourceFacts? Body, object? Patch, Refusal? Refusal) ReadRequestParts(FhirRequest request, byte[] body, PatchKind patch, IReadOnlyDictionary<string, LocalTarget>? local)
@@ -226,16 +237,21 @@ internal sealed class WriteAuthorizer(HearthSettings settings, ResponseFilter fi
     /// any) is shown only if the token may read it; otherwise the client learns that the write
     /// succeeded, and where (Location), not what.
     /// </summary>
-    internal async Task<Reply> JudgeAsync(FhirRequest target, RequestState state, UpstreamAnswer upstream)
+    internal async Task<Reply> JudgeAsync(WriteTarget written, RequestState state, UpstreamAnswer upstream)
     {
         if (!upstream.Succeeded)
         {
             return upstream.PassError();
         }
 
-        if (target is { ResourceType: { } type, Id: { } id })
+        if (written.Target is { ResourceType: { } type, Id: { } id })
         {
             await resolver.InvalidateAsync(type + "/" + id);
+        }
+
+        foreach (var patient in written.ConsentPatients ?? [])
+        {
+            await resolver.InvalidateConsentsAsync(patient); // the next request on any gateway reads the patient's Consents again
         }
 
         if (upstream.Body.Length == 0)

@@ -11,7 +11,11 @@ namespace Hearth.Gateway.Interactions;
 /// judged result (<see cref="AsUpdate"/>); a conditional one to <see cref="Url"/> (its plain
 /// interaction's), with no condition but <see cref="IfNoneExist"/>.
 /// </summary>
-internal sealed record WriteTarget(FhirRequest Target, string? ExpectedVersion, bool AsUpdate, string? Url, string? IfNoneExist);
+internal sealed record WriteTarget(FhirRequest Target, string? ExpectedVersion, bool AsUpdate, string? Url, string? IfNoneExist)
+{
+    /// <summary>See <see cref="WriteDecision.ConsentPatients"/>.</summary>
+    public IReadOnlyList<string>? ConsentPatients { get; init; }
+}
 
 /// <summary>The write as it goes out (see <see cref="WriteTarget"/>); the answer judged by <see cref="WriteAuthorizer"/>.</summary>
 internal sealed class WriteForwarding(WriteAuthorizer authorizer, RequestState state, WriteTarget target) : IForwarding
@@ -47,7 +51,7 @@ internal sealed class WriteForwarding(WriteAuthorizer authorizer, RequestState s
         }
     }
 
-    public Task<Reply> JudgeAsync(UpstreamAnswer upstream, CancellationToken cancellationToken) => authorizer.JudgeAsync(target.Target, state, upstream);
+    public Task<Reply> JudgeAsync(UpstreamAnswer upstream, CancellationToken cancellationToken) => authorizer.JudgeAsync(target, state, upstream);
 }
 
 /// <summary>What a patch body is.</summary>
@@ -66,4 +70,7 @@ internal enum PatchKind
 internal readonly record struct WriteDecision(Refusal? Refusal, string? ExpectedVersion, JsonObject? Replacement)
 {
     public static WriteDecision Refused(Refusal refusal) => new(refusal, null, null);
+
+    /// <summary>For a write of a Consent: the patients it belonged to and will belong to, whose Consents are forgotten cluster-wide once it succeeded.</summary>
+    public IReadOnlyList<string>? ConsentPatients { get; init; }
 }

@@ -48,6 +48,11 @@ internal sealed partial class HearthAuthorizationMiddleware(
             }
 
             state = new RequestState(request!, shape!, Principal.Anonymous, RequestState.PublicBaseOf(context, settings.Gateway));
+            if (settings.Rules.ConsentPolicy)
+            {
+                state.StartLedger();
+            }
+
             Verdict verdict;
             try
             {

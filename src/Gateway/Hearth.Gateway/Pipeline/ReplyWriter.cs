@@ -13,8 +13,11 @@ namespace Hearth.Gateway.Pipeline;
 /// the FHIR server filtered and pointed at the gateway, FHIR XML when asked, never after the
 /// token's exp) and refusals (<see cref="RefusalWriter"/>).
 /// </summary>
-internal sealed class ReplyWriter(HearthSettings settings, RefusalWriter refusals, TimeProvider time)
+internal sealed class ReplyWriter(HearthSettings settings, RefusalWriter refusals, Audit.AuditTrail audit, TimeProvider time)
 {
+    /// <summary>The header every break-the-glass answer carries (RFC 7234 Warning, as UMA mode's warnings).</summary>
+    public const string BreakGlassWarning = "199 - \"Break-the-glass: served for purpose of use BTG past a patient's Consent; this access is audited\"";
+
     private readonly byte[] _fhirBase = Encoding.UTF8.GetBytes(settings.FhirServer.Base);
 
     /// <summary>The last public base seen, as UTF-8 (it is the same for nearly every request).</summary>
@@ -26,6 +29,20 @@ internal sealed class ReplyWriter(HearthSettings settings, RefusalWriter refusal
     /// <summary>Writes <paramref name="reply"/>. After forwarding, the FHIR server's headers are already on the response: a refusal clears them.</summary>
     public Task WriteAsync(HttpContext http, RequestState state, Reply reply, bool afterForwarding)
     {
+        if (reply.Refusal is null && state.Ledger is { BrokeTheGlass: true })
+        {
+            // Break-the-glass is served only with its audit record: none can be queued now, nothing is served.
+            if (!audit.HasRoom)
+            {
+                reply = Refusal.Problem(503, "transient", "Break-the-glass access is served only with its audit record, which cannot be queued now; try again.");
+            }
+            else
+            {
+                http.Response.Headers.Append("Warning", BreakGlassWarning);
+                Hearth.ServiceDefaults.HearthTelemetry.BreakGlass.Add(1);
+            }
+        }
+
         if (reply.Refusal is { } refusal)
         {
             if (afterForwarding)

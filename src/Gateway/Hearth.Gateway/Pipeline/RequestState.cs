@@ -36,6 +36,21 @@ internal sealed record RequestShape(IQueryCollection Parameters, Subsetting? Sub
 /// <summary>One request's authorization state, from the middleware to YARP's transforms (an HttpContext feature).</summary>
 internal sealed class RequestState(FhirRequest request, RequestShape shape, Principal principal, string publicBase)
 {
+    private static readonly AsyncLocal<Hearth.Authorization.Policies.PolicyLedger?> CurrentLedger = new();
+
+    /// <summary>The ledger of the request being decided on this flow (see <see cref="Ledger"/>), for the resolutions its judgements make.</summary>
+    public static Hearth.Authorization.Policies.PolicyLedger? CurrentPolicyLedger => CurrentLedger.Value;
+
+    /// <summary>What the policy chain found while this request was judged (the Consent policy only); set as the flow's current ledger.</summary>
+    public Hearth.Authorization.Policies.PolicyLedger? Ledger { get; private set; }
+
+    /// <summary>Starts this request's ledger and makes it the flow's current one.</summary>
+    public void StartLedger()
+    {
+        Ledger = new Hearth.Authorization.Policies.PolicyLedger();
+        CurrentLedger.Value = Ledger;
+    }
+
     public FhirRequest Request { get; } = request;
 
     public RequestShape Shape { get; } = shape;

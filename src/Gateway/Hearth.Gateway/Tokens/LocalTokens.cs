@@ -55,7 +55,8 @@ internal sealed partial class LocalTokens(
             return (null, new Refusal.InvalidToken(outcome.Failure ?? "it has expired"));
         }
 
-        var permissions = PermissionSet.From(claims.PermissionsJson, claims.Scopes, claims.Patient, claims.PurposeOfUse);
+        var permissions = PermissionSet.From(claims.PermissionsJson, claims.Scopes, claims.Patient, claims.PurposeOfUse,
+            new Hearth.Authorization.Policies.ConsentRequester(claims.ClientId, claims.FhirUser, claims.PurposeOfUse, BreakGlassAllowed: false));
         foreach (var problem in permissions.Problems)
         {
             LogScopeProblem(logger, TokenKey.ForLog(tokenHash), problem);

@@ -53,6 +53,28 @@ public sealed class FhirResourceClient(HttpClient http, HearthSettings settings)
             facts.PatientLink == PatientLinkKind.Unresolvable || facts.SecurityContexts.Count > 0);
     }
 
+    /// <summary>The most Consents one patient may have that Hearth reads; a patient with more cannot be judged (Unavailable).</summary>
+    public const int MaxConsents = 100;
+
+    /// <summary>
+    /// The active patient-privacy Consents of the Patient at <paramref name="absolutePatient"/>
+    /// (one search; a next page means more than <see cref="MaxConsents"/>: Unavailable).
+    /// </summary>
+    public async Task<ConsentLookup> FetchConsentsAsync(string absolutePatient, CancellationToken cancellationToken)
+    {
+        var patient = absolutePatient[(settings.FhirServer.Base.Length + 1)..];
+        var (status, body) = await ReadAsync($"{settings.FhirServer.Base}/Consent?patient={Uri.EscapeDataString(patient)}&status=active&_count={MaxConsents}", cancellationToken);
+        if (status != PatientLookupStatus.Found || FhirJson.TryParse(body) is not JsonObject bundle || !FhirElements.TryGetString(bundle, "resourceType", out var type) || type != "Bundle"
+            || (bundle["link"] as JsonArray ?? []).OfType<JsonObject>().Any(l => FhirElements.TryGetString(l, "relation", out var relation) && relation == "next"))
+        {
+            return new ConsentLookup(status == PatientLookupStatus.NotFound ? PatientLookupStatus.Found : PatientLookupStatus.Unavailable, []);
+        }
+
+        var consents = (bundle["entry"] as JsonArray ?? []).OfType<JsonObject>().Select(e => e["resource"]).OfType<JsonObject>()
+            .Where(r => FhirElements.TryGetString(r, "resourceType", out var t) && t == "Consent").Select(r => r.ToJsonString()).ToList();
+        return new ConsentLookup(PatientLookupStatus.Found, consents);
+    }
+
     /// <summary>Found with the body, NotFound (404/410), or Unavailable (anything else, or no usable answer in time).</summary>
     private async Task<(PatientLookupStatus Status, byte[]? Body)> ReadAsync(string absoluteReference, CancellationToken cancellationToken)
     {

@@ -103,6 +103,19 @@ else
   JWT=$(curl -s -u "$CLIENT_ID:$CLIENT_SECRET" "$OIDC/token" -d grant_type=client_credentials --data-urlencode 'scope=patient/Observation.rs patient/Patient.r' \
     | sed -E 's/.*"access_token":"([^"]+)".*/\1/')
   gateway_env+=(UMA_MODE=false HEARTH_TOKEN_VALIDATION=both HEARTH_JWT_ISSUER="$OIDC" HEARTH_JWT_AUDIENCE=http://hearth.local/fhir HEARTH_JWT_ALLOW_HTTP=true)
+  # A patient's privacy Consent (seeded at the FHIR server): p06 denies its Observations labelled R to the client
+  # clinic-app, unless it breaks the glass (purpose of use BTG, which HEARTH_BTG_CLIENTS allows clinic-app).
+  gateway_env+=(HEARTH_POLICIES=token,consent HEARTH_BTG_CLIENTS=clinic-app)
+  CONF='{"system":"http://terminology.hl7.org/CodeSystem/v3-Confidentiality","code":"R"}'
+  curl -sf -X POST "http://127.0.0.1:$FHIR_PORT/fhir/R4/Consent" -H 'content-type: application/fhir+json' -o /dev/null -d '{"resourceType":"Consent","status":"active",
+    "scope":{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/consentscope","code":"patient-privacy"}]},"patient":{"reference":"Patient/p06"},
+    "provision":{"type":"permit","provision":[{"type":"deny","actor":[{"role":{"text":"recipient"},"reference":{"identifier":{"value":"clinic-app"}}}],
+    "class":[{"system":"http://hl7.org/fhir/resource-types","code":"Observation"}],"securityLabel":['"$CONF"'],
+    "provision":[{"type":"permit","purpose":[{"system":"http://terminology.hl7.org/CodeSystem/v3-ActReason","code":"BTG"}]}]}]}}'
+  P06='[{"resource_set_id":{"patientId":{"system":"urn:official:id","value":"10006"},"resourceType":"Observation"},"scopes":[{"action":"read","securityLabels":"*"}]}]'
+  CLINIC=$(curl -s -X POST "$AUTH/dev/tokens" -d "{\"permissions\":$P06,\"expires_in\":86400,\"claims\":{\"client_id\":\"clinic-app\"}}" | sed -E 's/.*"access_token":"([^"]+)".*/\1/')
+  BTG=$(curl -s -X POST "$AUTH/dev/tokens" -d "{\"permissions\":$P06,\"expires_in\":86400,\"claims\":{\"client_id\":\"clinic-app\",\"purpose_of_use\":\"BTG\"}}" \
+    | sed -E 's/.*"access_token":"([^"]+)".*/\1/')
   cat <<MSG
 
 Hearth demo, OAuth mode: gateway $GW  ->  FHIR server http://127.0.0.1:$FHIR_PORT/fhir/R4 (Medplum engine, 20 sample patients)
@@ -128,6 +141,15 @@ Permitted (200):   curl -s -H "Authorization: Bearer \$JWT" $GW/Observation/obs-
 Denied    (403):   curl -s -H "Authorization: Bearer \$JWT" $GW/Observation/obs-04-1      (another patient)
 SMART configuration (200): curl -s $GW/.well-known/smart-configuration
 Protected-resource metadata (200): curl -s $GW/.well-known/oauth-protected-resource
+
+A patient's Consent (HEARTH_POLICIES=token,consent): p06 denies its Observations labelled R to the
+client clinic-app, whose token grants them; breaking the glass (purpose of use BTG, allowed for
+clinic-app by HEARTH_BTG_CLIENTS) passes it, with a Warning and an audit line:
+  export CLINIC=$CLINIC
+  export BTG=$BTG
+Consent denies (403):   curl -s -H "Authorization: Bearer \$CLINIC" $GW/Observation/obs-06-2
+Break-the-glass (200):  curl -s -i -H "Authorization: Bearer \$BTG" $GW/Observation/obs-06-2      (Warning: 199 - "Break-the-glass: ...")
+Its audit line:         grep '"breakTheGlass":true' $LOGS/audit.jsonl
 
 DPoP (RFC 9449): a key made on the spot, a token bound to it by the OpenID provider, a proof per
 request; the same token without the key is refused (deploy/oidc-provider/dpop-example.mjs):

@@ -145,6 +145,22 @@ public class ConsentTests(HearthEnvironment env)
     }
 
     [Fact]
+    public async Task ConsentHearthCannotEnforce_DeniesThePatientsResources_LoggedOnce()
+    {
+        var (patient, value, _, normal, _) = await PatientAsync();
+        await env.Fhir.PostAsync("Consent", "{\"resourceType\":\"Consent\",\"id\":\"x\",\"status\":\"active\",\"scope\":{\"coding\":[{\"system\":"
+            + "\"http://terminology.hl7.org/CodeSystem/consentscope\",\"code\":\"patient-privacy\"}]},\"patient\":{\"reference\":\"Patient/" + patient + "\"},"
+            + "\"provision\":{\"type\":\"permit\",\"provision\":[{\"type\":\"deny\",\"action\":[{\"coding\":[{\"code\":\"disclose\"}]}]}]}}");
+        await using var gateway = await GatewayAsync(("HEARTH_PATIENT_CACHE_SECONDS", "1"));
+        var anyone = await TokenAsync(value, "other-app");
+
+        Assert.Equal(HttpStatusCode.Forbidden, await StatusAsync(gateway, "Observation/" + normal, anyone)); // fail closed: Hearth does not enforce "action"
+        await Task.Delay(1200); // the Consents are read again
+        Assert.Equal(HttpStatusCode.Forbidden, await StatusAsync(gateway, "Observation/" + normal, anyone));
+        Assert.Single(gateway.Logs.Lines, l => l.Contains("cannot be enforced as written", StringComparison.Ordinal) && l.Contains("Patient/" + patient, StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task ExpiredConsent_HasNoEffect()
     {
         var (patient, value, restricted, _, condition) = await PatientAsync();

@@ -16,8 +16,9 @@ namespace Hearth.Gateway.Resolution;
 /// run at once. What a grain answered is kept in the gateway as long as the grain keeps it
 /// (<see cref="GatewayCaches"/>): a warm request makes no grain call.
 /// </summary>
-internal sealed class ReferenceResolver(HearthSettings settings, IGrainFactory grains, GatewayCaches caches, TimeProvider time)
+internal sealed partial class ReferenceResolver(HearthSettings settings, IGrainFactory grains, GatewayCaches caches, TimeProvider time, ILogger<ReferenceResolver>? logger = null)
 {
+
     public const int MaxParallelLookups = 16;
 
     public ValueTask<ResolvedReferences> ResolveAsync(IEnumerable<ResourceFacts> facts, CancellationToken cancellationToken = default)
@@ -25,45 +26,13 @@ internal sealed class ReferenceResolver(HearthSettings settings, IGrainFactory g
         var all = facts as IReadOnlyCollection<ResourceFacts> ?? facts.ToList();
         if (settings.Rules.ConsentPolicy)
         {
-            return new ValueTask<ResolvedReferences>(WithConsentsAsync(all, cancellationToken));
+            // Warm: every patient and every patient's Consents already here, no task made.
+            return Cached(all) is { } warm && CachedConsents(all) is { } consents
+                ? ValueTask.FromResult(warm.WithConsents(consents, time.GetUtcNow(), RequestState.CurrentPolicyLedger))
+                : new ValueTask<ResolvedReferences>(WithConsentsAsync(all, cancellationToken));
         }
 
         return Cached(all) is { } cached ? ValueTask.FromResult(cached) : new ValueTask<ResolvedReferences>(LookupAllAsync(all, cancellationToken));
-    }
-
-    /// <summary>
-    /// With the Consent policy: the references, and the active privacy Consents of every patient
-    /// the resources (and their parts) belong to, through the ConsentGrain of each (kept here as long
-    /// as the grain keeps them, forgotten when a Consent of that patient is written through Hearth).
-    /// </summary>
-    private async Task<ResolvedReferences> WithConsentsAsync(IReadOnlyCollection<ResourceFacts> all, CancellationToken cancellationToken)
-    {
-        var resolved = Cached(all) ?? await LookupAllAsync(all, cancellationToken);
-        var patients = all.SelectMany(f => f.Parts.Count > 0 ? f.Parts : [f])
-            .SelectMany(f => f.SelfReference is { } self ? f.PatientReferences.Append(self) : f.PatientReferences)
-            .Distinct(StringComparer.Ordinal).ToList();
-        var consents = patients.Count == 0 ? [] : await LookupAsync(patients, caches.Consents, async reference =>
-        {
-            var lookup = await grains.GetGrain<IConsentGrain>(settings.FhirServer.Base + "/" + reference).GetAsync();
-            return lookup.Status == PatientLookupStatus.Found
-                ? ((IReadOnlyList<Hearth.Authorization.Policies.ConsentDirective>?)lookup.Consents.Select(Directive).OfType<Hearth.Authorization.Policies.ConsentDirective>().ToList(), lookup.ValidUntil)
-                : throw new UpstreamException("The FHIR server could not be asked for the Consents of the patients this request involves.");
-        }, cancellationToken);
-        return resolved.WithConsents(consents.Where(c => c.Value is not null).ToDictionary(c => c.Key, c => c.Value!, StringComparer.Ordinal),
-            time.GetUtcNow(), RequestState.CurrentPolicyLedger);
-    }
-
-    /// <summary>A Consent as rules; null for one that is not an active privacy Consent.</summary>
-    private static Hearth.Authorization.Policies.ConsentDirective? Directive(string json)
-        => FhirJson.TryParse(json) is System.Text.Json.Nodes.JsonObject consent ? Hearth.Authorization.Policies.ConsentDirective.Read(consent) : null;
-
-    /// <summary>Forgets a patient's Consents cluster-wide (a Consent of that patient was written through Hearth).</summary>
-    /// <param name="patientReference">"Patient/{id}".</param>
-    public Task InvalidateConsentsAsync(string patientReference)
-    {
-        var key = settings.FhirServer.Base + "/" + patientReference;
-        caches.Apply(new CacheChange(CacheChangeKind.ConsentsChanged, key));
-        return grains.GetGrain<IConsentGrain>(key).InvalidateAsync();
     }
 
     /// <summary>

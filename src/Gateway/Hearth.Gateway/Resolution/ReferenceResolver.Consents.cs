@@ -1,0 +1,90 @@
+using Hearth.Authorization.Fhir;
+using Hearth.Authorization.Policies;
+using Hearth.Gateway.Caching;
+using Hearth.Gateway.Pipeline;
+using Hearth.Grains.Abstractions;
+
+namespace Hearth.Gateway.Resolution;
+
+/// <summary>
+/// The Consent policy's part of resolution: each patient's active privacy Consents, through its
+/// ConsentGrain (read as <see cref="ConsentDirective"/>s, kept in <see cref="GatewayCaches.Consents"/>
+/// as long as the grain keeps them), and their invalidation when a Consent is written through Hearth.
+/// </summary>
+internal sealed partial class ReferenceResolver
+{
+    /// <summary>The Consents already said to be unenforceable (each is logged once per gateway; bounded).</summary>
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, bool> _unenforceable = new(StringComparer.Ordinal);
+
+    /// <summary>
+    /// With the Consent policy: the references, and the active privacy Consents of every patient
+    /// the resources (and their parts) belong to, through the ConsentGrain of each (kept here as long
+    /// as the grain keeps them, forgotten when a Consent of that patient is written through Hearth).
+    /// </summary>
+    private async Task<ResolvedReferences> WithConsentsAsync(IReadOnlyCollection<ResourceFacts> all, CancellationToken cancellationToken)
+    {
+        var resolved = Cached(all) ?? await LookupAllAsync(all, cancellationToken);
+        var patients = all.SelectMany(f => f.Parts.Count > 0 ? f.Parts : [f])
+            .SelectMany(f => f.SelfReference is { } self ? f.PatientReferences.Append(self) : f.PatientReferences)
+            .Distinct(StringComparer.Ordinal).ToList();
+        var consents = patients.Count == 0 ? [] : await LookupAsync(patients, caches.Consents, async reference =>
+        {
+            var lookup = await grains.GetGrain<IConsentGrain>(settings.FhirServer.Base + "/" + reference).GetAsync();
+            return lookup.Status == PatientLookupStatus.Found
+                ? ((IReadOnlyList<ConsentDirective>?)lookup.Consents.Select(c => Directive(c, reference)).OfType<ConsentDirective>().ToList(), lookup.ValidUntil)
+                : throw new UpstreamException("The FHIR server could not be asked for the Consents of the patients this request involves.");
+        }, cancellationToken);
+        return resolved.WithConsents(consents.Where(c => c.Value is not null).ToDictionary(c => c.Key, c => c.Value!, StringComparer.Ordinal),
+            time.GetUtcNow(), RequestState.CurrentPolicyLedger);
+    }
+
+    /// <summary>The Consents of every patient of <paramref name="all"/> when this gateway holds them all; else null.</summary>
+    private Dictionary<string, IReadOnlyList<ConsentDirective>>? CachedConsents(IReadOnlyCollection<ResourceFacts> all)
+    {
+        var consents = new Dictionary<string, IReadOnlyList<ConsentDirective>>(StringComparer.Ordinal);
+        foreach (var facts in all)
+        {
+            foreach (var part in facts.Parts.Count > 0 ? facts.Parts : [facts])
+            {
+                foreach (var patient in part.SelfReference is { } self ? part.PatientReferences.Append(self) : part.PatientReferences)
+                {
+                    if (!consents.ContainsKey(patient))
+                    {
+                        if (!caches.Consents.TryGet(patient, out var held) || held is null)
+                        {
+                            return null;
+                        }
+
+                        consents[patient] = held;
+                    }
+                }
+            }
+        }
+
+        return consents;
+    }
+
+    /// <summary>A Consent as rules; null for one that is not an active privacy Consent. One Hearth cannot enforce is logged once (it denies every resource of its patient).</summary>
+    private ConsentDirective? Directive(string json, string patient)
+    {
+        var directive = FhirJson.TryParse(json) is System.Text.Json.Nodes.JsonObject consent ? ConsentDirective.Read(consent) : null;
+        if (directive?.Unsupported is { } why && logger is not null && _unenforceable.Count < GatewayCaches.MaxEntries && _unenforceable.TryAdd(directive.Id ?? patient, true))
+        {
+            LogUnenforceable(logger, directive.Id ?? "(no id)", patient, why);
+        }
+
+        return directive;
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Consent {ConsentId} of {Patient} cannot be enforced as written ({Reason}): every resource of that patient is denied")]
+    private static partial void LogUnenforceable(ILogger logger, string consentId, string patient, string reason);
+
+    /// <summary>Forgets a patient's Consents cluster-wide (a Consent of that patient was written through Hearth).</summary>
+    /// <param name="patientReference">"Patient/{id}".</param>
+    public Task InvalidateConsentsAsync(string patientReference)
+    {
+        var key = settings.FhirServer.Base + "/" + patientReference;
+        caches.Apply(new CacheChange(CacheChangeKind.ConsentsChanged, key));
+        return grains.GetGrain<IConsentGrain>(key).InvalidateAsync();
+    }
+}

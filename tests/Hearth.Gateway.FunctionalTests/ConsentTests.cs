@@ -135,6 +135,37 @@ public class ConsentTests(HearthEnvironment env)
     }
 
     [Fact]
+    public async Task BreakTheGlass_WhoseAuditRecordCannotBeQueued_Refused()
+    {
+        var fifo = Path.Combine(Path.GetTempPath(), $"hearth-audit-{Guid.NewGuid():N}.fifo");
+        using (var mkfifo = System.Diagnostics.Process.Start("mkfifo", fifo))
+        {
+            await mkfifo.WaitForExitAsync();
+        }
+
+        try
+        {
+            var (patient, value, restricted, normal, _) = await PatientAsync();
+            await env.Fhir.PostAsync("Consent", Consent(patient));
+            await using var gateway = await GatewayAsync(("HEARTH_BTG_CLIENTS", "clinic-app"), ("HEARTH_AUDIT_LOG_FILE", fifo), ("HEARTH_AUDIT_BUFFER", "3"));
+            var clinic = await TokenAsync(value, "clinic-app");
+            for (var i = 0; i < 3; i++)
+            {
+                Assert.Equal(HttpStatusCode.OK, await StatusAsync(gateway, "Observation/" + normal, clinic)); // a sink nobody reads: the buffer fills
+            }
+
+            using var broken = await gateway.Client.GetWithTokenAsync("Observation/" + restricted, await TokenAsync(value, "clinic-app", "BTG"));
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, broken.StatusCode);
+            Assert.False(broken.Headers.Contains("Warning"));
+            Assert.Equal(HttpStatusCode.OK, await StatusAsync(gateway, "Observation/" + normal, clinic)); // other answers are still served (their records dropped, counted)
+        }
+        finally
+        {
+            File.Delete(fifo);
+        }
+    }
+
+    [Fact]
     public async Task BreakTheGlass_FromAClientNotAllowed_DoesNotPassTheConsent()
     {
         var (patient, value, restricted, _, _) = await PatientAsync();

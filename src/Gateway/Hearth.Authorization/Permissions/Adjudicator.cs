@@ -64,7 +64,7 @@ public sealed class Adjudicator(RuleSettings settings)
         var brokeTheGlass = false;
         foreach (var part in facts.Parts.Count > 0 ? facts.Parts : [facts])
         {
-            foreach (var patient in part.SelfReference is { } self ? part.PatientReferences.Append(self) : part.PatientReferences)
+            foreach (var patient in Policies.ConsentDirective.PatientsOfPart(part))
             {
                 if (resolved.Consents(patient) is not { } consents)
                 {

@@ -106,6 +106,14 @@ public sealed class ConsentDirective
         return _root.Matches(subject) ? _root.Decide(subject) : new ConsentDecision(ConsentOutcome.NotApplicable, false);
     }
 
+    /// <summary>The patients whose Consents judge <paramref name="part"/> ("Patient/{id}"; a Patient on the server is its own).</summary>
+    public static IEnumerable<string> PatientsOfPart(ResourceFacts part)
+        => part.SelfReference is { } self ? part.PatientReferences.Append(self) : part.PatientReferences;
+
+    /// <summary>The patients whose Consents judge <paramref name="facts"/>: those of the resource and of every part of it, each once.</summary>
+    public static IEnumerable<string> PatientsOf(ResourceFacts facts)
+        => (facts.Parts.Count > 0 ? facts.Parts : [facts]).SelectMany(PatientsOfPart).Distinct(StringComparer.Ordinal);
+
     private static bool IsPrivacy(JsonNode? scope)
         => scope is JsonObject concept && concept["coding"] is JsonArray codings
            && codings.OfType<JsonObject>().Any(c => Text(c, "code") == "patient-privacy" && Text(c, "system") is null or ConsentScope);

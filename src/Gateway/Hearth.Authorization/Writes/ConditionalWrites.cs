@@ -57,6 +57,19 @@ public static class ConditionalWrites
         };
     }
 
+    /// <summary>The answer (200) to a conditional delete whose criteria match nothing the token may see.</summary>
+    public static string NothingDeleted { get; } = OperationOutcomes.CreateString("informational", "No resource matches the criteria; nothing was deleted.", "information");
+
+    /// <summary>The HTTP method of a plain write.</summary>
+    public static string MethodOf(FhirInteraction interaction) => interaction switch
+    {
+        FhirInteraction.Create => "POST",
+        FhirInteraction.Delete => "DELETE",
+        FhirInteraction.Patch => "PATCH",
+        FhirInteraction.Update => "PUT",
+        _ => throw new ArgumentException("Not a write.", nameof(interaction)),
+    };
+
     /// <summary>FHIR's answer to conditional criteria that match several resources: 412 Precondition Failed.</summary>
     public static Refusal MultipleMatches()
         => Refusal.Problem(412, "multiple-matches", "The criteria match more than one resource; make them more selective.");

@@ -60,7 +60,7 @@ internal sealed class BatchConditionals(ConditionalMatches matches)
                     ["response"] = new JsonObject
                     {
                         ["status"] = "200 OK",
-                        ["outcome"] = JsonNode.Parse(OperationOutcomes.CreateString("informational", "No resource matches the criteria; nothing was deleted.", "information")),
+                        ["outcome"] = JsonNode.Parse(ConditionalWrites.NothingDeleted),
                     },
                 });
             case [var plain]:
@@ -80,13 +80,7 @@ internal sealed class BatchConditionals(ConditionalMatches matches)
             request["ifNoneExist"] = "_id=" + Uri.EscapeDataString(existing);
         }
 
-        request["method"] = plain.Interaction switch
-        {
-            FhirInteraction.Create => "POST",
-            FhirInteraction.Delete => "DELETE",
-            FhirInteraction.Patch => "PATCH",
-            _ => "PUT",
-        };
+        request["method"] = ConditionalWrites.MethodOf(plain.Interaction);
         request["url"] = plain.ResourceType + (plain.Id is null ? "" : "/" + plain.Id);
         var body = entry.Body;
         if (plain.Interaction == FhirInteraction.Update && entry.Entry["resource"] is JsonObject resource)

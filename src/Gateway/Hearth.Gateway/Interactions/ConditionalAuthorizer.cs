@@ -81,7 +81,7 @@ internal sealed class ConditionalAuthorizer(HearthSettings settings, WriteAuthor
 
         return resolution.Plain switch
         {
-            [] => Answer.Fhir(200, OperationOutcomes.CreateString("informational", "No resource matches the criteria; nothing was deleted.", "information")),
+            [] => Answer.Fhir(200, ConditionalWrites.NothingDeleted),
             [{ Interaction: FhirInteraction.Create }] when request.Interaction == FhirInteraction.Create
                 => writes.Forward(state, http, plainCreate, create, resolution.Existing is { } existing ? "_id=" + Uri.EscapeDataString(existing) : null),
             [var one] => await DecideAsync(state, http, one, bodyId is null && one.Interaction == FhirInteraction.Update ? WithId(http, body, one.Id!) : body, patch),

@@ -25,13 +25,7 @@ internal sealed class WriteForwarding(WriteAuthorizer authorizer, RequestState s
         if (target.Url is not null)
         {
             request.RequestUri = new Uri(target.Url);
-            request.Method = target.Target.Interaction switch
-            {
-                FhirInteraction.Create => HttpMethod.Post,
-                FhirInteraction.Delete => HttpMethod.Delete,
-                FhirInteraction.Patch => HttpMethod.Patch,
-                _ => HttpMethod.Put,
-            };
+            request.Method = HttpMethod.Parse(Hearth.Authorization.Writes.ConditionalWrites.MethodOf(target.Target.Interaction));
         }
 
         request.Headers.Remove("If-None-Exist");

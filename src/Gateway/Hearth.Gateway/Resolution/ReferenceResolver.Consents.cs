@@ -21,12 +21,11 @@ internal sealed partial class ReferenceResolver
     /// the resources (and their parts) belong to, through the ConsentGrain of each (kept here as long
     /// as the grain keeps them, forgotten when a Consent of that patient is written through Hearth).
     /// </summary>
-    private async Task<ResolvedReferences> WithConsentsAsync(IReadOnlyCollection<ResourceFacts> all, CancellationToken cancellationToken)
+    /// <param name="warm">What <see cref="Cached"/> already found (null: the patients must be looked up).</param>
+    private async Task<ResolvedReferences> WithConsentsAsync(IReadOnlyCollection<ResourceFacts> all, ResolvedReferences? warm, CancellationToken cancellationToken)
     {
-        var resolved = Cached(all) ?? await LookupAllAsync(all, cancellationToken);
-        var patients = all.SelectMany(f => f.Parts.Count > 0 ? f.Parts : [f])
-            .SelectMany(f => f.SelfReference is { } self ? f.PatientReferences.Append(self) : f.PatientReferences)
-            .Distinct(StringComparer.Ordinal).ToList();
+        var resolved = warm ?? await LookupAllAsync(all, cancellationToken);
+        var patients = all.SelectMany(ConsentDirective.PatientsOf).Distinct(StringComparer.Ordinal).ToList();
         var consents = patients.Count == 0 ? [] : await LookupAsync(patients, caches.Consents, async reference =>
         {
             var lookup = await grains.GetGrain<IConsentGrain>(settings.FhirServer.Base + "/" + reference).GetAsync();
@@ -42,22 +41,16 @@ internal sealed partial class ReferenceResolver
     private Dictionary<string, IReadOnlyList<ConsentDirective>>? CachedConsents(IReadOnlyCollection<ResourceFacts> all)
     {
         var consents = new Dictionary<string, IReadOnlyList<ConsentDirective>>(StringComparer.Ordinal);
-        foreach (var facts in all)
+        foreach (var patient in all.SelectMany(ConsentDirective.PatientsOf))
         {
-            foreach (var part in facts.Parts.Count > 0 ? facts.Parts : [facts])
+            if (!consents.ContainsKey(patient))
             {
-                foreach (var patient in part.SelfReference is { } self ? part.PatientReferences.Append(self) : part.PatientReferences)
+                if (!caches.Consents.TryGet(patient, out var held) || held is null)
                 {
-                    if (!consents.ContainsKey(patient))
-                    {
-                        if (!caches.Consents.TryGet(patient, out var held) || held is null)
-                        {
-                            return null;
-                        }
-
-                        consents[patient] = held;
-                    }
+                    return null;
                 }
+
+                consents[patient] = held;
             }
         }
 

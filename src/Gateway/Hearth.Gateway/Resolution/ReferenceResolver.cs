@@ -27,9 +27,10 @@ internal sealed partial class ReferenceResolver(HearthSettings settings, IGrainF
         if (settings.Rules.ConsentPolicy)
         {
             // Warm: every patient and every patient's Consents already here, no task made.
-            return Cached(all) is { } warm && CachedConsents(all) is { } consents
+            var warm = Cached(all);
+            return warm is not null && CachedConsents(all) is { } consents
                 ? ValueTask.FromResult(warm.WithConsents(consents, time.GetUtcNow(), RequestState.CurrentPolicyLedger))
-                : new ValueTask<ResolvedReferences>(WithConsentsAsync(all, cancellationToken));
+                : new ValueTask<ResolvedReferences>(WithConsentsAsync(all, warm, cancellationToken));
         }
 
         return Cached(all) is { } cached ? ValueTask.FromResult(cached) : new ValueTask<ResolvedReferences>(LookupAllAsync(all, cancellationToken));

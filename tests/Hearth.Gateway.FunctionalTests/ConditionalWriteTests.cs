@@ -460,6 +460,17 @@ public class ConditionalWriteTests(HearthEnvironment env)
         Assert.Empty(await StoredAsync(other)); // refused whole
     }
 
+    [Fact]
+    public async Task Batch_ConditionalEntries_Bounded_TheOnesBeyondRefused()
+    {
+        var token = await WriterForP17();
+        var entries = Enumerable.Range(0, 22).Select(_ => Entry("DELETE", "Observation?" + Criteria(NewValue()))).ToArray();
+
+        var answer = await PostBundleAsync("batch", token, HttpStatusCode.OK, entries);
+
+        Assert.Equal(Enumerable.Repeat("200", 20).Concat(["413", "413"]), Statuses(answer)); // 20 searched (nothing matched), the rest not
+    }
+
     [Theory]
     [InlineData("PUT", "Observation/obs-17-1?identifier=a", null)]
     [InlineData("PUT", "Observation/obs-17-1", "identifier=a")]

@@ -19,11 +19,22 @@ namespace Hearth.Gateway.Interactions;
 /// </summary>
 internal sealed class BatchConditionals(ConditionalMatches matches)
 {
+    /// <summary>The most conditional entries one batch or transaction may have (each is a search of up to 10 pages).</summary>
+    public const int MaxConditionalEntries = 20;
+
     /// <summary>Resolves every conditional entry, at most <see cref="BatchAuthorizer.MaxParallelDecisions"/> at a time; an entry answered without forwarding goes to <paramref name="plan"/>.</summary>
     public async Task ResolveAsync(BatchEntry?[] prepared, Refusal?[] refusals, BatchPlan plan, PermissionSet permissions, CancellationToken cancellationToken)
     {
         var answered = new JsonObject?[prepared.Length];
-        var indexes = Enumerable.Range(0, prepared.Length).Where(i => prepared[i]?.Criteria is not null && refusals[i] is null);
+        var indexes = Enumerable.Range(0, prepared.Length).Where(i => prepared[i]?.Criteria is not null && refusals[i] is null).ToList();
+        foreach (var beyond in indexes.Skip(MaxConditionalEntries))
+        {
+            // Each costs up to ConditionalMatches.MaxPages searches: bounded per request, as a batch's entries are.
+            refusals[beyond] = Refusal.Problem(413, "too-costly", $"A batch or transaction may have at most {MaxConditionalEntries} conditional entries.");
+            prepared[beyond] = null;
+        }
+
+        indexes = indexes.Take(MaxConditionalEntries).ToList();
         var options = new ParallelOptions { MaxDegreeOfParallelism = BatchAuthorizer.MaxParallelDecisions, CancellationToken = cancellationToken };
         await Parallel.ForEachAsync(indexes, options, async (i, token) => (prepared[i], refusals[i], answered[i]) = await ResolveAsync(prepared[i]!, permissions, token));
         for (var i = 0; i < answered.Length; i++)

@@ -63,4 +63,42 @@ public class AuditQueueTests
         queue.Complete();
         Assert.Same(pausing, await Task.WhenAny(pausing, Task.Delay(TimeSpan.FromSeconds(10))));
     }
+
+    [Fact]
+    public void Reservation_HoldsItsPlace_AgainstRacingWriters_AndCompletionWaitsForIt()
+    {
+        var queue = new AuditQueue(2);
+        Assert.True(queue.TryReserve()); // a break-the-glass answer about to be served
+        var taken = 0;
+        Parallel.For(0, 100, new ParallelOptions { MaxDegreeOfParallelism = 8 }, _ =>
+        {
+            if (queue.TryWrite([0]))
+            {
+                Interlocked.Increment(ref taken);
+            }
+        });
+
+        Assert.Equal(1, taken); // the other writers got one place: the reserved one stays
+        Assert.False(queue.TryReserve());
+        queue.Complete();
+        Assert.True(queue.TryRead(out _));
+        Assert.False(queue.IsCompleted); // the reserved record is still to come
+        queue.WriteReserved([7]);
+        Assert.True(queue.TryRead(out var record));
+        Assert.Equal([7], record);
+        Assert.True(queue.IsCompleted);
+    }
+
+    [Fact]
+    public void Release_GivesThePlaceBack()
+    {
+        var queue = new AuditQueue(1);
+        Assert.True(queue.TryReserve());
+        Assert.False(queue.TryWrite([1]));
+        queue.Release();
+        Assert.True(queue.TryWrite([1]));
+        queue.Complete();
+        Assert.True(queue.TryRead(out _));
+        Assert.True(queue.IsCompleted);
+    }
 }

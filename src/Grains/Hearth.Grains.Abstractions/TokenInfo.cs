@@ -58,6 +58,10 @@ public sealed record TokenInfo(
     [Id(12)]
     public string? FhirUser { get; init; }
 
+    /// <summary>The organization the user acts for (IHE IUA <c>subject_organization_id</c>).</summary>
+    [Id(13)]
+    public string? Organization { get; init; }
+
     public static TokenInfo Inactive { get; } = new(TokenStatus.Inactive, null, "[]");
 
     public static TokenInfo Unavailable { get; } = new(TokenStatus.Unavailable, null, "[]");

@@ -84,6 +84,7 @@ internal sealed partial class TokenGrain(IntrospectionClient client, HearthSetti
         ClientId = claims.ClientId,
         PurposeOfUse = claims.PurposeOfUse,
         FhirUser = claims.FhirUser,
+        Organization = claims.Organization,
         BoundKey = claims.Binding.Jkt,
         BoundCertificate = claims.Binding.CertificateThumbprint,
         BindingUnusable = claims.Binding.Unusable,

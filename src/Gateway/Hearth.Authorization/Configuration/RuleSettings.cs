@@ -30,7 +30,8 @@ public sealed class RuleSettings
     /// <summary>
     /// The policy chain, in order (HEARTH_POLICIES, default <c>token</c>): <c>token</c> (the
     /// token's Pauldron permissions and SMART scopes, always first), then <c>consent</c> (the
-    /// patients' privacy Consents). A deny anywhere wins; only the token policy permits.
+    /// patients' privacy Consents and label obligations). A deny anywhere wins; only the token
+    /// policy permits. The names are those of <see cref="Policies.PolicyChain.Registered"/>.
     /// </summary>
     public IReadOnlyList<string> Policies { get; init; } = ["token"];
 
@@ -49,9 +50,9 @@ public sealed class RuleSettings
         }
 
         var policies = r.List("HEARTH_POLICIES", ["token"]);
-        if (policies is not (["token"] or ["token", "consent"]))
+        if (Hearth.Authorization.Policies.PolicyChain.Problem(policies) is { } problem)
         {
-            r.Errors.Add("HEARTH_POLICIES lists the policies in order: token, or token,consent (the token policy first; no other names, none twice).");
+            r.Errors.Add($"HEARTH_POLICIES lists the policies in order, e.g. token,consent: {problem}.");
         }
 
         return new RuleSettings

@@ -9,12 +9,31 @@ namespace Hearth.Authorization.Permissions;
 /// token's permissions give the decision, and what the resource needed (for a UMA ticket). Reads,
 /// writes (body and stored versions), batch entries and export lines all come here.
 /// </summary>
-public sealed class Adjudicator(RuleSettings settings)
+public sealed class Adjudicator
 {
+    private readonly RuleSettings settings;
+    private readonly IReadOnlyList<Policies.IResourcePolicy> _chain;
+
+    /// <summary>The chain HEARTH_POLICIES names (<see cref="Policies.PolicyChain.For"/>).</summary>
+    public Adjudicator(RuleSettings settings)
+        : this(settings, Policies.PolicyChain.For(settings))
+    {
+    }
+
+    /// <summary>An explicit chain, in order.</summary>
+    public Adjudicator(RuleSettings settings, IReadOnlyList<Policies.IResourcePolicy> chain)
+    {
+        this.settings = settings;
+        _chain = chain;
+    }
+
+    /// <summary>The chain, in order.</summary>
+    public IReadOnlyList<Policies.IResourcePolicy> Chain => _chain;
+
     /// <summary>
-    /// Judges one resource for <paramref name="action"/> (unprotected types always pass): the token
-    /// needs a grant of the whole (every patient, the highest confidentiality), and no deny may
-    /// overlap it or any of its parts (an embedded resource of a denied patient, type or label).
+    /// Judges one resource for <paramref name="action"/> (unprotected types always pass): each
+    /// policy of the chain in turn; the first deny decides (and is noted in the request's ledger
+    /// with the policy's name and reason), and a resource no policy permitted is not granted.
     /// </summary>
     public Judgement Judge(ResourceFacts facts, ResolvedReferences resolved, PermissionSet permissions, FhirAction action)
     {
@@ -23,73 +42,22 @@ public sealed class Adjudicator(RuleSettings settings)
             return Judgement.Permitted;
         }
 
-        if (Required(facts, resolved, action) is not { } required)
+        var required = Required(facts, resolved, action);
+        var question = new Policies.PolicyQuestion(facts, required, resolved, permissions, action, this);
+        var permitted = false;
+        foreach (var policy in _chain)
         {
-            return new Judgement(Decision.NotGranted, null);
-        }
-
-        var decision = permissions.Evaluate(required);
-        if (decision == Decision.Permit)
-        {
-            foreach (var part in facts.Parts)
+            var verdict = policy.Decide(question);
+            if (verdict.Outcome == Policies.PolicyOutcome.Deny)
             {
-                if (Required(part, resolved, action) is { } partRequired && permissions.IsDenied(partRequired))
-                {
-                    decision = Decision.ExplicitlyDenied;
-                    break;
-                }
+                resolved.Ledger?.Denied(policy.Name, verdict.Reason);
+                return new Judgement(verdict.Decision, required);
             }
+
+            permitted |= verdict.Outcome == Policies.PolicyOutcome.Permit;
         }
 
-        if (decision == Decision.Permit && settings.ConsentPolicy && ConsentDenies(facts, resolved, Requester(permissions.Requester)))
-        {
-            resolved.Ledger?.ConsentDenied();
-            decision = Decision.ConsentDenied;
-        }
-
-        return new Judgement(decision, required);
-    }
-
-    /// <summary>The token's holder, allowed to break the glass when its client is one of HEARTH_BTG_CLIENTS.</summary>
-    private Policies.ConsentRequester Requester(Policies.ConsentRequester requester)
-        => requester.ClientId is { } client && settings.BreakGlassClients.Contains(client) ? requester with { BreakGlassAllowed = true } : requester;
-
-    /// <summary>
-    /// The Consent policy, after the token permitted: every active privacy Consent of every patient
-    /// of the resource and of its parts decides; a deny of any wins, and Consents that could not be
-    /// resolved deny. A permit for purpose BTG that passed a deny is noted in the request's ledger.
-    /// </summary>
-    private static bool ConsentDenies(ResourceFacts facts, ResolvedReferences resolved, Policies.ConsentRequester requester)
-    {
-        var brokeTheGlass = false;
-        foreach (var part in facts.Parts.Count > 0 ? facts.Parts : [facts])
-        {
-            foreach (var patient in Policies.ConsentDirective.PatientsOfPart(part))
-            {
-                if (resolved.Consents(patient) is not { } consents)
-                {
-                    return true;
-                }
-
-                foreach (var consent in consents)
-                {
-                    var decision = consent.Decide(part, part.Resource, requester, resolved.Now);
-                    if (decision.Outcome == Policies.ConsentOutcome.Deny)
-                    {
-                        return true;
-                    }
-
-                    brokeTheGlass |= decision.BrokeTheGlass;
-                }
-            }
-        }
-
-        if (brokeTheGlass)
-        {
-            resolved.Ledger?.GlassBroken();
-        }
-
-        return false;
+        return new Judgement(permitted ? Decision.Permit : Decision.NotGranted, required);
     }
 
     /// <summary>Judges several resources (a write's body and stored version); the first that is not permitted, or <see cref="Judgement.Permitted"/>.</summary>

@@ -4,11 +4,14 @@ using Hearth.Authorization.Fhir;
 
 namespace Hearth.Authorization.Policies;
 
-/// <summary>Who asks, as a Consent's provisions see it: the token's client, its fhirUser, and its purposes of use.</summary>
+/// <summary>Who asks, as a Consent's provisions see it: the token's client, its fhirUser, the organization its user acts for, and its purposes of use.</summary>
 /// <param name="BreakGlassAllowed">Whether this client may break the glass (HEARTH_BTG_CLIENTS): only then does a purpose of BTG count.</param>
 public sealed record ConsentRequester(string? ClientId, string? FhirUser, IReadOnlyList<string> PurposeOfUse, bool BreakGlassAllowed)
 {
     public const string BreakGlassPurpose = "BTG";
+
+    /// <summary>The organization the user acts for (IHE IUA <c>subject_organization_id</c>): an identifier or an <c>Organization/…</c> reference.</summary>
+    public string? Organization { get; init; }
 
     /// <summary>A requester nothing is known of (no client, user or purpose).</summary>
     public static ConsentRequester Nobody { get; } = new(null, null, [], false);
@@ -36,7 +39,8 @@ public readonly record struct ConsentDecision(ConsentOutcome Outcome, bool Broke
 /// none) and applies when its own conditions match; a nested provision whose conditions match is an
 /// exception, decided in its turn by its own nested provisions, and of several matching
 /// exceptions a deny wins. Conditions: <c>period</c> (of the rule), <c>actor</c> (the token's
-/// fhirUser by reference, or its client by <c>reference.identifier.value</c>), <c>purpose</c>
+/// fhirUser or organization by reference, or its client or organization by
+/// <c>reference.identifier.value</c>), <c>purpose</c>
 /// (v3-ActReason; BTG only for clients allowed to break the glass), <c>class</c> (resource types),
 /// <c>code</c> (the resource's <c>code</c>), <c>securityLabel</c> (its <c>meta.security</c>),
 /// <c>data</c> (meaning <c>instance</c>: the resource itself) and <c>dataPeriod</c> (its clinical

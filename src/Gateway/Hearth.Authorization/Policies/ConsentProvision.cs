@@ -69,16 +69,18 @@ internal sealed class ConsentProvision
             return false;
         }
 
-        if (Text(reference, "reference") is { } target && requester.FhirUser is { } user)
+        if (Text(reference, "reference") is { } target && (SameResource(target, requester.FhirUser) || SameResource(target, requester.Organization)))
         {
-            if (target == user || user.EndsWith("/" + target, StringComparison.Ordinal) || target.EndsWith("/" + user, StringComparison.Ordinal))
-            {
-                return true;
-            }
+            return true;
         }
 
-        return reference["identifier"] is JsonObject identifier && Text(identifier, "value") is { } value && value == requester.ClientId;
+        return reference["identifier"] is JsonObject identifier && Text(identifier, "value") is { } value
+            && (value == requester.ClientId || value == requester.Organization);
     }
+
+    /// <summary>Whether two references name the same resource (one may be absolute: it then ends with the other).</summary>
+    private static bool SameResource(string target, string? claimed)
+        => claimed is { Length: > 0 } && (target == claimed || claimed.EndsWith("/" + target, StringComparison.Ordinal) || target.EndsWith("/" + claimed, StringComparison.Ordinal));
 
     private static HashSet<(string?, string?)> Codings(JsonObject? concept)
         => (concept?["coding"] as JsonArray ?? []).OfType<JsonObject>().Select(c => (Text(c, "system"), Text(c, "code"))).ToHashSet();

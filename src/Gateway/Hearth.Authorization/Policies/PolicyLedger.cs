@@ -2,20 +2,40 @@ namespace Hearth.Authorization.Policies;
 
 /// <summary>
 /// What the policy chain found while one request was judged, for its audit record, its metrics
-/// and its answer: how many resources a patient's Consent denied (the deciding policy), and whether
-/// a permit for purpose BTG passed a Consent's deny (break-the-glass). Judgements of one request
-/// may run in parallel: counted atomically.
+/// and its answer: the first policy after the token's that denied a resource, and why (the
+/// deciding policy: <see cref="DecidingPolicy"/>); whether a permit for purpose BTG passed a
+/// Consent's deny (break-the-glass); whether something disclosed carries a NOAUTH obligation.
+/// Judgements of one request may run in parallel: written atomically.
 /// </summary>
 public sealed class PolicyLedger
 {
-    private int _consentDenials;
+    private string? _decidedBy;
+    private string? _reason;
     private int _brokeTheGlass;
+    private int _noFurtherDisclosure;
 
-    public int ConsentDenials => Volatile.Read(ref _consentDenials);
+    /// <summary>The policy that decided the request's denials and redactions: the first beside the token policy that denied, else the token policy.</summary>
+    public string DecidingPolicy => Volatile.Read(ref _decidedBy) ?? TokenPolicy.PolicyName;
+
+    /// <summary>Why <see cref="DecidingPolicy"/> denied (its first reason), when it is not the token policy.</summary>
+    public string? Reason => Volatile.Read(ref _decidedBy) is null ? null : Volatile.Read(ref _reason);
 
     public bool BrokeTheGlass => Volatile.Read(ref _brokeTheGlass) != 0;
 
-    public void ConsentDenied() => Interlocked.Increment(ref _consentDenials);
+    /// <summary>Whether a resource served carries the NOAUTH obligation (no further disclosure without the patient's authorization).</summary>
+    public bool MustNotDiscloseFurther => Volatile.Read(ref _noFurtherDisclosure) != 0;
+
+    /// <summary>Notes that <paramref name="policy"/> denied a resource; the first policy other than the token's is kept, with its reason.</summary>
+    public void Denied(string policy, string? reason)
+    {
+        if (policy != TokenPolicy.PolicyName && Volatile.Read(ref _decidedBy) is null)
+        {
+            Interlocked.CompareExchange(ref _reason, reason, null);
+            Interlocked.CompareExchange(ref _decidedBy, policy, null);
+        }
+    }
 
     public void GlassBroken() => Interlocked.Exchange(ref _brokeTheGlass, 1);
+
+    public void NoFurtherDisclosure() => Interlocked.Exchange(ref _noFurtherDisclosure, 1);
 }

@@ -23,6 +23,13 @@ public sealed record TokenClaims(string PermissionsJson, IReadOnlyList<string> S
     /// <summary>The <c>fhirUser</c> claim: the user's FHIR resource (<c>Practitioner/123</c>, or an absolute URL).</summary>
     public string? FhirUser { get; init; }
 
+    /// <summary>
+    /// The organization the user acts for, as IHE IUA writes it (<c>ihe_iua.subject_organization_id</c>,
+    /// at the top or under <c>extensions</c>): an identifier (such as <c>urn:oid:…</c>) or a reference
+    /// (<c>Organization/…</c>). What a Consent's <c>actor</c> naming an organization matches.
+    /// </summary>
+    public string? Organization { get; init; }
+
     /// <summary>The code system of purposes of use.</summary>
     public const string ActReason = "http://terminology.hl7.org/CodeSystem/v3-ActReason";
 
@@ -77,6 +84,7 @@ public sealed record TokenClaims(string PermissionsJson, IReadOnlyList<string> S
                 Binding = TokenBinding.Read(root),
                 PurposeOfUse = Purposes(root),
                 FhirUser = Text(root, "fhirUser"),
+                Organization = Iua(root, "subject_organization_id"),
             };
         }
         finally
@@ -130,6 +138,21 @@ public sealed record TokenClaims(string PermissionsJson, IReadOnlyList<string> S
                     break;
             }
         }
+    }
+
+    /// <summary>A string member of the token's <c>ihe_iua</c> object (at the top, else under <c>extensions</c>).</summary>
+    private static string? Iua(JsonElement root, string name)
+    {
+        foreach (var container in new[] { root, root.TryGetProperty("extensions", out var extensions) ? extensions : default })
+        {
+            if (container.ValueKind == JsonValueKind.Object && container.TryGetProperty("ihe_iua", out var iua) && iua.ValueKind == JsonValueKind.Object
+                && Text(iua, name) is { } value)
+            {
+                return value;
+            }
+        }
+
+        return null;
     }
 
     private static bool IsCode(string code) => code.Length is > 0 and <= 64 && code.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.');

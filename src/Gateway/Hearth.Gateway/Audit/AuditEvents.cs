@@ -58,8 +58,10 @@ internal static class AuditEvents
 
     private static string? Description(JsonObject record, string? decision)
     {
-        var reason = record["reason"]?.GetValue<string>();
-        return decision == "redact" ? $"Served with {record["entriesRemoved"]} entries removed." : reason;
+        var reason = decision == "redact" ? $"Served with {record["entriesRemoved"]} entries removed." : record["reason"]?.GetValue<string>();
+        return record["policyReason"]?.GetValue<string>() is { } why && record["policy"]?.GetValue<string>() is { } policy
+            ? $"{reason} (policy {policy}: {why})".TrimStart()
+            : reason;
     }
 
     private static JsonArray Agents(JsonObject record)

@@ -14,12 +14,10 @@ internal sealed class AuditQueue(int capacity)
     private readonly ConcurrentQueue<byte[]> _records = new();
     private int _count;
     private int _writing;
+    private int _reserved;
     private readonly int _wakeAt = (capacity + 1) / 2;
     private volatile bool _completed;
     private TaskCompletionSource? _reader;
-
-    /// <summary>Whether a record written now would be taken (not full, not completed).</summary>
-    public bool HasRoom => !_completed && Volatile.Read(ref _count) < capacity;
 
     /// <summary>False when full or completed: the record is dropped (the caller counts it).</summary>
     public bool TryWrite(byte[] record)
@@ -27,29 +25,82 @@ internal sealed class AuditQueue(int capacity)
         Interlocked.Increment(ref _writing);
         try
         {
-            if (_completed)
+            if (TakeSlot() is not { } count)
             {
                 return false;
             }
 
-            var count = Interlocked.Increment(ref _count);
-            if (count > capacity)
-            {
-                Interlocked.Decrement(ref _count);
-                return false;
-            }
-
-            _records.Enqueue(record);
-            if (count >= _wakeAt)
-            {
-                Volatile.Read(ref _reader)?.TrySetResult(); // half full: the reader is not left waiting out its pause
-            }
-
+            Enqueue(record, count);
             return true;
         }
         finally
         {
             Interlocked.Decrement(ref _writing);
+        }
+    }
+
+    /// <summary>
+    /// Holds a place for a record not made yet (a break-the-glass answer is served only once its
+    /// record is sure to be queued): false when full or completed. Each reservation ends in one
+    /// <see cref="WriteReserved"/> or <see cref="Release"/>; the queue is not completed before.
+    /// </summary>
+    public bool TryReserve()
+    {
+        Interlocked.Increment(ref _writing);
+        try
+        {
+            if (TakeSlot() is null)
+            {
+                return false;
+            }
+
+            Interlocked.Increment(ref _reserved);
+            return true;
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _writing);
+        }
+    }
+
+    /// <summary>Queues the record a reservation held the place of (even once completion began: the writer waits for it).</summary>
+    public void WriteReserved(byte[] record)
+    {
+        Enqueue(record, Volatile.Read(ref _count));
+        Interlocked.Decrement(ref _reserved);
+    }
+
+    /// <summary>Gives back a reservation whose record will not be written.</summary>
+    public void Release()
+    {
+        Interlocked.Decrement(ref _count);
+        Interlocked.Decrement(ref _reserved);
+    }
+
+    /// <summary>A place in the queue (the count with it), or null when full or completed.</summary>
+    private int? TakeSlot()
+    {
+        if (_completed)
+        {
+            return null;
+        }
+
+        var count = Interlocked.Increment(ref _count);
+        if (count > capacity)
+        {
+            Interlocked.Decrement(ref _count);
+            return null;
+        }
+
+        return count;
+    }
+
+    private void Enqueue(byte[] record, int count)
+    {
+        _records.Enqueue(record);
+        if (count >= _wakeAt)
+        {
+            Volatile.Read(ref _reader)?.TrySetResult(); // half full: the reader is not left waiting out its pause
         }
     }
 
@@ -84,6 +135,6 @@ internal sealed class AuditQueue(int capacity)
         Volatile.Read(ref _reader)?.TrySetResult();
     }
 
-    /// <summary>Completed, no write under way, and every record read.</summary>
-    public bool IsCompleted => _completed && Volatile.Read(ref _writing) == 0 && _records.IsEmpty;
+    /// <summary>Completed, no write under way or reserved, and every record read.</summary>
+    public bool IsCompleted => _completed && Volatile.Read(ref _writing) == 0 && Volatile.Read(ref _reserved) == 0 && _records.IsEmpty;
 }

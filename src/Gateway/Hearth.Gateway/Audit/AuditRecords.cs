@@ -84,7 +84,13 @@ internal static class AuditRecords
         {
             if (decision is "deny" or "redact")
             {
-                writer.WriteString("policy", ledger.ConsentDenials > 0 ? "consent" : "token");
+                writer.WriteString("policy", ledger.DecidingPolicy);
+                WriteIfSet(writer, "policyReason", ledger.Reason);
+            }
+
+            if (ledger.MustNotDiscloseFurther && decision is "permit" or "redact")
+            {
+                writer.WriteString("obligation", Hearth.Authorization.Policies.LabelObligations.NoFurtherDisclosure);
             }
 
             if (ledger.BrokeTheGlass && decision is "permit" or "redact")

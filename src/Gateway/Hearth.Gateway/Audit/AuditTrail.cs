@@ -28,13 +28,42 @@ internal sealed class AuditTrail(HearthSettings hearth, TimeProvider time)
 
     public AuditQueue Records => _records;
 
-    /// <summary>Whether a record made now would be queued for every sink (a break-the-glass answer is served only then).</summary>
-    public bool HasRoom => _records.HasRoom && (_forFhir?.HasRoom ?? true);
+    /// <summary>
+    /// Holds a place in every sink's queue for the record of <paramref name="state"/>'s request (a
+    /// break-the-glass answer is served only then); false when one is full or shutting down. Its
+    /// <see cref="Record"/> fills the places.
+    /// </summary>
+    public bool TryReserve(RequestState state)
+    {
+        if (state.AuditReserved)
+        {
+            return true;
+        }
+
+        if (!_records.TryReserve())
+        {
+            return false;
+        }
+
+        if (_forFhir is not null && !_forFhir.TryReserve())
+        {
+            _records.Release();
+            return false;
+        }
+
+        return state.AuditReserved = true;
+    }
 
     public AuditQueue? ForFhir => _forFhir;
 
     public void Record(HttpContext context, FhirRequest? request, RequestState? state, Refusal? refusal, string decision)
     {
+        if (state is { AuditReserved: true })
+        {
+            RecordReserved(context, request, state, refusal, decision);
+            return;
+        }
+
         var record = AuditRecords.Serialize(context, request, state, refusal, decision, time.GetUtcNow(), _realm);
         if (!_records.TryWrite(record))
         {
@@ -45,6 +74,24 @@ internal sealed class AuditTrail(HearthSettings hearth, TimeProvider time)
         {
             Dropped(FhirSink, 1);
         }
+    }
+
+    private void RecordReserved(HttpContext context, FhirRequest? request, RequestState state, Refusal? refusal, string decision)
+    {
+        byte[] record;
+        try
+        {
+            record = AuditRecords.Serialize(context, request, state, refusal, decision, time.GetUtcNow(), _realm);
+        }
+        catch
+        {
+            _records.Release();
+            _forFhir?.Release();
+            throw;
+        }
+
+        _records.WriteReserved(record);
+        _forFhir?.WriteReserved(record);
     }
 
     /// <summary>Counts records that will never reach <paramref name="sink"/> (sink=log|fhir).</summary>

@@ -37,7 +37,7 @@ internal static class DecisionMetrics
         var tags = new TagList { { "interaction", request is null ? "unknown" : Interactions[request.Interaction] }, { "decision", decision } };
         if (state?.Ledger is { } ledger && decision is "deny" or "redact")
         {
-            tags.Add("policy", ledger.ConsentDenials > 0 ? "consent" : "token"); // with the Consent policy in the chain: which policy decided
+            tags.Add("policy", ledger.DecidingPolicy); // with the Consent policy in the chain: which policy decided
         }
 
         HearthTelemetry.Decisions.Add(1, tags);

@@ -16,6 +16,11 @@ namespace Hearth.Gateway.Pipeline;
 internal sealed class ReplyWriter(HearthSettings settings, RefusalWriter refusals, Audit.AuditTrail audit, TimeProvider time)
 {
     /// <summary>The header every break-the-glass answer carries (RFC 7234 Warning, as UMA mode's warnings).</summary>
+    /// <summary>Names the v3-ObligationPolicy codes the answer carries (NOAUTH: no further disclosure without the patient's authorization).</summary>
+    public const string ObligationHeader = "Hearth-Obligation";
+
+    public const string NoFurtherDisclosureWarning = "199 - \"No further disclosure without the patient's authorization (obligation NOAUTH)\"";
+
     public const string BreakGlassWarning = "199 - \"Break-the-glass: served for purpose of use BTG past a patient's Consent; this access is audited\"";
 
     private readonly byte[] _fhirBase = Encoding.UTF8.GetBytes(settings.FhirServer.Base);
@@ -29,18 +34,9 @@ internal sealed class ReplyWriter(HearthSettings settings, RefusalWriter refusal
     /// <summary>Writes <paramref name="reply"/>. After forwarding, the FHIR server's headers are already on the response: a refusal clears them.</summary>
     public Task WriteAsync(HttpContext http, RequestState state, Reply reply, bool afterForwarding)
     {
-        if (reply.Refusal is null && state.Ledger is { BrokeTheGlass: true })
+        if (reply.Refusal is null && state.Ledger is { } ledger)
         {
-            // Break-the-glass is served only with its audit record: none can be queued now, nothing is served.
-            if (!audit.HasRoom)
-            {
-                reply = Refusal.Problem(503, "transient", "Break-the-glass access is served only with its audit record, which cannot be queued now; try again.");
-            }
-            else
-            {
-                http.Response.Headers.Append("Warning", BreakGlassWarning);
-                Hearth.ServiceDefaults.HearthTelemetry.BreakGlass.Add(1);
-            }
+            reply = Obligations(http, state, ledger, reply);
         }
 
         if (reply.Refusal is { } refusal)
@@ -55,6 +51,33 @@ internal sealed class ReplyWriter(HearthSettings settings, RefusalWriter refusal
         }
 
         return WriteOwnedAsync(http, state, reply.Answer!);
+    }
+
+    /// <summary>
+    /// What the policy chain asks of a served answer: break-the-glass is served only with its audit
+    /// record's place held (else 503), with its Warning, counted; a resource with the NOAUTH
+    /// obligation is served with <see cref="ObligationHeader"/> and a Warning saying so.
+    /// </summary>
+    private Reply Obligations(HttpContext http, RequestState state, Hearth.Authorization.Policies.PolicyLedger ledger, Reply reply)
+    {
+        if (ledger.BrokeTheGlass)
+        {
+            if (!audit.TryReserve(state))
+            {
+                return Refusal.Problem(503, "transient", "Break-the-glass access is served only with its audit record, which cannot be queued now; try again.");
+            }
+
+            http.Response.Headers.Append("Warning", BreakGlassWarning);
+            Hearth.ServiceDefaults.HearthTelemetry.BreakGlass.Add(1);
+        }
+
+        if (ledger.MustNotDiscloseFurther)
+        {
+            http.Response.Headers[ObligationHeader] = Hearth.Authorization.Policies.LabelObligations.NoFurtherDisclosure;
+            http.Response.Headers.Append("Warning", NoFurtherDisclosureWarning);
+        }
+
+        return reply;
     }
 
     private async Task WriteOwnedAsync(HttpContext http, RequestState state, Answer answer)

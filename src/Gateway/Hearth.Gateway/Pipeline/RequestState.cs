@@ -83,6 +83,9 @@ internal sealed class RequestState(FhirRequest request, RequestShape shape, Prin
     /// <summary>The answer was cut off after it had started (the client went away, or writing failed): recorded as an error.</summary>
     public bool Cut { get; set; }
 
+    /// <summary>The audit trail holds a place for this request's record (<see cref="Audit.AuditTrail.TryReserve"/>).</summary>
+    public bool AuditReserved { get; set; }
+
     /// <summary>Entries removed from the answer (redaction).</summary>
     public int Removed { get; set; }
 

@@ -15,5 +15,5 @@ internal static class ParsedPermissions
     private static readonly ConditionalWeakTable<TokenInfo, PermissionSet> Cache = new();
 
     public static PermissionSet For(TokenInfo info) => Cache.GetValue(info, i => PermissionSet.From(i.PermissionsJson, i.Scopes, i.Patient, i.PurposeOfUse,
-        new Hearth.Authorization.Policies.ConsentRequester(i.ClientId, i.FhirUser, i.PurposeOfUse, BreakGlassAllowed: false)));
+        new Hearth.Authorization.Policies.ConsentRequester(i.ClientId, i.FhirUser, i.PurposeOfUse, BreakGlassAllowed: false) { Organization = i.Organization }));
 }

@@ -56,7 +56,7 @@ internal sealed partial class LocalTokens(
         }
 
         var permissions = PermissionSet.From(claims.PermissionsJson, claims.Scopes, claims.Patient, claims.PurposeOfUse,
-            new Hearth.Authorization.Policies.ConsentRequester(claims.ClientId, claims.FhirUser, claims.PurposeOfUse, BreakGlassAllowed: false));
+            new Hearth.Authorization.Policies.ConsentRequester(claims.ClientId, claims.FhirUser, claims.PurposeOfUse, BreakGlassAllowed: false) { Organization = claims.Organization });
         foreach (var problem in permissions.Problems)
         {
             LogScopeProblem(logger, TokenKey.ForLog(tokenHash), problem);

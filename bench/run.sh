@@ -15,6 +15,11 @@
 #   ./bench/run.sh                          # 3 rounds of 10 s per measurement, 2 wrk threads, 16 connections
 #   ROUNDS=5 DURATION=30s CONNECTIONS=32 ./bench/run.sh
 #   SCENARIOS="jwt dpop dpoprsa" ./bench/run.sh   # only these requests (of: read jwt dpop dpoprsa search redacted bulk search2 granular granularjwt)
+#
+# A fifth target, "consent", is Hearth embedded with the Consent policy on (HEARTH_POLICIES=token,consent)
+# for the read, the JWT read and the 50-entry search, with a privacy Consent seeded for each of p01..p20
+# (a deny for a client the bench never is, so every resource is judged by one and served): issue 26's
+# goal is its CPU within 1.1× the same request's without the policy.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -31,6 +36,7 @@ OIDC_PORT=${BENCH_OIDC_PORT:-18591}
 GW_PORT=${BENCH_GATEWAY_PORT:-18580}
 CGW_PORT=${BENCH_CLUSTER_GATEWAY_PORT:-18583}
 PASS_PORT=${BENCH_PASSTHROUGH_PORT:-18582}
+CONSENT_PORT=${BENCH_CONSENT_GATEWAY_PORT:-18584}
 REDIS_PORT=${BENCH_REDIS_PORT:-18593}
 TOOLS=bench/.tools
 
@@ -66,6 +72,19 @@ for (let i = 0; i < 5000; i++) entry.push({ request: { method: "POST", url: "Dia
   resourceType: "DiagnosticReport", status: "final", meta: { security: [{ system: "http://terminology.hl7.org/CodeSystem/v3-Confidentiality", code: "N" }] },
   code: { coding: [{ system: "urn:bench", code: "bulk" }] }, subject: { reference: "Patient/p" + String(i % 20 + 1).padStart(2, "0") },
   conclusion: "bulk report " + i } });
+process.stdout.write(JSON.stringify({ resourceType: "Bundle", type: "batch", entry }));' \
+  | curl -sf -o /dev/null -X POST -H 'Content-Type: application/fhir+json' --data-binary @- "$DIRECT"
+
+# A privacy Consent per patient p01..p20 (deny Observations labelled R to a client the bench never is):
+# the consent target judges every resource by its patient's Consent and serves it.
+node -e '
+const entry = [];
+for (let i = 1; i <= 20; i++) entry.push({ request: { method: "POST", url: "Consent" }, resource: {
+  resourceType: "Consent", status: "active", patient: { reference: "Patient/p" + String(i).padStart(2, "0") },
+  scope: { coding: [{ system: "http://terminology.hl7.org/CodeSystem/consentscope", code: "patient-privacy" }] }, category: [{ text: "privacy" }],
+  provision: { type: "permit", provision: [{ type: "deny", actor: [{ role: { text: "recipient" }, reference: { identifier: { value: "not-a-bench-client" } } }],
+    class: [{ system: "http://hl7.org/fhir/resource-types", code: "Observation" }],
+    securityLabel: [{ system: "http://terminology.hl7.org/CodeSystem/v3-Confidentiality", code: "R" }] }] } } });
 process.stdout.write(JSON.stringify({ resourceType: "Bundle", type: "batch", entry }));' \
   | curl -sf -o /dev/null -X POST -H 'Content-Type: application/fhir+json' --data-binary @- "$DIRECT"
 
@@ -186,13 +205,18 @@ env "${HEARTH_ENV[@]}" "${CLUSTER[@]}" HEARTH_SILO_PORT=18512 HEARTH_SILO_GATEWA
 SILO_PID=$!
 env "${HEARTH_ENV[@]}" "${CLUSTER[@]}" PORT="$CGW_PORT" dotnet "$GATEWAY_DLL" > /tmp/hearth-bench-cgw.log 2>&1 & pids+=($!)
 CGW_PID=$!
+# Hearth embedded with the Consent policy on.
+env "${HEARTH_ENV[@]}" HEARTH_POLICIES=token,consent HEARTH_SILO_PORT=18513 HEARTH_SILO_GATEWAY_PORT=18532 dotnet "$GATEWAY_DLL" --urls "http://127.0.0.1:$CONSENT_PORT" > /tmp/hearth-bench-consent.log 2>&1 & pids+=($!)
+CONSENT_PID=$!
 for _ in $(seq 1 150); do curl -sf "http://127.0.0.1:$PASS_PORT/metadata" >/dev/null && break; sleep 0.2; done
 wait_ready "http://127.0.0.1:$GW_PORT"
 wait_ready "http://127.0.0.1:$CGW_PORT"
+wait_ready "http://127.0.0.1:$CONSENT_PORT"
 
-declare -A BASE=([direct]="$DIRECT" [yarp]="http://127.0.0.1:$PASS_PORT" [embedded]="http://127.0.0.1:$GW_PORT" [cluster]="http://127.0.0.1:$CGW_PORT")
-declare -A PIDS=([direct]="" [yarp]="$PASS_PID" [embedded]="$GW_PID" [cluster]="$CGW_PID $SILO_PID")
-PROXIES=(yarp embedded cluster)
+declare -A BASE=([direct]="$DIRECT" [yarp]="http://127.0.0.1:$PASS_PORT" [embedded]="http://127.0.0.1:$GW_PORT" [cluster]="http://127.0.0.1:$CGW_PORT"
+  [consent]="http://127.0.0.1:$CONSENT_PORT")
+declare -A PIDS=([direct]="" [yarp]="$PASS_PID" [embedded]="$GW_PID" [cluster]="$CGW_PID $SILO_PID" [consent]="$CONSENT_PID")
+PROXIES=(yarp embedded cluster consent)
 pause() { [[ -z ${PIDS[$1]} ]] || kill -STOP ${PIDS[$1]}; }
 pause_all() { for t in "${PROXIES[@]}"; do pause "$t"; done; }
 resume() { [[ -z ${PIDS[$1]} ]] || kill -CONT ${PIDS[$1]}; }
@@ -204,12 +228,16 @@ declare -A HDR=([read]="$AUTH" [jwt]="$JWT_AUTH" [dpop]="$DPOP_AUTH" [dpoprsa]="
 # SCENARIOS: which requests are measured (all by default).
 ALL_SCENARIOS="read jwt dpop dpoprsa search redacted bulk search2 granular granularjwt"
 read -r -a SCENARIO_LIST <<< "${SCENARIOS:-$ALL_SCENARIOS}"
-# SCENARIO TARGET: what only Hearth judges (a JWT, DPoP, granular scopes) is measured only on Hearth.
-applies() { [[ " ${SCENARIO_LIST[*]} " == *" $1 "* ]] && { [[ $1 != jwt && $1 != dpop* && $1 != granular* ]] || [[ $2 == embedded || $2 == cluster ]]; }; }
+# SCENARIO TARGET: what only Hearth judges (a JWT, DPoP, granular scopes) is measured only on Hearth;
+# the consent target only on the requests it is compared on.
+CONSENT_SCENARIOS="read jwt search"
+applies() { [[ " ${SCENARIO_LIST[*]} " == *" $1 "* ]] || return 1
+  if [[ $2 == consent ]]; then [[ " $CONSENT_SCENARIOS " == *" $1 "* ]]; return; fi
+  [[ $1 != jwt && $1 != dpop* && $1 != granular* ]] || [[ $2 == embedded || $2 == cluster ]]; }
 
 for t in "${PROXIES[@]}"; do
   for s in read jwt dpop dpoprsa search redacted search2 granular granularjwt; do applies "$s" "$t" && warm "${BASE[$t]}${URL[$s]}" "${HDR[$s]}"; done
-  curl -s -m 60 -o /dev/null -H "$AUTH" "${BASE[$t]}$BULK"
+  applies bulk "$t" && curl -s -m 60 -o /dev/null -H "$AUTH" "${BASE[$t]}$BULK"
 done
 entries=$(curl -s -H "$AUTH_N" "http://127.0.0.1:$GW_PORT$REDACTED" | grep -o '"fullUrl"' | wc -l)
 # Then all run side by side under a light load for SETTLE: a process's periodic work (Orleans'
@@ -224,7 +252,7 @@ pause_all
 declare -A R # R[target,scenario,round] = "req/s p50 p99 cpu bytes non-2xx"
 for round in $(seq 1 "$ROUNDS"); do
   # The proxies' order turns each round, so that none is always measured first.
-  order=(direct "${PROXIES[@]:$(( (round - 1) % 3 ))}" "${PROXIES[@]:0:$(( (round - 1) % 3 ))}")
+  order=(direct "${PROXIES[@]:$(( (round - 1) % ${#PROXIES[@]} ))}" "${PROXIES[@]:0:$(( (round - 1) % ${#PROXIES[@]} ))}")
   for s in $ALL_SCENARIOS; do
     for t in "${order[@]}"; do
       applies "$s" "$t" || continue
@@ -282,7 +310,7 @@ date=$(date -u +%Y-%m-%d)
   echo "| request | target | req/s | req/s ÷ bare YARP | p50 / p99 | proxy CPU µs/req | CPU ÷ bare YARP | bytes allocated/req | non-2xx |"
   echo "|---|---|---|---|---|---|---|---|---|"
   for s in $ALL_SCENARIOS; do
-    for t in direct yarp embedded cluster; do
+    for t in direct yarp embedded cluster consent; do
       [[ -n ${R[$t,$s,1]:-} ]] && row "${LABELS[$s]}" "$t" "$s"
     done
   done
@@ -292,7 +320,7 @@ date=$(date -u +%Y-%m-%d)
   echo "| request | target | req/s ÷ bare YARP, rounds 1–$ROUNDS | CPU ÷ bare YARP, rounds 1–$ROUNDS |"
   echo "|---|---|---|---|"
   for s in $ALL_SCENARIOS; do
-    for t in embedded cluster; do
+    for t in embedded cluster consent; do
       [[ -n ${R[$t,$s,1]:-} ]] && echo "| ${LABELS[$s]} | $t | $(ratios "$t" "$s" 1) | $(ratios "$t" "$s" 4) |"
     done
   done
@@ -310,6 +338,18 @@ date=$(date -u +%Y-%m-%d)
       done
       echo "| ${LABELS[$a]} | ${LABELS[$b]} | $t | ${rs[*]} | $(echo "${rs[*]}" | median) |"
     done
+  done
+  echo
+  echo "The Consent policy (issue 26's goal: a warm request with it on within 1.1× the CPU without it): the consent target's proxy CPU ÷ the embedded target's, same request, each round:"
+  echo
+  echo "| request | CPU ratio, rounds 1–$ROUNDS | median |"
+  echo "|---|---|---|"
+  for s in $CONSENT_SCENARIOS; do
+    [[ -n ${R[consent,$s,1]:-} && -n ${R[embedded,$s,1]:-} ]] || continue
+    rs=(); for r in $(seq 1 "$ROUNDS"); do
+      rs+=("$(awk -v x="$(echo "${R[consent,$s,$r]}" | awk '{print $4}')" -v y="$(echo "${R[embedded,$s,$r]}" | awk '{print $4}')" 'BEGIN { if (y == 0) print "-"; else printf "%.2f", x / y }')")
+    done
+    echo "| ${LABELS[$s]} | ${rs[*]} | $(echo "${rs[*]}" | median) |"
   done
   echo
   echo "Embedded gateway's peak resident memory over the whole run (VmHWM): $((peak_bulk / 1024)) MiB."

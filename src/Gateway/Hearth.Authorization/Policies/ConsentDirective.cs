@@ -98,7 +98,10 @@ public sealed class ConsentDirective
         return new ConsentDirective(id, problem is null ? ConsentProvision.Read(root) : ConsentProvision.Empty, problem);
     }
 
-    /// <summary>This Consent's decision on <paramref name="resource"/> (its facts, and the resource as JSON) for <paramref name="requester"/> at <paramref name="now"/>.</summary>
+    /// <summary>
+    /// This Consent's decision on a resource (its facts, and the resource as JSON: null to take the
+    /// facts' own, read only when a condition looks into it) for <paramref name="requester"/> at <paramref name="now"/>.
+    /// </summary>
     public ConsentDecision Decide(ResourceFacts facts, JsonObject? resource, ConsentRequester requester, DateTimeOffset now)
     {
         if (Unsupported is not null)
@@ -193,8 +196,11 @@ public sealed class ConsentDirective
     }
 
     /// <summary>What a provision is matched against.</summary>
-    internal sealed record Subject(ResourceFacts Facts, JsonObject? Resource, ConsentRequester Requester, DateTimeOffset Now)
+    internal sealed record Subject(ResourceFacts Facts, JsonObject? GivenResource, ConsentRequester Requester, DateTimeOffset Now)
     {
+        /// <summary>The resource as JSON: the one given, else the facts' own (a node over the parsed answer, made only when asked).</summary>
+        public JsonObject? Resource => GivenResource ?? Facts.Resource;
+
         /// <summary>The resource's clinical date (the first of its usual date elements), else its lastUpdated.</summary>
         public DateTimeOffset? ClinicalDate
         {

@@ -21,29 +21,23 @@ public sealed class ConsentPolicy(RuleSettings settings) : IResourcePolicy
         var requester = Requester(question.Permissions.Requester);
         var resolved = question.Resolved;
         var brokeTheGlass = false;
-        foreach (var part in question.Parts)
+        var parts = question.Facts.Parts;
+        for (var i = 0; i < Math.Max(parts.Count, 1); i++) // by index, nothing made: this runs for every resource judged
         {
+            var part = parts.Count > 0 ? parts[i] : question.Facts;
             if (LabelObligations.Apply(part, question.Action, resolved.Ledger) is { Outcome: PolicyOutcome.Deny } refused)
             {
                 return refused;
             }
 
-            foreach (var patient in ConsentDirective.PatientsOfPart(part))
+            var references = part.PatientReferences;
+            for (var p = 0; p <= references.Count; p++)
             {
-                if (resolved.Consents(patient) is not { } consents)
+                // The patients whose Consents judge the part (ConsentDirective.PatientsOfPart): those it references, and a Patient itself.
+                var patient = p < references.Count ? references[p] : part.SelfReference;
+                if (patient is not null && Judge(part, patient, requester, resolved, ref brokeTheGlass) is { } denied)
                 {
-                    return PolicyVerdict.Deny(Decision.ConsentDenied, "the Consents of its patient could not be read");
-                }
-
-                foreach (var consent in consents)
-                {
-                    var decision = consent.Decide(part, part.Resource, requester, resolved.Now);
-                    if (decision.Outcome == ConsentOutcome.Deny)
-                    {
-                        return PolicyVerdict.Deny(Decision.ConsentDenied, consent.Id is { } id ? "Consent/" + id + " denies it" : "a Consent of its patient denies it");
-                    }
-
-                    brokeTheGlass |= decision.BrokeTheGlass;
+                    return denied;
                 }
             }
         }
@@ -54,6 +48,28 @@ public sealed class ConsentPolicy(RuleSettings settings) : IResourcePolicy
         }
 
         return PolicyVerdict.Abstain;
+    }
+
+    /// <summary>A deny by one of <paramref name="patient"/>'s Consents (or because they could not be read); null when none denies.</summary>
+    private static PolicyVerdict? Judge(Fhir.ResourceFacts part, string patient, ConsentRequester requester, Fhir.ResolvedReferences resolved, ref bool brokeTheGlass)
+    {
+        if (resolved.Consents(patient) is not { } consents)
+        {
+            return PolicyVerdict.Deny(Decision.ConsentDenied, "the Consents of its patient could not be read");
+        }
+
+        foreach (var consent in consents)
+        {
+            var decision = consent.Decide(part, null, requester, resolved.Now);
+            if (decision.Outcome == ConsentOutcome.Deny)
+            {
+                return PolicyVerdict.Deny(Decision.ConsentDenied, consent.Id is { } id ? "Consent/" + id + " denies it" : "a Consent of its patient denies it");
+            }
+
+            brokeTheGlass |= decision.BrokeTheGlass;
+        }
+
+        return null;
     }
 
     /// <summary>The token's holder, allowed to break the glass when its client is one of HEARTH_BTG_CLIENTS.</summary>

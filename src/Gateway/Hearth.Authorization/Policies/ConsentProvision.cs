@@ -7,12 +7,34 @@ namespace Hearth.Authorization.Policies;
 /// <summary>One rule of a <see cref="ConsentDirective"/>: its type, its conditions (each list: any of its items), and its exceptions.</summary>
 internal sealed class ConsentProvision
 {
+    // Each condition's items, read once (null: the condition is absent); a judgement then looks up nothing by name.
+    private readonly JsonObject? _period;
+    private readonly JsonObject? _dataPeriod;
+    private readonly JsonObject[]? _actor;
+    private readonly JsonObject[]? _purpose;
+    private readonly HashSet<string>? _class;
+    private readonly JsonObject[]? _code;
+    private readonly JsonObject[]? _securityLabel;
+    private readonly JsonObject[]? _data;
+
     private ConsentProvision(string? type, JsonObject node, IReadOnlyList<ConsentProvision> nested)
     {
         Type = type;
         Node = node;
         Nested = nested;
+        _period = node["period"] as JsonObject;
+        _dataPeriod = node["dataPeriod"] as JsonObject;
+        _actor = Condition(node, "actor");
+        _purpose = Condition(node, "purpose");
+        _class = Condition(node, "class")?.Select(c => Text(c, "code") ?? "").ToHashSet(StringComparer.Ordinal);
+        _code = Condition(node, "code");
+        _securityLabel = Condition(node, "securityLabel");
+        _data = Condition(node, "data");
     }
+
+    /// <summary>A condition's items; null when it is absent or empty (no condition). An item that is not an object matches nothing.</summary>
+    private static JsonObject[]? Condition(JsonObject node, string name)
+        => node[name] is JsonArray { Count: > 0 } items ? items.Select(i => i as JsonObject ?? new JsonObject { ["unreadable"] = true }).ToArray() : null;
 
     public string? Type { get; }
 
@@ -27,40 +49,63 @@ internal sealed class ConsentProvision
 
     public bool Matches(Subject subject)
     {
-        var node = Node;
-        return InPeriod(node["period"] as JsonObject, subject.Now)
-            && Any(node, "actor", a => Actor(a, subject.Requester))
-            && Any(node, "purpose", p => Text(p, "system") is null or Hearth.Authorization.Tokens.TokenClaims.ActReason && Text(p, "code") is { } code && subject.Requester.Has(code))
-            && Any(node, "class", c => Text(c, "code") == subject.Facts.ResourceType)
-            && Any(node, "code", c => Codings(c).Any(code => Codings(subject.Resource?["code"] as JsonObject).Contains(code)))
-            && Any(node, "securityLabel", l => Labels(subject).Contains((Text(l, "system"), Text(l, "code"))))
-            && Any(node, "data", d => (d["reference"] as JsonObject) is { } reference && Text(reference, "reference") == Self(subject))
-            && (node["dataPeriod"] is not JsonObject dataPeriod || (subject.ClinicalDate is { } date ? InPeriod(dataPeriod, date) : Type == "deny")); // no date: a deny still holds
+        // The cheap conditions first: most provisions are told apart by the resource's type or by who asks.
+        return (_class is null || _class.Contains(subject.Facts.ResourceType))
+            && InPeriod(_period, subject.Now)
+            && Any(_actor, a => Actor(a, subject.Requester))
+            && Any(_purpose, p => Text(p, "system") is null or Hearth.Authorization.Tokens.TokenClaims.ActReason && Text(p, "code") is { } code && subject.Requester.Has(code))
+            && Any(_code, c => Codings(c).Any(code => Codings(subject.Resource?["code"] as JsonObject).Contains(code)))
+            && Any(_securityLabel, l => Labels(subject).Contains((Text(l, "system"), Text(l, "code"))))
+            && Any(_data, d => (d["reference"] as JsonObject) is { } reference && Text(reference, "reference") == Self(subject))
+            && (_dataPeriod is null || (subject.ClinicalDate is { } date ? InPeriod(_dataPeriod, date) : Type == "deny")); // no date: a deny still holds
     }
 
     /// <summary>The rule's decision where it applies: its own type, unless matching exceptions say otherwise (a deny among them wins).</summary>
     public ConsentDecision Decide(Subject subject)
     {
         var own = Type == "deny" ? ConsentOutcome.Deny : ConsentOutcome.Permit;
-        var exceptions = Nested.Where(n => n.Matches(subject)).Select(n => (Rule: n, Decision: n.Decide(subject))).ToList();
-        if (exceptions.Count == 0)
+        var matched = false;
+        var brokeTheGlass = false;
+        foreach (var exception in Nested) // no list made: this runs for every resource of a patient with a Consent
         {
-            return new ConsentDecision(own, false);
+            if (!exception.Matches(subject))
+            {
+                continue;
+            }
+
+            var decision = exception.Decide(subject);
+            if (decision.Outcome == ConsentOutcome.Deny)
+            {
+                return new ConsentDecision(ConsentOutcome.Deny, false);
+            }
+
+            matched = true;
+
+            // A permit that overrides this deny for purpose BTG breaks the glass.
+            brokeTheGlass |= decision.BrokeTheGlass
+                || (own == ConsentOutcome.Deny && (exception._purpose ?? []).Any(p => Text(p, "code") == ConsentRequester.BreakGlassPurpose));
         }
 
-        if (exceptions.Any(e => e.Decision.Outcome == ConsentOutcome.Deny))
-        {
-            return new ConsentDecision(ConsentOutcome.Deny, false);
-        }
-
-        // A permit that overrides this deny for purpose BTG breaks the glass.
-        var brokeTheGlass = exceptions.Any(e => e.Decision.BrokeTheGlass
-            || (own == ConsentOutcome.Deny && Items(e.Rule.Node, "purpose").Any(p => Text(p, "code") == ConsentRequester.BreakGlassPurpose)));
-        return new ConsentDecision(ConsentOutcome.Permit, brokeTheGlass);
+        return matched ? new ConsentDecision(ConsentOutcome.Permit, brokeTheGlass) : new ConsentDecision(own, false);
     }
 
-    private static bool Any(JsonObject node, string name, Func<JsonObject, bool> matches)
-        => node[name] is not JsonArray items || items.Count == 0 || items.OfType<JsonObject>().Any(matches);
+    private static bool Any(JsonObject[]? items, Func<JsonObject, bool> matches)
+    {
+        if (items is null)
+        {
+            return true;
+        }
+
+        foreach (var item in items)
+        {
+            if (matches(item))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
 
     private static bool Actor(JsonObject actor, ConsentRequester requester)
     {

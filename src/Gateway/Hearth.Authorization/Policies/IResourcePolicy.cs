@@ -43,8 +43,4 @@ public readonly record struct PolicyVerdict(PolicyOutcome Outcome, Decision Deci
 /// permissions, and the action. <see cref="Adjudicator"/> gives what a part of it needs.
 /// </summary>
 public readonly record struct PolicyQuestion(
-    ResourceFacts Facts, RequiredPermission? Required, ResolvedReferences Resolved, PermissionSet Permissions, FhirAction Action, Adjudicator Adjudicator)
-{
-    /// <summary>The resource and each part of it (itself alone when it has no embedded resource).</summary>
-    public IReadOnlyList<ResourceFacts> Parts => Facts.Parts.Count > 0 ? Facts.Parts : [Facts];
-}
+    ResourceFacts Facts, RequiredPermission? Required, ResolvedReferences Resolved, PermissionSet Permissions, FhirAction Action, Adjudicator Adjudicator);

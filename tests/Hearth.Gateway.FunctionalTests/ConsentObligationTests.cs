@@ -1,5 +1,4 @@
 using System.Net;
-using System.Text.Json.Nodes;
 using Hearth.Gateway.FunctionalTests.Infrastructure;
 using static Hearth.Gateway.FunctionalTests.Infrastructure.HearthEnvironment;
 
@@ -118,16 +117,8 @@ public class ConsentObligationTests(HearthEnvironment env)
                 Assert.Equal(HttpStatusCode.Forbidden, denied.StatusCode);
             }
 
-            JsonObject? record = null;
-            for (var attempt = 0; attempt < 100 && record is null; attempt++)
-            {
-                await Task.Delay(100); // the audit writer writes in batches, off the request's path
-                record = File.Exists(file)
-                    ? (await File.ReadAllLinesAsync(file)).Select(l => JsonNode.Parse(l)!.AsObject()).FirstOrDefault(r => r["id"]?.GetValue<string>() == observation)
-                    : null;
-            }
-
-            Assert.NotNull(record);
+            var record = (await AuditTrailTests.RecordsAsync(file, 1))[0]; // the one request this gateway saw
+            Assert.Equal(observation, record["id"]!.GetValue<string>());
             Assert.Equal("deny", record["decision"]!.GetValue<string>());
             Assert.Equal("consent", record["policy"]!.GetValue<string>());
             Assert.Equal("Consent/" + consent + " denies it", record["policyReason"]!.GetValue<string>());

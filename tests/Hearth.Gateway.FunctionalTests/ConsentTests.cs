@@ -1,5 +1,4 @@
 using System.Net;
-using System.Text.Json.Nodes;
 using Hearth.Gateway.FunctionalTests.Infrastructure;
 using static Hearth.Gateway.FunctionalTests.Infrastructure.HearthEnvironment;
 
@@ -94,16 +93,7 @@ public class ConsentTests(HearthEnvironment env)
             // Breaking the glass passes a Consent, never a grant the token lacks.
             Assert.Equal(HttpStatusCode.Forbidden, await StatusAsync(gateway, "Observation/obs-18-1", await TokenAsync(value, "clinic-app", "BTG")));
 
-            JsonObject? record = null;
-            for (var attempt = 0; attempt < 100 && record is null; attempt++)
-            {
-                await Task.Delay(100); // the audit writer writes in batches, off the request's path
-                record = File.Exists(file)
-                    ? (await File.ReadAllLinesAsync(file)).Select(l => JsonNode.Parse(l)!.AsObject()).FirstOrDefault(r => r["id"]?.GetValue<string>() == restricted)
-                    : null;
-            }
-
-            Assert.NotNull(record);
+            var record = (await AuditTrailTests.RecordsAsync(file, 2)).Single(r => r["id"]?.GetValue<string>() == restricted); // the two requests above
             Assert.True(record["breakTheGlass"]!.GetValue<bool>());
             Assert.Equal(["BTG"], record["purposeOfUse"]!.AsArray().Select(p => p!.GetValue<string>()));
         }

@@ -115,7 +115,14 @@ public sealed class ConsentDirective
 
     /// <summary>The patients whose Consents judge <paramref name="part"/> ("Patient/{id}"; a Patient on the server is its own).</summary>
     public static IEnumerable<string> PatientsOfPart(ResourceFacts part)
-        => part.SelfReference is { } self ? part.PatientReferences.Append(self) : part.PatientReferences;
+        => Enumerable.Range(0, PatientCount(part)).Select(i => Patient(part, i));
+
+    /// <summary>How many patients' Consents judge <paramref name="part"/> (<see cref="Patient"/> names each, nothing made: the Consent policy's path).</summary>
+    public static int PatientCount(ResourceFacts part) => part.PatientReferences.Count + (part.SelfReference is null ? 0 : 1);
+
+    /// <summary>The <paramref name="index"/>th patient whose Consents judge <paramref name="part"/>: those it references, then a Patient itself.</summary>
+    public static string Patient(ResourceFacts part, int index)
+        => index < part.PatientReferences.Count ? part.PatientReferences[index] : part.SelfReference!;
 
     /// <summary>The patients whose Consents judge <paramref name="facts"/>: those of the resource and of every part of it, each once.</summary>
     public static IEnumerable<string> PatientsOf(ResourceFacts facts)

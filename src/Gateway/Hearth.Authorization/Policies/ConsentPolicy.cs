@@ -30,12 +30,9 @@ public sealed class ConsentPolicy(RuleSettings settings) : IResourcePolicy
                 return refused;
             }
 
-            var references = part.PatientReferences;
-            for (var p = 0; p <= references.Count; p++)
+            for (var p = 0; p < ConsentDirective.PatientCount(part); p++)
             {
-                // The patients whose Consents judge the part (ConsentDirective.PatientsOfPart): those it references, and a Patient itself.
-                var patient = p < references.Count ? references[p] : part.SelfReference;
-                if (patient is not null && Judge(part, patient, requester, resolved, ref brokeTheGlass) is { } denied)
+                if (Judge(part, ConsentDirective.Patient(part, p), requester, resolved, ref brokeTheGlass) is { } denied)
                 {
                     return denied;
                 }

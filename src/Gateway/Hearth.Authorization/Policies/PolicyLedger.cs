@@ -9,16 +9,15 @@ namespace Hearth.Authorization.Policies;
 /// </summary>
 public sealed class PolicyLedger
 {
-    private string? _decidedBy;
-    private string? _reason;
+    private Denial? _denial;
     private int _brokeTheGlass;
     private int _noFurtherDisclosure;
 
     /// <summary>The policy that decided the request's denials and redactions: the first beside the token policy that denied, else the token policy.</summary>
-    public string DecidingPolicy => Volatile.Read(ref _decidedBy) ?? TokenPolicy.PolicyName;
+    public string DecidingPolicy => Volatile.Read(ref _denial)?.Policy ?? TokenPolicy.PolicyName;
 
     /// <summary>Why <see cref="DecidingPolicy"/> denied (its first reason), when it is not the token policy.</summary>
-    public string? Reason => Volatile.Read(ref _decidedBy) is null ? null : Volatile.Read(ref _reason);
+    public string? Reason => Volatile.Read(ref _denial)?.Reason;
 
     public bool BrokeTheGlass => Volatile.Read(ref _brokeTheGlass) != 0;
 
@@ -28,14 +27,15 @@ public sealed class PolicyLedger
     /// <summary>Notes that <paramref name="policy"/> denied a resource; the first policy other than the token's is kept, with its reason.</summary>
     public void Denied(string policy, string? reason)
     {
-        if (policy != TokenPolicy.PolicyName && Volatile.Read(ref _decidedBy) is null)
+        if (policy != TokenPolicy.PolicyName && Volatile.Read(ref _denial) is null)
         {
-            Interlocked.CompareExchange(ref _reason, reason, null);
-            Interlocked.CompareExchange(ref _decidedBy, policy, null);
+            Interlocked.CompareExchange(ref _denial, new Denial(policy, reason), null); // policy and reason set as one
         }
     }
 
     public void GlassBroken() => Interlocked.Exchange(ref _brokeTheGlass, 1);
 
     public void NoFurtherDisclosure() => Interlocked.Exchange(ref _noFurtherDisclosure, 1);
+
+    private sealed record Denial(string Policy, string? Reason);
 }

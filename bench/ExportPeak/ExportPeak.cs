@@ -40,7 +40,7 @@ public static class ExportPeak
         }
 
         var files = new ExportFiles(settings, new ResponseFilter(settings.Rules), new Adjudicator(settings.Rules),
-            new ReferenceResolver(settings, grains: null!, caches, TimeProvider.System), new Files());
+            new ReferenceResolver(settings, grains: null!, caches, TimeProvider.System), new Files(), TimeProvider.System);
         var permissions = PermissionSet.From("""[{"resource_set_id":{"patientId":"*","resourceType":"DiagnosticReport"},"scopes":[{"action":"bulk-export","securityLabels":[{"system":"http://terminology.hl7.org/CodeSystem/v3-Confidentiality","code":"N"}]}]}]""", [], null);
         var state = new RequestState(new FhirRequest(FhirInteraction.ExportFile, null, "job"), new RequestShape(QueryCollection.Empty, null, FhirFormat.Json),
             new Principal(permissions, DateTimeOffset.UtcNow.AddHours(1), "bench"), "https://gateway.example/fhir");
@@ -54,7 +54,7 @@ public static class ExportPeak
                 written += chunk.Length;
                 peak = Math.Max(peak, GC.GetTotalMemory(forceFullCollection: true) - before);
                 return Task.CompletedTask;
-            }, CancellationToken.None);
+            }, ledger: null, CancellationToken.None);
             Console.WriteLine($"export file of {lines:N0} lines ({Generated.Size(lines) / 1024 / 1024} MB): {permitted:N0} permitted, {written / 1024 / 1024} MB written; held at most {peak / 1024} KB");
         }
     }

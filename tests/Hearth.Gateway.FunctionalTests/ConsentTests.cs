@@ -15,7 +15,7 @@ public class ConsentTests(HearthEnvironment env)
 {
     private const string ActReason = "http://terminology.hl7.org/CodeSystem/v3-ActReason";
 
-    private static string Consent(string patient, string? period = null)
+    internal static string Consent(string patient, string? period = null)
     {
         string Deny(string conditions) => "{\"type\":\"deny\",\"actor\":[{\"role\":{\"text\":\"recipient\"},\"reference\":{\"identifier\":{\"value\":\"clinic-app\"}}}]," + conditions
             + ",\"provision\":[{\"type\":\"permit\",\"purpose\":[{\"system\":\"" + ActReason + "\",\"code\":\"BTG\"}]}]}";
@@ -26,7 +26,7 @@ public class ConsentTests(HearthEnvironment env)
     }
 
     /// <summary>A patient with an Observation labelled R, one labelled N and a Condition; their ids.</summary>
-    private async Task<(string Patient, string Value, string Restricted, string Normal, string Condition)> PatientAsync()
+    internal static async Task<(string Patient, string Value, string Restricted, string Normal, string Condition)> PatientAsync(HearthEnvironment env)
     {
         var id = "cp-" + Guid.NewGuid().ToString("N")[..10];
         var value = "c" + Guid.NewGuid().ToString("N")[..10];
@@ -56,7 +56,7 @@ public class ConsentTests(HearthEnvironment env)
     [Fact]
     public async Task ConsentDenies_TheClientItNames_AnotherClientStillSees()
     {
-        var (patient, value, restricted, normal, condition) = await PatientAsync();
+        var (patient, value, restricted, normal, condition) = await PatientAsync(env);
         await env.Fhir.PostAsync("Consent", Consent(patient));
         await using var gateway = await GatewayAsync();
         var clinic = await TokenAsync(value, "clinic-app");
@@ -80,7 +80,7 @@ public class ConsentTests(HearthEnvironment env)
         var file = Path.Combine(Path.GetTempPath(), $"hearth-audit-{Guid.NewGuid():N}.jsonl");
         try
         {
-            var (patient, value, restricted, _, _) = await PatientAsync();
+            var (patient, value, restricted, _, _) = await PatientAsync(env);
             await env.Fhir.PostAsync("Consent", Consent(patient));
             await using var gateway = await GatewayAsync(("HEARTH_BTG_CLIENTS", "clinic-app"), ("HEARTH_AUDIT_LOG_FILE", file));
 
@@ -106,7 +106,7 @@ public class ConsentTests(HearthEnvironment env)
     [Fact]
     public async Task DecidingPolicy_AndBrokenGlass_Counted()
     {
-        var (patient, value, restricted, _, _) = await PatientAsync();
+        var (patient, value, restricted, _, _) = await PatientAsync(env);
         await env.Fhir.PostAsync("Consent", Consent(patient));
         var (gateway, metricsPort) = await env.StartGatewayWithMetricsAsync(("HEARTH_POLICIES", "token,consent"), ("HEARTH_BTG_CLIENTS", "clinic-app"));
         await using var _ = gateway;
@@ -135,7 +135,7 @@ public class ConsentTests(HearthEnvironment env)
 
         try
         {
-            var (patient, value, restricted, normal, _) = await PatientAsync();
+            var (patient, value, restricted, normal, _) = await PatientAsync(env);
             await env.Fhir.PostAsync("Consent", Consent(patient));
             await using var gateway = await GatewayAsync(("HEARTH_BTG_CLIENTS", "clinic-app"), ("HEARTH_AUDIT_LOG_FILE", fifo), ("HEARTH_AUDIT_BUFFER", "3"));
             var clinic = await TokenAsync(value, "clinic-app");
@@ -158,7 +158,7 @@ public class ConsentTests(HearthEnvironment env)
     [Fact]
     public async Task BreakTheGlass_FromAClientNotAllowed_DoesNotPassTheConsent()
     {
-        var (patient, value, restricted, _, _) = await PatientAsync();
+        var (patient, value, restricted, _, _) = await PatientAsync(env);
         await env.Fhir.PostAsync("Consent", Consent(patient));
         await using var gateway = await GatewayAsync(("HEARTH_BTG_CLIENTS", "er-app"));
 
@@ -168,7 +168,7 @@ public class ConsentTests(HearthEnvironment env)
     [Fact]
     public async Task ConsentHearthCannotEnforce_DeniesThePatientsResources_LoggedOnce()
     {
-        var (patient, value, _, normal, _) = await PatientAsync();
+        var (patient, value, _, normal, _) = await PatientAsync(env);
         await env.Fhir.PostAsync("Consent", "{\"resourceType\":\"Consent\",\"id\":\"x\",\"status\":\"active\",\"scope\":{\"coding\":[{\"system\":"
             + "\"http://terminology.hl7.org/CodeSystem/consentscope\",\"code\":\"patient-privacy\"}]},\"patient\":{\"reference\":\"Patient/" + patient + "\"},"
             + "\"provision\":{\"type\":\"permit\",\"provision\":[{\"type\":\"deny\",\"action\":[{\"coding\":[{\"code\":\"disclose\"}]}]}]}}");
@@ -184,7 +184,7 @@ public class ConsentTests(HearthEnvironment env)
     [Fact]
     public async Task ExpiredConsent_HasNoEffect()
     {
-        var (patient, value, restricted, _, condition) = await PatientAsync();
+        var (patient, value, restricted, _, condition) = await PatientAsync(env);
         await env.Fhir.PostAsync("Consent", Consent(patient, period: "{\"start\":\"2020-01-01\",\"end\":\"2021-01-01\"}"));
         await using var gateway = await GatewayAsync();
         var clinic = await TokenAsync(value, "clinic-app");
@@ -196,7 +196,7 @@ public class ConsentTests(HearthEnvironment env)
     [Fact]
     public async Task ConsentWrittenThroughHearth_TakesEffectOnTheNextRequest()
     {
-        var (patient, value, restricted, _, _) = await PatientAsync();
+        var (patient, value, restricted, _, _) = await PatientAsync(env);
         await using var gateway = await GatewayAsync();
         var clinic = await TokenAsync(value, "clinic-app");
         Assert.Equal(HttpStatusCode.OK, await StatusAsync(gateway, "Observation/" + restricted, clinic)); // no Consent yet (and now cached)
@@ -213,7 +213,7 @@ public class ConsentTests(HearthEnvironment env)
     [Fact]
     public async Task ConsentPolicyOff_ConsentsAreNotRead()
     {
-        var (patient, value, restricted, _, _) = await PatientAsync();
+        var (patient, value, restricted, _, _) = await PatientAsync(env);
         await env.Fhir.PostAsync("Consent", Consent(patient));
         var clinic = await TokenAsync(value, "clinic-app");
 

@@ -34,7 +34,7 @@ public class ExportChunkTests
         var settings = HearthSettings.Load(k => values.GetValueOrDefault(k));
         using var caches = new GatewayCaches(settings, TimeProvider.System);
         var files = new ExportFiles(settings, new ResponseFilter(settings.Rules), new Adjudicator(settings.Rules),
-            new ReferenceResolver(settings, grains: null!, caches, TimeProvider.System), new OneFile());
+            new ReferenceResolver(settings, grains: null!, caches, TimeProvider.System), new OneFile(), TimeProvider.System);
         var permissions = PermissionSet.From("""[{"resource_set_id":{"patientId":"*","resourceType":"Organization"},"scopes":[{"action":"bulk-export","securityLabels":"*"}]}]""", [], null);
         var state = new RequestState(new FhirRequest(FhirInteraction.ExportFile, null, "job"), new RequestShape(QueryCollection.Empty, null, FhirFormat.Json),
             new Principal(permissions, DateTimeOffset.UtcNow.AddHours(1), "test"), "https://gateway.example/fhir");
@@ -44,7 +44,7 @@ public class ExportChunkTests
         {
             writes.Add(chunk.Length);
             return Task.CompletedTask;
-        }, CancellationToken.None);
+        }, ledger: null, CancellationToken.None);
 
         Assert.Equal(Lines, permitted);
         Assert.Equal(OneFile.Body.Length, writes.Sum());

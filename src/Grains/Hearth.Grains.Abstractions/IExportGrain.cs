@@ -32,7 +32,16 @@ public interface IExportGrain : IGrainWithStringKey
 public sealed record ExportFile(
     [property: Id(0)] string Type,
     [property: Id(1)] IReadOnlyList<string> UpstreamUrls,
-    [property: Id(2)] long Count);
+    [property: Id(2)] long Count)
+{
+    /// <summary>Whether the token had some of its lines only by breaking the glass (purpose BTG past a patient's Consent): its download is served as such.</summary>
+    [Id(3)]
+    public bool BreaksTheGlass { get; init; }
+
+    /// <summary>Whether some of its lines carry the NOAUTH obligation: its download is served with the obligation's header.</summary>
+    [Id(4)]
+    public bool NoFurtherDisclosure { get; init; }
+}
 
 [GenerateSerializer, Immutable, Alias("Hearth.ExportJob")]
 public sealed record ExportJob(

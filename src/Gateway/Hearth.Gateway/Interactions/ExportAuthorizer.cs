@@ -29,7 +29,7 @@ namespace Hearth.Gateway.Interactions;
 /// download it; a file is streamed from the FHIR server's files, every line judged again.</item>
 /// </list>
 /// </summary>
-internal sealed class ExportAuthorizer(HearthSettings settings, ExportFiles files, IGrainFactory grains, TimeProvider time, WriteAuthorizer writes) : IInteractionAuthorizer
+internal sealed class ExportAuthorizer(HearthSettings settings, ExportFiles files, IGrainFactory grains, WriteAuthorizer writes) : IInteractionAuthorizer
 {
     public bool Handles(FhirRequest request) => request.IsExport;
 
@@ -52,13 +52,18 @@ internal sealed class ExportAuthorizer(HearthSettings settings, ExportFiles file
 
         if (request.Interaction == FhirInteraction.ExportFile)
         {
-            return request.FileIndex is { } index && index < job.Files.Count
-                ? new Answer(200, "application/fhir+ndjson", ReadOnlyMemory<byte>.Empty) { IsFhirJson = false, Stream = (body, ct) => DownloadAsync(state, job.Files[index], body, ct) }
-                : Refusal.Problem(404, "not-found", "The export has no such file (poll its status for the manifest first).");
+            if (request.FileIndex is not { } index || index >= job.Files.Count)
+            {
+                return Refusal.Problem(404, "not-found", "The export has no such file (poll its status for the manifest first).");
+            }
+
+            ExportFiles.NoteObligations(state, [job.Files[index]]);
+            return new Answer(200, "application/fhir+ndjson", ReadOnlyMemory<byte>.Empty) { IsFhirJson = false, Stream = (body, ct) => files.DownloadAsync(state, job.Files[index], body, ct) };
         }
 
         if (!HttpMethods.IsDelete(http.Request.Method) && job.Manifest is { } manifest)
         {
+            ExportFiles.NoteObligations(state, job.Files);
             return new Answer(200, "application/json", Encoding.UTF8.GetBytes(manifest)) { IsFhirJson = false };
         }
 
@@ -146,7 +151,8 @@ internal sealed class ExportAuthorizer(HearthSettings settings, ExportFiles file
         var lists = new Dictionary<bool, JsonArray> { [false] = [], [true] = [] };
         foreach (var (type, urls, error) in Groups(upstream))
         {
-            var count = await files.JudgeAsync(urls, state, write: null, cancellationToken);
+            var ledger = state.Ledger?.Child();
+            var count = await files.JudgeAsync(urls, state, write: null, ledger, cancellationToken);
             if (count == 0)
             {
                 continue; // nothing the token may have: as if the FHIR server had written no such file
@@ -158,7 +164,7 @@ internal sealed class ExportAuthorizer(HearthSettings settings, ExportFiles file
                 ["url"] = state.PublicBase + RequestClassifier.ExportPrefix + state.Request.Id + "/file/" + kept.Count,
                 ["count"] = count,
             });
-            kept.Add(new ExportFile(type, urls, count));
+            kept.Add(new ExportFile(type, urls, count) { BreaksTheGlass = ledger?.BrokeTheGlass ?? false, NoFurtherDisclosure = ledger?.MustNotDiscloseFurther ?? false });
         }
 
         var manifest = new JsonObject
@@ -209,18 +215,6 @@ internal sealed class ExportAuthorizer(HearthSettings settings, ExportFiles file
 
         return groups;
     }
-
-    /// <summary>Streams one of the manifest's files, every line judged again; nothing is sent after the token's exp.</summary>
-    private Task DownloadAsync(RequestState state, ExportFile file, Stream body, CancellationToken cancellationToken)
-        => files.JudgeAsync(file.UpstreamUrls, state, async lines =>
-        {
-            if (state.ExpiresAt is { } exp && exp <= time.GetUtcNow())
-            {
-                throw new UpstreamException("The access token expired during the download.");
-            }
-
-            await body.WriteAsync(lines, cancellationToken);
-        }, cancellationToken);
 
     /// <summary>An export's answer: the FHIR server's status headers are not passed on (only Hearth's and, while it runs, its progress).</summary>
     private static Answer StatusAnswer(int status, string? contentType, byte[] body, Dictionary<string, string> headers)

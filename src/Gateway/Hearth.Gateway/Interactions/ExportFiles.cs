@@ -5,10 +5,12 @@ using System.Text;
 using Hearth.Authorization.Configuration;
 using Hearth.Authorization.Fhir;
 using Hearth.Authorization.Permissions;
+using Hearth.Authorization.Policies;
 using Hearth.Authorization.Responses;
 using Hearth.Gateway.Formats;
 using Hearth.Gateway.Pipeline;
 using Hearth.Gateway.Resolution;
+using Hearth.Grains.Abstractions;
 using Hearth.ServiceDefaults;
 
 namespace Hearth.Gateway.Interactions;
@@ -18,9 +20,10 @@ namespace Hearth.Gateway.Interactions;
 /// <see cref="LinesPerChunk"/> lines or <see cref="BytesPerChunk"/> bytes, whichever comes first
 /// (their patients resolved at once): how many lines the token may
 /// have, and those lines (pointed at the gateway) for a download. A line that is not a FHIR
-/// resource fails the whole file.
+/// resource fails the whole file. With the Consent policy each file keeps a ledger of its own,
+/// so its download is answered with what its lines need (break-the-glass, NOAUTH).
 /// </summary>
-internal sealed class ExportFiles(HearthSettings settings, ResponseFilter filter, Adjudicator adjudicator, ReferenceResolver resolver, IHttpClientFactory httpClients)
+internal sealed class ExportFiles(HearthSettings settings, ResponseFilter filter, Adjudicator adjudicator, ReferenceResolver resolver, IHttpClientFactory httpClients, TimeProvider time)
 {
     private const int LinesPerChunk = 500;
 
@@ -28,8 +31,14 @@ internal sealed class ExportFiles(HearthSettings settings, ResponseFilter filter
     private const int BytesPerChunk = 16 * 1024 * 1024;
 
     /// <summary>Judges the files at <paramref name="urls"/> as one; gives the permitted lines to <paramref name="write"/> (when given) and returns how many there are.</summary>
-    public async Task<long> JudgeAsync(IReadOnlyList<string> urls, RequestState state, Func<ReadOnlyMemory<byte>, Task>? write, CancellationToken cancellationToken)
+    /// <param name="ledger">With the Consent policy: this file's own ledger (a child of the request's), which tells what its lines needed (break-the-glass, NOAUTH).</param>
+    public async Task<long> JudgeAsync(IReadOnlyList<string> urls, RequestState state, Func<ReadOnlyMemory<byte>, Task>? write, PolicyLedger? ledger, CancellationToken cancellationToken)
     {
+        if (ledger is not null)
+        {
+            RequestState.JudgeThisFlowWith(ledger); // for this file's judgements only: the caller's flow keeps the request's ledger
+        }
+
         long permitted = 0;
         var from = Encoding.UTF8.GetBytes(settings.FhirServer.Base);
         var to = Encoding.UTF8.GetBytes(state.PublicBase);
@@ -83,6 +92,54 @@ internal sealed class ExportFiles(HearthSettings settings, ResponseFilter filter
         {
             Release(chunk);
         }
+    }
+
+    /// <summary>
+    /// What the manifest's judgement found its files needed, for the answer that serves them
+    /// (the stored manifest, a file): break-the-glass (its Warning, its audit record's place held
+    /// first) and NOAUTH's header, as a search's answer has them.
+    /// </summary>
+    public static void NoteObligations(RequestState state, IReadOnlyList<ExportFile> served)
+    {
+        if (state.Ledger is not { } ledger)
+        {
+            return;
+        }
+
+        if (served.Any(f => f.BreaksTheGlass))
+        {
+            ledger.GlassBroken();
+        }
+
+        if (served.Any(f => f.NoFurtherDisclosure))
+        {
+            ledger.NoFurtherDisclosure();
+        }
+    }
+
+    /// <summary>
+    /// Streams one of the manifest's files, every line judged again; nothing is sent after the
+    /// token's exp, nor a line that needs what the answer's headers (sent before it) do not say:
+    /// breaking the glass or NOAUTH the manifest's judgement did not find (a Consent or a label
+    /// changed since): the download is cut off, and the client exports again.
+    /// </summary>
+    public Task DownloadAsync(RequestState state, ExportFile file, Stream body, CancellationToken cancellationToken)
+    {
+        var ledger = state.Ledger?.Child();
+        return JudgeAsync(file.UpstreamUrls, state, async lines =>
+        {
+            if (state.ExpiresAt is { } exp && exp <= time.GetUtcNow())
+            {
+                throw new UpstreamException("The access token expired during the download.");
+            }
+
+            if (ledger is not null && ((ledger.BrokeTheGlass && !file.BreaksTheGlass) || (ledger.MustNotDiscloseFurther && !file.NoFurtherDisclosure)))
+            {
+                throw new UpstreamException("The export file now holds resources served only by breaking the glass or with the NOAUTH obligation, which its answer does not say; export again.");
+            }
+
+            await body.WriteAsync(lines, cancellationToken);
+        }, ledger, cancellationToken);
     }
 
     /// <summary>

@@ -119,6 +119,7 @@ internal sealed partial class HearthAuthorizationMiddleware(
         }
         catch (Exception e) when (!context.RequestAborted.IsCancellationRequested && !context.Response.HasStarted)
         {
+            context.Response.Clear(); // the failed answer's headers (a Warning, an obligation) are not the refusal's
             await writer.WriteAsync(context, state, Fail(e).Refusal!, afterForwarding: false);
         }
     }

@@ -51,6 +51,9 @@ internal sealed class RequestState(FhirRequest request, RequestShape shape, Prin
         CurrentLedger.Value = Ledger;
     }
 
+    /// <summary>Makes <paramref name="ledger"/> the current one for the rest of the calling async method's flow (one part of a request judged on its own).</summary>
+    public static void JudgeThisFlowWith(Hearth.Authorization.Policies.PolicyLedger ledger) => CurrentLedger.Value = ledger;
+
     public FhirRequest Request { get; } = request;
 
     public RequestShape Shape { get; } = shape;

@@ -17,11 +17,13 @@ internal sealed class ConsentProvision
     private readonly JsonObject[]? _securityLabel;
     private readonly JsonObject[]? _data;
 
-    private ConsentProvision(string? type, JsonObject node, IReadOnlyList<ConsentProvision> nested)
+    private readonly ConsentProvision[] _nested;
+
+    private ConsentProvision(string? type, JsonObject node, ConsentProvision[] nested)
     {
         Type = type;
         Node = node;
-        Nested = nested;
+        _nested = nested;
         _period = node["period"] as JsonObject;
         _dataPeriod = node["dataPeriod"] as JsonObject;
         _actor = Condition(node, "actor");
@@ -40,24 +42,63 @@ internal sealed class ConsentProvision
 
     public JsonObject Node { get; }
 
-    public IReadOnlyList<ConsentProvision> Nested { get; }
-
     public static ConsentProvision Empty { get; } = new(null, new JsonObject(), []);
 
     public static ConsentProvision Read(JsonObject node)
-        => new(Text(node, "type"), node, Items(node, "provision").Select(Read).ToList());
+        => new(Text(node, "type"), node, Items(node, "provision").Select(Read).ToArray());
 
     public bool Matches(Subject subject)
     {
-        // The cheap conditions first: most provisions are told apart by the resource's type or by who asks.
+        // The cheap conditions first: most provisions are told apart by the resource's type or by
+        // who asks; no closure made for them (this runs for every resource of a patient with a Consent).
         return (_class is null || _class.Contains(subject.Facts.ResourceType))
             && InPeriod(_period, subject.Now)
-            && Any(_actor, a => Actor(a, subject.Requester))
-            && Any(_purpose, p => Text(p, "system") is null or Hearth.Authorization.Tokens.TokenClaims.ActReason && Text(p, "code") is { } code && subject.Requester.Has(code))
-            && Any(_code, c => Codings(c).Any(code => Codings(subject.Resource?["code"] as JsonObject).Contains(code)))
-            && Any(_securityLabel, l => Labels(subject).Contains((Text(l, "system"), Text(l, "code"))))
-            && Any(_data, d => (d["reference"] as JsonObject) is { } reference && Text(reference, "reference") == Self(subject))
-            && (_dataPeriod is null || (subject.ClinicalDate is { } date ? InPeriod(_dataPeriod, date) : Type == "deny")); // no date: a deny still holds
+            && ActorMatches(_actor, subject.Requester)
+            && PurposeMatches(_purpose, subject.Requester)
+            && ((_code is null && _securityLabel is null && _data is null && _dataPeriod is null) || MatchesTheResource(subject));
+    }
+
+    /// <summary>The conditions that look into the resource itself.</summary>
+    private bool MatchesTheResource(Subject subject)
+        => Any(_code, c => Codings(c).Any(code => Codings(subject.Resource?["code"] as JsonObject).Contains(code)))
+           && Any(_securityLabel, l => Labels(subject).Contains((Text(l, "system"), Text(l, "code"))))
+           && Any(_data, d => (d["reference"] as JsonObject) is { } reference && Text(reference, "reference") == Self(subject))
+           && (_dataPeriod is null || (subject.ClinicalDate is { } date ? InPeriod(_dataPeriod, date) : Type == "deny")); // no date: a deny still holds
+
+    private static bool ActorMatches(JsonObject[]? actors, ConsentRequester requester)
+    {
+        if (actors is null)
+        {
+            return true;
+        }
+
+        foreach (var actor in actors)
+        {
+            if (Actor(actor, requester))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    private static bool PurposeMatches(JsonObject[]? purposes, ConsentRequester requester)
+    {
+        if (purposes is null)
+        {
+            return true;
+        }
+
+        foreach (var purpose in purposes)
+        {
+            if (Text(purpose, "system") is null or Hearth.Authorization.Tokens.TokenClaims.ActReason && Text(purpose, "code") is { } code && requester.Has(code))
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     /// <summary>The rule's decision where it applies: its own type, unless matching exceptions say otherwise (a deny among them wins).</summary>
@@ -66,7 +107,7 @@ internal sealed class ConsentProvision
         var own = Type == "deny" ? ConsentOutcome.Deny : ConsentOutcome.Permit;
         var matched = false;
         var brokeTheGlass = false;
-        foreach (var exception in Nested) // no list made: this runs for every resource of a patient with a Consent
+        foreach (var exception in _nested) // no enumerator made: this runs for every resource of a patient with a Consent
         {
             if (!exception.Matches(subject))
             {

@@ -13,6 +13,8 @@ namespace Hearth.Gateway.Resolution;
 /// </summary>
 internal sealed partial class ReferenceResolver
 {
+    private static readonly Dictionary<string, IReadOnlyList<ConsentDirective>> NoConsents = [];
+
     /// <summary>The Consents already said to be unenforceable (each is logged once per gateway; bounded).</summary>
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, bool> _unenforceable = new(StringComparer.Ordinal);
 
@@ -38,23 +40,43 @@ internal sealed partial class ReferenceResolver
     }
 
     /// <summary>The Consents of every patient of <paramref name="all"/> when this gateway holds them all; else null.</summary>
-    private Dictionary<string, IReadOnlyList<ConsentDirective>>? CachedConsents(IReadOnlyCollection<ResourceFacts> all)
+    private IReadOnlyDictionary<string, IReadOnlyList<ConsentDirective>>? CachedConsents(IReadOnlyCollection<ResourceFacts> all)
     {
-        var consents = new Dictionary<string, IReadOnlyList<ConsentDirective>>(StringComparer.Ordinal);
-        foreach (var patient in all.SelectMany(ConsentDirective.PatientsOf))
+        // By index, no LINQ: this runs for every warm request. Most name one patient: a one-entry map.
+        SingleEntryMap<IReadOnlyList<ConsentDirective>>? single = null;
+        Dictionary<string, IReadOnlyList<ConsentDirective>>? consents = null;
+        foreach (var facts in all)
         {
-            if (!consents.ContainsKey(patient))
+            var parts = facts.Parts;
+            for (var i = 0; i < Math.Max(parts.Count, 1); i++)
             {
-                if (!caches.Consents.TryGet(patient, out var held) || held is null)
+                var part = parts.Count > 0 ? parts[i] : facts;
+                for (var p = 0; p < ConsentDirective.PatientCount(part); p++)
                 {
-                    return null;
-                }
+                    var patient = ConsentDirective.Patient(part, p);
+                    if (single?.Key == patient || consents?.ContainsKey(patient) == true)
+                    {
+                        continue;
+                    }
 
-                consents[patient] = held;
+                    if (!caches.Consents.TryGet(patient, out var held) || held is null)
+                    {
+                        return null;
+                    }
+
+                    if (single is null)
+                    {
+                        single = new(patient, held);
+                        continue;
+                    }
+
+                    consents ??= new(StringComparer.Ordinal) { [single.Key] = single.Value };
+                    consents[patient] = held;
+                }
             }
         }
 
-        return consents;
+        return consents ?? (IReadOnlyDictionary<string, IReadOnlyList<ConsentDirective>>?)single ?? NoConsents;
     }
 
     /// <summary>A Consent as rules; null for one that is not an active privacy Consent. One Hearth cannot enforce is logged once (it denies every resource of its patient).</summary>

@@ -43,7 +43,7 @@ internal sealed partial class ReferenceResolver(HearthSettings settings, IGrainF
     private ResolvedReferences? Cached(IReadOnlyCollection<ResourceFacts> all)
     {
         // Most answers name one patient: a one-entry map, not a hash table.
-        SinglePatient? single = null;
+        SingleEntryMap<ResolvedPatient?>? single = null;
         Dictionary<string, ResolvedPatient?>? patients = null;
         foreach (var f in all)
         {
@@ -66,7 +66,7 @@ internal sealed partial class ReferenceResolver(HearthSettings settings, IGrainF
 
                 if (single is null && patients is null)
                 {
-                    single = new SinglePatient(reference, patient);
+                    single = new SingleEntryMap<ResolvedPatient?>(reference, patient);
                     continue;
                 }
 
@@ -78,37 +78,6 @@ internal sealed partial class ReferenceResolver(HearthSettings settings, IGrainF
         Count(HearthTelemetry.PatientCache, patients?.Count ?? (single is null ? 0 : 1), 0);
 
         return patients is not null ? ResolvedReferences.From(patients) : single is not null ? ResolvedReferences.From(single) : ResolvedReferences.None;
-    }
-
-    /// <summary>A map of one patient reference (the common single read).</summary>
-    private sealed class SinglePatient(string key, ResolvedPatient? value) : IReadOnlyDictionary<string, ResolvedPatient?>
-    {
-        public string Key { get; } = key;
-
-        public ResolvedPatient? Value { get; } = value;
-
-        public int Count => 1;
-
-        public IEnumerable<string> Keys => [Key];
-
-        public IEnumerable<ResolvedPatient?> Values => [Value];
-
-        public ResolvedPatient? this[string key] => TryGetValue(key, out var value) ? value : throw new KeyNotFoundException();
-
-        public bool ContainsKey(string key) => string.Equals(key, Key, StringComparison.Ordinal);
-
-        public bool TryGetValue(string key, out ResolvedPatient? value)
-        {
-            value = ContainsKey(key) ? Value : null;
-            return ContainsKey(key);
-        }
-
-        public IEnumerator<KeyValuePair<string, ResolvedPatient?>> GetEnumerator()
-        {
-            yield return KeyValuePair.Create(Key, Value);
-        }
-
-        System.Collections.IEnumerator System.Collections.IEnumerable.GetEnumerator() => GetEnumerator();
     }
 
     private async Task<ResolvedReferences> LookupAllAsync(IReadOnlyCollection<ResourceFacts> all, CancellationToken cancellationToken)

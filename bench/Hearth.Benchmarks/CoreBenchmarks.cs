@@ -100,13 +100,13 @@ public class CoreBenchmarks
     /// <summary>The body's size, to read allocations against (the issue's bar: at most 3× the body).</summary>
     public int BodyBytes => _bundle.Length;
 
-    private static string Observation(int i, string label)
+    internal static string Observation(int i, string label)
         => "{\"resourceType\":\"Observation\",\"id\":\"obs-" + i + "\",\"meta\":{\"versionId\":\"1\",\"lastUpdated\":\"2026-11-01T10:00:00.000Z\",\"security\":[{\"system\":\"" + Conf
            + "\",\"code\":\"" + label + "\"}]},\"status\":\"final\",\"category\":[{\"coding\":[{\"system\":\"http://terminology.hl7.org/CodeSystem/observation-category\",\"code\":\"vital-signs\"}]}],"
            + "\"code\":{\"coding\":[{\"system\":\"http://loinc.org\",\"code\":\"8867-4\",\"display\":\"Heart rate\"}]},\"subject\":{\"reference\":\"Patient/p" + ((i % 20) + 1).ToString("00")
            + "\"},\"effectiveDateTime\":\"2026-11-01T10:00:00Z\",\"valueQuantity\":{\"value\":" + (60 + i) + ",\"unit\":\"beats/minute\",\"system\":\"http://unitsofmeasure.org\",\"code\":\"/min\"}}";
 
-    private static string SearchSet(int count)
+    internal static string SearchSet(int count)
         => "{\"resourceType\":\"Bundle\",\"type\":\"searchset\",\"link\":[{\"relation\":\"self\",\"url\":\"" + Base + "/Observation?_count=" + count + "\"},{\"relation\":\"next\",\"url\":\""
            + Base + "/Observation?_count=" + count + "&_offset=" + count + "\"}],\"entry\":["
            + string.Join(',', Enumerable.Range(1, count).Select(i => "{\"fullUrl\":\"" + Base + "/Observation/obs-" + i + "\",\"resource\":" + Observation(i, i % 2 == 0 ? "N" : "R") + ",\"search\":{\"mode\":\"match\"}}"))

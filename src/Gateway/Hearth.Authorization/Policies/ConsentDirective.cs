@@ -176,7 +176,7 @@ public sealed class ConsentDirective
     internal static string? Text(JsonObject node, string name) => FhirElements.TryGetString(node, name, out var value) ? value : null;
 
     /// <summary>A FHIR date, dateTime or instant (partial dates at their start); null when it is none.</summary>
-    private static DateTimeOffset? Date(string? text)
+    internal static DateTimeOffset? Date(string? text)
     {
         if (text is null)
         {
@@ -187,23 +187,8 @@ public sealed class ConsentDirective
         return DateTimeOffset.TryParse(full, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var date) ? date : null;
     }
 
-    internal static bool InPeriod(JsonObject? period, DateTimeOffset? moment)
-    {
-        if (period is null)
-        {
-            return true;
-        }
-
-        if (moment is null)
-        {
-            return false;
-        }
-
-        return !(Date(Text(period, "start")) > moment) && !(Date(Text(period, "end")) < moment);
-    }
-
     /// <summary>What a provision is matched against.</summary>
-    internal sealed record Subject(ResourceFacts Facts, JsonObject? GivenResource, ConsentRequester Requester, DateTimeOffset Now)
+    internal readonly record struct Subject(ResourceFacts Facts, JsonObject? GivenResource, ConsentRequester Requester, DateTimeOffset Now)
     {
         /// <summary>The resource as JSON: the one given, else the facts' own (a node over the parsed answer, made only when asked).</summary>
         public JsonObject? Resource => GivenResource ?? Facts.Resource;

@@ -55,8 +55,9 @@ public sealed class ConsentPolicy(RuleSettings settings) : IResourcePolicy
             return PolicyVerdict.Deny(Decision.ConsentDenied, "the Consents of its patient could not be read");
         }
 
-        foreach (var consent in consents)
+        for (var c = 0; c < consents.Count; c++) // by index: no enumerator made per resource
         {
+            var consent = consents[c];
             var decision = consent.Decide(part, null, requester, resolved.Now);
             if (decision.Outcome == ConsentOutcome.Deny)
             {

@@ -12,7 +12,7 @@ namespace Hearth.Authorization.Permissions;
 public sealed class Adjudicator
 {
     private readonly RuleSettings settings;
-    private readonly IReadOnlyList<Policies.IResourcePolicy> _chain;
+    private readonly Policies.IResourcePolicy[] _chain; // an array: iterated with no enumerator made, for every resource judged
 
     /// <summary>The chain HEARTH_POLICIES names (<see cref="Policies.PolicyChain.For"/>).</summary>
     public Adjudicator(RuleSettings settings)
@@ -24,7 +24,7 @@ public sealed class Adjudicator
     public Adjudicator(RuleSettings settings, IReadOnlyList<Policies.IResourcePolicy> chain)
     {
         this.settings = settings;
-        _chain = chain;
+        _chain = [.. chain];
     }
 
     /// <summary>The chain, in order.</summary>
@@ -47,7 +47,7 @@ public sealed class Adjudicator
         var permitted = false;
         foreach (var policy in _chain)
         {
-            var verdict = policy.Decide(question);
+            var verdict = policy.Decide(in question);
             if (verdict.Outcome == Policies.PolicyOutcome.Deny)
             {
                 resolved.Ledger?.Denied(policy.Name, verdict.Reason);
@@ -138,8 +138,10 @@ public sealed class Adjudicator
             Add(patients, patient);
         }
 
-        foreach (var reference in facts.PatientReferences)
+        for (var i = 0; i < facts.PatientReferences.Count; i++) // by index: no enumerator made per resource
         {
+            var reference = facts.PatientReferences[i];
+
             // The gateway resolves patients with their reference already set: then no copy is made per judgement.
             Add(patients, resolved.Patient(reference) is { } patient
                 ? patient.Reference == reference ? patient : patient with { Reference = reference }

@@ -174,17 +174,44 @@ internal sealed class GrantedPermission
 
         // Inside, every patient must be identified and granted, by its designated identifier
         // (Pauldron's rule; patientId "*" grants any identified patient).
-        return patients.Count > 0 && patients.All(p => p.Designated is { } designated
-            && (Patient.Kind == ValueMatcher<PatientIdentifier>.MatcherKind.Wildcard || Patient.Grants(designated, PatientMatches)));
+        if (patients.Count == 0)
+        {
+            return false;
+        }
+
+        for (var i = 0; i < patients.Count; i++) // no closure or enumerator made: this runs for every resource judged
+        {
+            if (patients[i].Designated is not { } designated
+                || (Patient.Kind != ValueMatcher<PatientIdentifier>.MatcherKind.Wildcard && !Patient.Grants(designated, PatientMatches)))
+            {
+                return false;
+            }
+        }
+
+        return true;
     }
 
     private static bool GrantsLabels(ValueMatcher<SecurityLabel> granted, IReadOnlyList<SecurityLabel> labels) => granted.Kind switch
     {
         ValueMatcher<SecurityLabel>.MatcherKind.Wildcard => true,
         ValueMatcher<SecurityLabel>.MatcherKind.Absent => labels.Count == 0,
-        ValueMatcher<SecurityLabel>.MatcherKind.Values => labels.All(l => granted.Grants(l, LabelMatches)),
+        ValueMatcher<SecurityLabel>.MatcherKind.Values => GrantsEach(granted, labels),
         _ => false,
     };
+
+    /// <summary>Whether every label is granted (a method of its own: a lambda here made a closure on every call, whatever the matcher's kind).</summary>
+    private static bool GrantsEach(ValueMatcher<SecurityLabel> granted, IReadOnlyList<SecurityLabel> labels)
+    {
+        for (var i = 0; i < labels.Count; i++)
+        {
+            if (!granted.Grants(labels[i], LabelMatches))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
 
     private static bool PatientMatches(PatientIdentifier pattern, PatientIdentifier actual)
         => (pattern.System == "*" || string.Equals(pattern.System, actual.System, StringComparison.Ordinal))

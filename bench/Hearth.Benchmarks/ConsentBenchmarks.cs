@@ -19,8 +19,6 @@ namespace Hearth.Benchmarks;
 [MemoryDiagnoser]
 public class ConsentBenchmarks
 {
-    private const string Base = "http://fhir.example/r4";
-
     private Adjudicator _token = null!;
     private Adjudicator _consent = null!;
     private ResponseFilter _tokenFilter = null!;
@@ -34,8 +32,8 @@ public class ConsentBenchmarks
     [GlobalSetup]
     public void Setup()
     {
-        var token = Rules("token");
-        var consent = Rules("token,consent");
+        var token = BenchFixtures.Rules("token");
+        var consent = BenchFixtures.Rules("token,consent");
         _token = new Adjudicator(token);
         _consent = new Adjudicator(consent);
         _tokenFilter = new ResponseFilter(token);
@@ -43,8 +41,7 @@ public class ConsentBenchmarks
         _all = PermissionSet.From("""[{"resource_set_id":{"patientId":"*","resourceType":"*"},"scopes":[{"action":"read","securityLabels":"*"}]}]""", [], null,
             requester: new ConsentRequester("bench-client", null, [], false));
 
-        var patients = Enumerable.Range(1, 20).ToDictionary(i => $"Patient/p{i:00}",
-            i => (ResolvedPatient?)(ResolvedPatient.From([new PatientIdentifier("urn:official:id", $"1{i:0000}")], ["urn:official:id"])! with { Reference = $"Patient/p{i:00}" }));
+        var patients = BenchFixtures.Patients(20);
         _resolved = ResolvedReferences.From(patients);
         var consents = patients.Keys.ToDictionary(p => p, p => (IReadOnlyList<ConsentDirective>)[ConsentDirective.Read(Consent(p))!], StringComparer.Ordinal);
         _withConsents = _resolved.WithConsents(consents, DateTimeOffset.UtcNow, ledger: null);
@@ -69,16 +66,6 @@ public class ConsentBenchmarks
         using var parsed = filter.Parse(_bundle, judgeEntries: true)!;
         var result = filter.Apply(parsed, resolved, _all, FhirAction.Search);
         return result.Removed == 0 ? 50 : throw new InvalidOperationException($"{result.Removed} entries removed: the Consent should permit them all");
-    }
-
-    private static RuleSettings Rules(string policies)
-    {
-        var values = new Dictionary<string, string?>
-        {
-            ["FHIR_SERVER_BASE"] = Base, ["UMA_MODE"] = "false", ["UMA_SERVER_BASE"] = "http://auth.example",
-            ["UMA_SERVER_PROTECTION_API_KEY"] = "k", ["DESIGNATED_PATIENT_ID_SYSTEMS"] = "urn:official:id", ["HEARTH_POLICIES"] = policies,
-        };
-        return HearthSettings.Load(k => values.GetValueOrDefault(k)).Rules;
     }
 
     /// <summary>bench/run.sh's Consent: Observations labelled R denied to a client the bench never is.</summary>

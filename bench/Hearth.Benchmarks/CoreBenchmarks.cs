@@ -18,7 +18,7 @@ namespace Hearth.Benchmarks;
 public class CoreBenchmarks
 {
     private const string Conf = "http://terminology.hl7.org/CodeSystem/v3-Confidentiality";
-    private const string Base = "http://fhir.example/r4";
+    private const string Base = BenchFixtures.Base;
 
     private readonly ArrayBufferWriter<byte> _output = new(64 * 1024);
     private RuleSettings _rules = null!;
@@ -35,20 +35,13 @@ public class CoreBenchmarks
     [GlobalSetup]
     public void Setup()
     {
-        var values = new Dictionary<string, string?>
-        {
-            ["FHIR_SERVER_BASE"] = Base, ["UMA_MODE"] = "false", ["UMA_SERVER_BASE"] = "http://auth.example",
-            ["UMA_SERVER_PROTECTION_API_KEY"] = "k", ["DESIGNATED_PATIENT_ID_SYSTEMS"] = "urn:official:id",
-        };
-        _rules = HearthSettings.Load(k => values.GetValueOrDefault(k)).Rules;
+        _rules = BenchFixtures.Rules();
         _adjudicator = new Adjudicator(_rules);
         _filter = new ResponseFilter(_rules);
         _all = PermissionSet.From("""[{"resource_set_id":{"patientId":"*","resourceType":"*"},"scopes":[{"action":"read","securityLabels":"*"}]}]""", [], null);
         _labelN = PermissionSet.From("""[{"resource_set_id":{"patientId":"*","resourceType":"*"},"scopes":[{"action":"read","securityLabels":[{"system":"http://terminology.hl7.org/CodeSystem/v3-Confidentiality","code":"N"}]}]}]""", [], null);
 
-        var patients = Enumerable.Range(1, 20).ToDictionary(i => $"Patient/p{i:00}",
-            i => (ResolvedPatient?)(ResolvedPatient.From([new PatientIdentifier("urn:official:id", $"1{i:0000}")], ["urn:official:id"])! with { Reference = $"Patient/p{i:00}" })); // as the gateway resolves them
-        _resolved = ResolvedReferences.From(patients);
+        _resolved = ResolvedReferences.From(BenchFixtures.Patients(20));
         _bundle = Encoding.UTF8.GetBytes(SearchSet(50));
         _observation = _filter.Parse(Encoding.UTF8.GetBytes(Observation(1, "N")), judgeEntries: false)!.RootFacts;
         _from = Encoding.UTF8.GetBytes(Base);

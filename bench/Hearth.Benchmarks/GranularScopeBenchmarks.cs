@@ -17,7 +17,7 @@ namespace Hearth.Benchmarks;
 [MemoryDiagnoser]
 public class GranularScopeBenchmarks
 {
-    private const string Base = "http://fhir.example/r4";
+    private const string Base = BenchFixtures.Base;
 
     private ResponseFilter _filter = null!;
     private ResolvedReferences _resolved = null!;
@@ -37,15 +37,8 @@ public class GranularScopeBenchmarks
     [GlobalSetup]
     public void Setup()
     {
-        var values = new Dictionary<string, string?>
-        {
-            ["FHIR_SERVER_BASE"] = Base, ["UMA_MODE"] = "false", ["UMA_SERVER_BASE"] = "http://auth.example",
-            ["UMA_SERVER_PROTECTION_API_KEY"] = "k", ["DESIGNATED_PATIENT_ID_SYSTEMS"] = "urn:official:id",
-        };
-        var rules = HearthSettings.Load(k => values.GetValueOrDefault(k)).Rules;
-        _filter = new ResponseFilter(rules);
-        _resolved = ResolvedReferences.From(Enumerable.Range(1, 2).ToDictionary(i => $"Patient/p{i:00}",
-            i => (ResolvedPatient?)(ResolvedPatient.From([new PatientIdentifier("urn:official:id", $"1{i:0000}")], ["urn:official:id"])! with { Reference = $"Patient/p{i:00}" })));
+        _filter = new ResponseFilter(BenchFixtures.Rules());
+        _resolved = ResolvedReferences.From(BenchFixtures.Patients(2));
         _plain = PermissionSet.From(null, ["user/Observation.rs"], null);
         _wide = PermissionSet.From(null, Scopes(255), null);
         _jwt = PermissionSet.From(null, Scopes(5), null);

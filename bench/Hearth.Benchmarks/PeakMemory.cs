@@ -18,12 +18,7 @@ internal static class PeakMemory
 {
     public static void Run()
     {
-        var values = new Dictionary<string, string?>
-        {
-            ["FHIR_SERVER_BASE"] = "http://fhir.example/r4", ["UMA_MODE"] = "false", ["UMA_SERVER_BASE"] = "http://auth.example",
-            ["UMA_SERVER_PROTECTION_API_KEY"] = "k", ["DESIGNATED_PATIENT_ID_SYSTEMS"] = "urn:official:id",
-        };
-        var rules = HearthSettings.Load(k => values.GetValueOrDefault(k)).Rules;
+        var rules = BenchFixtures.Rules();
         var filter = new ResponseFilter(rules);
         var labelN = PermissionSet.From("""[{"resource_set_id":{"patientId":"*","resourceType":"*"},"scopes":[{"action":"read","securityLabels":[{"system":"http://terminology.hl7.org/CodeSystem/v3-Confidentiality","code":"N"}]}]}]""", [], null);
         var patients = Enumerable.Range(1, 20).ToDictionary(i => $"Patient/p{i:00}",

@@ -16,18 +16,8 @@ namespace Hearth.Gateway.FunctionalTests;
 [Collection(HearthCollection.Name)]
 public class ConsentExportTests(HearthEnvironment env)
 {
-    private static async Task<HttpResponseMessage> SendAsync(GatewayInstance gateway, string path, string token, bool preferAsync)
-    {
-        using var request = new HttpRequestMessage(HttpMethod.Get, path);
-        request.Headers.TryAddWithoutValidation("Authorization", "Bearer " + token);
-        request.Headers.TryAddWithoutValidation("Accept", "application/fhir+json");
-        if (preferAsync)
-        {
-            request.Headers.TryAddWithoutValidation("Prefer", "respond-async");
-        }
-
-        return await gateway.Client.SendAsync(request);
-    }
+    private static Task<HttpResponseMessage> SendAsync(GatewayInstance gateway, string path, string token, bool preferAsync)
+        => gateway.Client.SendAsync("GET", path, token, accept: "application/fhir+json", prefer: preferAsync ? "respond-async" : null);
 
     /// <summary>Exports the patient's Observations; the manifest's answer and its one file's URL.</summary>
     private static async Task<(HttpResponseMessage Manifest, string File)> ExportAsync(GatewayInstance gateway, string patient, string token)

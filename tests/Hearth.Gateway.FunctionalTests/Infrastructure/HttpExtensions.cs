@@ -16,9 +16,9 @@ internal static class HttpExtensions
         return await client.SendAsync(request);
     }
 
-    /// <summary>Sends <paramref name="method"/> with an optional bearer token and body.</summary>
+    /// <summary>Sends <paramref name="method"/> with an optional bearer token, body, Accept and Prefer.</summary>
     public static async Task<HttpResponseMessage> SendAsync(this HttpClient client, string method, string path, string? token, string? body = null,
-        string contentType = "application/fhir+json", string? accept = null)
+        string contentType = "application/fhir+json", string? accept = null, string? prefer = null)
     {
         using var request = new HttpRequestMessage(new HttpMethod(method), path);
         if (body is not null)
@@ -35,6 +35,11 @@ internal static class HttpExtensions
         if (accept is not null)
         {
             request.Headers.TryAddWithoutValidation("Accept", accept);
+        }
+
+        if (prefer is not null)
+        {
+            request.Headers.TryAddWithoutValidation("Prefer", prefer);
         }
 
         return await client.SendAsync(request);

@@ -35,7 +35,7 @@ internal sealed class ConsentProvision
         _purposeBreaksTheGlass = purposes?.Any(p => Text(p, "code") == ConsentRequester.BreakGlassPurpose) == true;
         _class = Condition(node, "class")?.Select(c => Text(c, "code") ?? "").ToHashSet(StringComparer.Ordinal);
         _code = Condition(node, "code")?.SelectMany(c => Codings(c)).ToHashSet();
-        _securityLabel = Condition(node, "securityLabel")?.Select(l => (Text(l, "system"), Text(l, "code"))).ToHashSet();
+        _securityLabel = Condition(node, "securityLabel")?.Select(Coding).ToHashSet();
         _data = Condition(node, "data")?.Select(d => (d["reference"] as JsonObject) is { } reference ? Text(reference, "reference") : null).OfType<string>().ToHashSet(StringComparer.Ordinal);
     }
 
@@ -144,12 +144,15 @@ internal sealed class ConsentProvision
     private static bool SameResource(string target, string? claimed)
         => claimed is { Length: > 0 } && (target == claimed || claimed.EndsWith("/" + target, StringComparison.Ordinal) || target.EndsWith("/" + claimed, StringComparison.Ordinal));
 
+    /// <summary>A Coding (or a label) as what it is compared by: its system and code.</summary>
+    private static (string?, string?) Coding(JsonObject coding) => (Text(coding, "system"), Text(coding, "code"));
+
     private static HashSet<(string?, string?)> Codings(JsonObject? concept)
-        => (concept?["coding"] as JsonArray ?? []).OfType<JsonObject>().Select(c => (Text(c, "system"), Text(c, "code"))).ToHashSet();
+        => (concept?["coding"] as JsonArray ?? []).OfType<JsonObject>().Select(Coding).ToHashSet();
 
     private static HashSet<(string?, string?)> Labels(in Subject subject)
         => subject.Resource?["meta"] is JsonObject meta
-            ? (meta["security"] as JsonArray ?? []).OfType<JsonObject>().Select(c => (Text(c, "system"), Text(c, "code"))).ToHashSet()
+            ? (meta["security"] as JsonArray ?? []).OfType<JsonObject>().Select(Coding).ToHashSet()
             : subject.Facts.Labels.Select(l => (l.System, l.Code)).ToHashSet();
 
     private static string? Self(in Subject subject)

@@ -13,7 +13,7 @@ namespace Hearth.Gateway.Resolution;
 /// </summary>
 internal sealed partial class ReferenceResolver
 {
-    private static readonly Dictionary<string, IReadOnlyList<ConsentDirective>> NoConsents = [];
+    private static readonly IReadOnlyDictionary<string, IReadOnlyList<ConsentDirective>> NoConsents = System.Collections.ObjectModel.ReadOnlyDictionary<string, IReadOnlyList<ConsentDirective>>.Empty;
 
     /// <summary>The Consents already said to be unenforceable (each is logged once per gateway; bounded).</summary>
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, bool> _unenforceable = new(StringComparer.Ordinal);

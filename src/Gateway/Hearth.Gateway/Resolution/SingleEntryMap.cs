@@ -21,8 +21,9 @@ internal sealed class SingleEntryMap<TValue>(string key, TValue value) : IReadOn
 
     public bool TryGetValue(string key, [MaybeNullWhen(false)] out TValue value)
     {
-        value = ContainsKey(key) ? Value : default;
-        return ContainsKey(key);
+        var found = ContainsKey(key);
+        value = found ? Value : default;
+        return found;
     }
 
     public IEnumerator<KeyValuePair<string, TValue>> GetEnumerator()

@@ -111,6 +111,31 @@ public class ConsentDirectiveTests
         Assert.Equal("Deny", Decide(consent, Resource("Specimen"), Client("unrelated-app")));
     }
 
+    /// <summary>A Consent given as text that Hearth cannot parse is not passed over: it denies (fail closed).</summary>
+    [Theory]
+    [InlineData("{\"resourceType\":\"Consent\",")]
+    [InlineData("[]")]
+    public void AConsentHearthCannotRead_DeniesEverything(string json)
+    {
+        var directive = ConsentDirective.Parse(json)!;
+        Assert.NotNull(directive.Unsupported);
+        Assert.Equal(ConsentOutcome.Deny, directive.Decide(Resource("Specimen").Facts, null, Client("unrelated-app"), Now).Outcome);
+    }
+
+    /// <summary>Nested deeper than Hearth parses (JSON depth 128): denies, where reading it as a node would have failed and ignored it.</summary>
+    [Fact]
+    public void AConsentNestedTooDeep_DeniesEverything()
+    {
+        var provision = "{\"type\":\"deny\"}";
+        for (var i = 0; i < 70; i++)
+        {
+            provision = "{\"type\":\"permit\",\"provision\":[" + provision + "]}";
+        }
+
+        Assert.NotNull(ConsentDirective.Parse(Consent(provision))!.Unsupported);
+        Assert.Null(ConsentDirective.Parse(Consent("{\"type\":\"permit\"}"))!.Unsupported);
+    }
+
     [Fact]
     public void SeveralMatchingExceptions_ADenyWins()
     {

@@ -76,6 +76,14 @@ public sealed class ConsentDirective
     public string? Unsupported { get; }
 
     /// <summary>
+    /// A Consent the FHIR server gave for a patient's active privacy Consents, as text: read by
+    /// <see cref="Read"/>; one that is not JSON Hearth can read (not an object, nested deeper than
+    /// it parses) denies every resource of its patient instead of being passed over.
+    /// </summary>
+    public static ConsentDirective? Parse(string json)
+        => FhirJson.TryParse(json) is JsonObject consent ? Read(consent) : new ConsentDirective(null, ConsentProvision.Empty, "it is not JSON Hearth can read");
+
+    /// <summary>
     /// Reads an active patient-privacy Consent; null for any other (a draft, inactive, rejected or
     /// entered-in-error Consent, or one of another scope, has no effect).
     /// </summary>

@@ -79,10 +79,10 @@ internal sealed partial class ReferenceResolver
         return consents ?? (IReadOnlyDictionary<string, IReadOnlyList<ConsentDirective>>?)single ?? NoConsents;
     }
 
-    /// <summary>A Consent as rules; null for one that is not an active privacy Consent. One Hearth cannot enforce is logged once (it denies every resource of its patient).</summary>
+    /// <summary>A Consent as rules; null for one that is not an active privacy Consent. One Hearth cannot read or enforce is logged once (it denies every resource of its patient).</summary>
     private ConsentDirective? Directive(string json, string patient)
     {
-        var directive = FhirJson.TryParse(json) is System.Text.Json.Nodes.JsonObject consent ? ConsentDirective.Read(consent) : null;
+        var directive = ConsentDirective.Parse(json);
         if (directive?.Unsupported is { } why && logger is not null && _unenforceable.Count < GatewayCaches.MaxEntries && _unenforceable.TryAdd(directive.Id ?? patient, true))
         {
             LogUnenforceable(logger, directive.Id ?? "(no id)", patient, why);
